@@ -1,0 +1,119 @@
+#define _GNU_SOURCE
+#include "CSystemShims.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+int cshim_pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int cshim_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int cshim_set_parent_death_signal(int sig) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0);
+}
+
+int cshim_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int cshim_epoll_add(int epfd, int fd, uint32_t events, uint64_t token) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = token;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int cshim_epoll_del(int epfd, int fd) {
+    struct epoll_event ev = {0};
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
+}
+
+int cshim_eventfd(void) {
+    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+int cshim_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int cshim_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int maxevents, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (maxevents > 256) maxevents = 256;
+    int n = epoll_wait(epfd, evs, maxevents, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i] = evs[i].events;
+        tokens[i] = evs[i].data.u64;
+    }
+    return n;
+}
+
+int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                       const int *fds, int nfds, int stdout_fd, int stderr_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return rc;
+    rc = posix_spawnattr_init(&attr);
+    if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
+
+    // Move the inherited descriptors up out of the way first, so that a source fd that happens
+    // to equal a target slot (3, 4, ...) is never clobbered before it is copied.
+    // Staging slots sit above every source descriptor, so no source is overwritten.
+    int staging = 3;
+    for (int i = 0; i < nfds; i++) if (fds[i] >= staging) staging = fds[i] + 1;
+    if (stdout_fd >= staging) staging = stdout_fd + 1;
+    if (stderr_fd >= staging) staging = stderr_fd + 1;
+    for (int i = 0; i < nfds && rc == 0; i++)
+        rc = posix_spawn_file_actions_adddup2(&actions, fds[i], staging + i);
+    if (rc == 0 && stdout_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    if (rc == 0 && stderr_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+    // dup2 onto the final slot clears FD_CLOEXEC there; everything else is closed below.
+    for (int i = 0; i < nfds && rc == 0; i++)
+        rc = posix_spawn_file_actions_adddup2(&actions, staging + i, 3 + i);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3 + nfds);
+#else
+    for (int i = 0; i < nfds && rc == 0; i++)
+        rc = posix_spawn_file_actions_addclose(&actions, staging + i);
+#endif
+
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &none);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
+    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
+    if (rc == 0)
+        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                                 POSIX_SPAWN_SETPGROUP);
+    if (rc == 0) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
+
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
+}
+
+int cshim_usable_cpu_count(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    return CPU_COUNT(&set);
+}

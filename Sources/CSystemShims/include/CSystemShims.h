@@ -1,0 +1,49 @@
+// Thin wrappers over Linux calls that Swift cannot call directly: variadic functions
+// (`syscall`, `prctl`), the packed `struct epoll_event`, and posix_spawn set-up that glibc only
+// declares under _GNU_SOURCE. Each function does one call and returns its result unchanged
+// (-1 with errno set on failure) so that Swift code can wrap it like any other syscall.
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// pidfd_open(2): a file descriptor that becomes readable when `pid` exits.
+int cshim_pidfd_open(pid_t pid);
+
+/// pidfd_send_signal(2).
+int cshim_pidfd_send_signal(int pidfd, int sig);
+
+/// prctl(PR_SET_PDEATHSIG, sig): deliver `sig` to this process when its parent thread exits.
+int cshim_set_parent_death_signal(int sig);
+
+/// epoll_create1(EPOLL_CLOEXEC).
+int cshim_epoll_create(void);
+
+/// epoll_ctl(2) ADD with the event's data set to `token`.
+int cshim_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
+
+/// epoll_ctl(2) DEL.
+int cshim_epoll_del(int epfd, int fd);
+
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
+int cshim_eventfd(void);
+
+/// pipe2(fds, O_CLOEXEC).
+int cshim_pipe_cloexec(int fds[2]);
+
+/// epoll_wait(2) that unpacks the ready events into two plain arrays.
+int cshim_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int maxevents, int timeout_ms);
+
+/// posix_spawn(3) of a worker: `fds[i]` becomes descriptor `3 + i` in the child (for i < nfds),
+/// `stdout_fd`/`stderr_fd` (when >= 0) become 1 and 2, every other descriptor >= 3 + nfds is closed,
+/// the signal mask is emptied and every signal is reset to its default action, and the child gets a
+/// process group of its own (so a terminal's Ctrl-C reaches the parent, which then stops the pool).
+/// Returns 0 or an errno value, like posix_spawn.
+int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                       const int *fds, int nfds, int stdout_fd, int stderr_fd);
+
+/// The number of CPUs this process may run on (sched_getaffinity), or -1.
+int cshim_usable_cpu_count(void);
+
+#endif

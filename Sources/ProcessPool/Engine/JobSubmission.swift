@@ -1,0 +1,108 @@
+/// Encoded task arguments: `UInt32 length` + bytes for each item, back to back, so that the items
+/// of a chunk are one contiguous slice that goes into the chunk frame with a single copy.
+struct EncodedItems: Sendable {
+    var bytes: [UInt8] = []
+    /// `offsets[i]` is where item `i` starts; one extra entry marks the end.
+    var offsets: [Int] = [0]
+
+    var count: Int { offsets.count - 1 }
+
+    init() {}
+
+    /// Encodes `items` with `encode`.
+    /// - Throws: ``PoolError/Code/encoding`` naming the first item that cannot be encoded.
+    init<S: Sequence>(_ items: S, task: String, startingAt firstIndex: Int = 0,
+                      encode: (S.Element, inout WireWriter) throws -> Void) throws {
+        var writer = WireWriter()
+        var offsets = [0]
+        offsets.reserveCapacity(items.underestimatedCount + 1)
+        for (i, item) in items.enumerated() {
+            let lengthAt = writer.bytes.count
+            writer.write(UInt32(0))
+            do {
+                try encode(item, &writer)
+            } catch {
+                throw PoolError(.encoding, "argument \(firstIndex + i) of task '\(task)' cannot be encoded: \(error)")
+            }
+            writer.patch(UInt32(writer.bytes.count - lengthAt - 4), at: lengthAt)
+            offsets.append(writer.bytes.count)
+        }
+        bytes = writer.bytes
+        self.offsets = offsets
+    }
+
+    mutating func append(contentsOf other: EncodedItems) {
+        let base = bytes.count
+        bytes.append(contentsOf: other.bytes)
+        offsets.append(contentsOf: other.offsets.dropFirst().map { $0 + base })
+    }
+
+    /// The byte range holding items `start ..< start+count`.
+    func byteRange(start: Int, count: Int) -> Range<Int> { offsets[start]..<offsets[start + count] }
+}
+
+/// All results of a finished `map`/`apply` job, read on the IO thread by the job's completion.
+struct JobResults {
+    let arena: [UInt8]
+    let starts: [Int]
+    let lengths: [Int32]
+    /// The first failure to arrive, if any: the job's error.
+    let firstError: (any Error)?
+
+    var count: Int { starts.count }
+
+    /// Decodes every result in input order.
+    func decodeAll<R>(_ decode: (inout WireReader) throws -> R) throws -> [R] {
+        try arena.withUnsafeBytes { raw in
+            var values: [R] = []
+            values.reserveCapacity(starts.count)
+            for i in 0..<starts.count {
+                let start = starts[i]
+                var reader = WireReader(UnsafeRawBufferPointer(rebasing: raw[start..<(start + Int(lengths[i]))]))
+                values.append(try decode(&reader))
+            }
+            return values
+        }
+    }
+}
+
+/// How a job hands its results to the caller.
+enum JobDelivery: Sendable {
+    /// All at once when every item is done (`apply`, `map`, `starmap`); called on the IO thread.
+    case whole(@Sendable (JobResults) -> Void)
+    /// One by one in input order (`imap`).
+    case ordered(any ResultSink)
+    /// A chunk at a time in completion order (`imapUnordered`).
+    case unordered(any ResultSink)
+}
+
+/// The producer side of a ``ResultStream``, with its element type erased.
+protocol ResultSink: AnyObject, Sendable {
+    func deliver(_ raw: UnsafeRawBufferPointer)
+    func deliver(failure: any Error)
+    func commit()
+    func finish()
+}
+
+extension ResultStream: ResultSink {}
+
+/// A job as the caller hands it to the IO thread.
+struct JobSubmission: Sendable {
+    var descriptor: JobDescriptor
+    var items: EncodedItems
+    /// False while a lazily consumed input may still add items (``PoolCommand/appendInput(job:items:)``).
+    var inputComplete: Bool
+    var delivery: JobDelivery
+}
+
+/// What API calls ask of the IO thread.
+enum PoolCommand: Sendable {
+    case submit(JobSubmission)
+    case appendInput(job: Int, items: EncodedItems)
+    case endInput(job: Int, error: PoolError?)
+    case resize(Int)
+    /// Start sending events to a subscriber created by ``EventHub/subscribe(bufferingLimit:)``.
+    case activateSubscriber(Int)
+    case close
+    case terminate
+}

@@ -1,0 +1,684 @@
+import CSystemShims
+import DequeModule
+import Glibc
+
+/// The engine proper. It lives on one dedicated IO thread, which owns every field here: no locks
+/// inside, and no blocking call other than `epoll_wait`. API calls reach it through
+/// ``PoolShared``'s command inbox and eventfd.
+///
+/// One epoll set watches the eventfd, each worker's result pipe, its pidfd (exit), its output pipe
+/// (when captured) and, while a write is pending, its command pipe.
+final class PoolCore: @unchecked Sendable {
+    // Safe: `ProcessPool.init` builds the core, hands it to the IO thread's closure and keeps no
+    // reference; from then on only the IO thread touches it.
+    /// Work waiting in the queue: a run of a job's chunks, or the unfinished rest of one chunk.
+    struct QueuedWork {
+        let job: JobRecord
+        var chunk: Int
+        var start: Int
+        let end: Int
+        /// The rest of a chunk whose worker died: goes out whole, and the worker reports and
+        /// flushes each item (so that a second death names the right item).
+        let isRemainder: Bool
+    }
+
+    enum Lifecycle { case running, closing, terminating }
+
+    private enum TokenKind: UInt64 { case result = 0, exit = 1, command = 2, output = 3 }
+    private static let wakeToken: UInt64 = 0
+    static let epollIn: UInt32 = 0x001
+    static let epollOut: UInt32 = 0x004
+
+    let shared: PoolShared
+    let settings: PoolSettings
+    let spawner: WorkerSpawner
+    private let epollFD: Int32
+    private var events: EventHub { shared.events }
+
+    private var workers: [UInt64: WorkerRecord] = [:]
+    private var slots: [WorkerRecord?] = []
+    private var targetWorkers: Int
+    private var queue = Deque<QueuedWork>()
+    private var queuedItems = 0
+    private var queuedChunks = 0
+    private var jobs: [Int: JobRecord] = [:]
+    private var lifecycle = Lifecycle.running
+    private var nextWorkerID: UInt64 = 1
+    private var startFailuresInARow = 0
+    /// Set when the pool can no longer run tasks (initializer failing, workers not starting).
+    private var brokenError: PoolError?
+    private var workersChanged = false
+
+    init(shared: PoolShared, settings: PoolSettings, spawner: WorkerSpawner, workers: Int) throws {
+        self.shared = shared
+        self.settings = settings
+        self.spawner = spawner
+        self.targetWorkers = workers
+        epollFD = cshim_epoll_create()
+        guard epollFD >= 0 else { throw PoolError(.spawnFailed, "epoll_create1 failed: \(errnoDescription())") }
+        watch(shared.wakeFD, token: Self.wakeToken)
+        do {
+            for slot in 0..<workers { try spawnWorker(slot: slot) }
+        } catch {
+            for worker in self.workers.values { kill(worker.pid, SIGKILL) }
+            for worker in self.workers.values { reapBlocking(worker) }
+            close(epollFD)
+            throw error
+        }
+        publishWorkers()
+    }
+
+    // MARK: the loop
+
+    /// Runs until the pool is closed and drained, or terminated, and every worker is reaped.
+    func run() {
+        var readyEvents = [UInt32](repeating: 0, count: 256)
+        var tokens = [UInt64](repeating: 0, count: 256)
+        while !isFinished {
+            let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, -1)
+            if count < 0 {
+                if errno == EINTR { continue }
+                fatalError("epoll_wait failed: \(errnoDescription())")
+            }
+            for i in 0..<Int(count) { handle(token: tokens[i], events: readyEvents[i]) }
+            dispatch()
+            flushAllOutboxes()
+            if workersChanged { publishWorkers() }
+        }
+        close(epollFD)
+        events.emit(.poolStateChanged(.finished))
+        events.finishAll()
+        shared.markFinished()
+    }
+
+    private var isFinished: Bool {
+        guard workers.isEmpty else { return false }
+        switch lifecycle {
+        case .running: return false
+        case .closing: return jobs.isEmpty
+        case .terminating: return true
+        }
+    }
+
+    private func handle(token: UInt64, events mask: UInt32) {
+        if token == Self.wakeToken {
+            for command in shared.takeCommands() { apply(command) }
+            return
+        }
+        guard let worker = workers[token >> 2], let kind = TokenKind(rawValue: token & 3) else { return }
+        switch kind {
+        case .result: readResults(worker)
+        case .exit: handleExit(worker)
+        case .command: flushOutbox(worker)
+        case .output: readOutput(worker)
+        }
+    }
+
+    // MARK: commands
+
+    private func apply(_ command: PoolCommand) {
+        switch command {
+        case .submit(let submission): submit(submission)
+        case .appendInput(let id, let items):
+            guard let job = jobs[id] else { return }
+            let first = job.itemCount
+            job.append(items)
+            enqueueChunks(of: job, from: first)
+        case .endInput(let id, let error):
+            guard let job = jobs[id] else { return }
+            job.inputComplete = true
+            job.inputError = error
+            if job.isComplete { completeJob(job) }
+        case .resize(let count): resize(to: count)
+        case .activateSubscriber(let id): events.activate(id, snapshot: snapshot())
+        case .close:
+            guard lifecycle == .running else { return }
+            lifecycle = .closing
+            events.emit(.poolStateChanged(.closed))
+            if jobs.isEmpty { closeAllWorkers() }
+        case .terminate: terminate()
+        }
+    }
+
+    private func submit(_ submission: JobSubmission) {
+        let job = JobRecord(submission)
+        events.emit(.jobSubmitted(job.descriptor))
+        if lifecycle == .terminating {
+            job.abort(PoolError(.terminated, "the pool was terminated"))
+            return
+        }
+        if let brokenError {
+            job.abort(brokenError)
+            events.emit(.jobCompleted(job: job.id, error: brokenError.message))
+            return
+        }
+        jobs[job.id] = job
+        enqueueChunks(of: job, from: 0)
+        if job.isComplete { completeJob(job) }
+    }
+
+    private func enqueueChunks(of job: JobRecord, from first: Int) {
+        guard first < job.itemCount else { return }
+        let (firstChunk, chunks) = job.addChunks(from: first)
+        queue.append(QueuedWork(job: job, chunk: firstChunk, start: first, end: job.itemCount, isRemainder: false))
+        queuedItems += job.itemCount - first
+        queuedChunks += chunks
+        events.emit(.chunksQueued(job: job.id, firstChunk: firstChunk, chunks: chunks, start: first,
+                                  count: job.itemCount - first, queue: queueDepth))
+    }
+
+    /// The state so far, as events, for a subscriber that joins late: the workers, and the jobs
+    /// still running (their progress before now is not replayed).
+    private func snapshot() -> [PoolEvent.Kind] {
+        var kinds: [PoolEvent.Kind] = [.poolResized(from: 0, to: targetWorkers)]
+        for worker in slots.compactMap({ $0 }) {
+            kinds.append(.workerStarted(slot: worker.slot, pid: worker.pid))
+            if worker.state != .starting { kinds.append(.workerReady(slot: worker.slot, pid: worker.pid)) }
+        }
+        for job in jobs.values.sorted(by: { $0.id < $1.id }) { kinds.append(.jobSubmitted(job.descriptor)) }
+        return kinds
+    }
+
+    private var queueDepth: QueueDepth { QueueDepth(chunks: queuedChunks, items: queuedItems) }
+
+    private func resize(to count: Int) {
+        guard lifecycle != .terminating, count != targetWorkers else { return }
+        let old = targetWorkers
+        targetWorkers = count
+        shared.state.withLock { $0.targetWorkers = count }
+        events.emit(.poolResized(from: old, to: count))
+        if count > old {
+            replenish()
+            return
+        }
+        // Shrink: retire the surplus, idle workers first, then the highest slots.
+        let active = slots.compactMap { $0 }.filter(\.acceptsWork)
+        let surplus = active.count - count
+        guard surplus > 0 else { return }
+        let victims = active.sorted { a, b in
+            if a.inflight.isEmpty != b.inflight.isEmpty { return a.inflight.isEmpty }
+            return a.slot > b.slot
+        }.prefix(surplus)
+        for worker in victims {
+            worker.state = .retiring
+            worker.exitIntent = .retired
+            if worker.inflight.isEmpty { closeCommand(worker) }
+        }
+    }
+
+    private func terminate() {
+        guard lifecycle != .terminating else { return }
+        lifecycle = .terminating
+        shared.state.withLock { $0.lifecycle = .terminated }
+        events.emit(.poolStateChanged(.terminated))
+        for worker in workers.values {
+            worker.exitIntent = .terminated
+            if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+            closeCommand(worker)
+        }
+        queue.removeAll()
+        queuedItems = 0
+        queuedChunks = 0
+        let error = PoolError(.terminated, "the pool was terminated before this result was ready")
+        for job in jobs.values.sorted(by: { $0.id < $1.id }) {
+            job.abort(error)
+            events.emit(.jobCompleted(job: job.id, error: error.message))
+        }
+        jobs.removeAll()
+    }
+
+    // MARK: dispatch
+
+    /// Hands queued chunks to workers with room, one chunk per worker per round so that
+    /// prefetching stays balanced.
+    private func dispatch() {
+        guard !queue.isEmpty, lifecycle != .terminating else { return }
+        let candidates = slots.compactMap { $0 }.filter(\.acceptsWork)
+        var progress = true
+        while progress && !queue.isEmpty {
+            progress = false
+            for worker in candidates where !queue.isEmpty && hasRoom(worker) {
+                send(popChunk(), to: worker)
+                progress = true
+            }
+        }
+    }
+
+    private func hasRoom(_ worker: WorkerRecord) -> Bool {
+        if let limit = settings.maxTasksPerChild, worker.chunksAssigned >= limit { return false }
+        if worker.inflight.isEmpty { return true }
+        let tiny = worker.meanItemNanoseconds >= 0 && worker.meanItemNanoseconds < settings.prefetchBelowNanoseconds
+        return tiny && worker.inflight.count < settings.prefetchMaxChunks
+            && worker.inflightItems < settings.prefetchMaxItems
+    }
+
+    private func popChunk() -> (work: QueuedWork, count: Int) {
+        var head = queue[0]
+        let count = head.isRemainder ? head.end - head.start : min(head.job.chunksize, head.end - head.start)
+        let piece = QueuedWork(job: head.job, chunk: head.chunk, start: head.start, end: head.start + count,
+                               isRemainder: head.isRemainder)
+        head.start += count
+        head.chunk += 1
+        if head.start >= head.end { queue.removeFirst() } else { queue[0] = head }
+        queuedItems -= count
+        queuedChunks -= 1
+        return (piece, count)
+    }
+
+    private func send(_ piece: (work: QueuedWork, count: Int), to worker: WorkerRecord) {
+        let work = piece.work
+        let job = work.job
+        let frame = Frame.begin(.chunk, in: &worker.outbox)
+        worker.outbox.write(UInt32(job.id))
+        worker.outbox.write(UInt32(work.start))
+        worker.outbox.write(UInt32(piece.count))
+        worker.outbox.write(UInt8(work.isRemainder ? 1 : 0))
+        worker.outbox.write(job.descriptor.function)
+        let range = job.items.byteRange(start: work.start, count: piece.count)
+        job.items.bytes.withUnsafeBytes { raw in
+            worker.outbox.writeRaw(UnsafeRawBufferPointer(rebasing: raw[range]))
+        }
+        Frame.end(&worker.outbox, at: frame)
+        worker.inflight.append(.init(job: job, chunk: work.chunk, start: work.start, count: piece.count, next: work.start))
+        worker.inflightItems += piece.count
+        worker.chunksAssigned += 1
+        events.emit(.chunkDispatched(job: job.id, chunk: work.chunk, start: work.start, count: piece.count,
+                                     pid: worker.pid, queue: queueDepth))
+    }
+
+    // MARK: writing
+
+    private func flushAllOutboxes() {
+        for worker in workers.values where worker.outbox.bytes.count > worker.outboxSent && !worker.watchingWritable {
+            flushOutbox(worker)
+        }
+    }
+
+    private func flushOutbox(_ worker: WorkerRecord) {
+        while worker.outboxSent < worker.outbox.bytes.count {
+            guard worker.commandFD >= 0 else { break }
+            let written = worker.outbox.bytes.withUnsafeBytes { raw in
+                write(worker.commandFD, raw.baseAddress! + worker.outboxSent, raw.count - worker.outboxSent)
+            }
+            if written > 0 {
+                worker.outboxSent += written
+            } else if errno == EINTR {
+                continue
+            } else if errno == EAGAIN {
+                if !worker.watchingWritable {
+                    worker.watchingWritable = true
+                    watch(worker.commandFD, token: token(worker, .command), events: PoolCore.epollOut)
+                }
+                return
+            } else {
+                // EPIPE: the worker is gone; its pidfd will report the exit and its chunks go back.
+                closeCommand(worker)
+                break
+            }
+        }
+        worker.outbox.removeAll()
+        worker.outboxSent = 0
+        if worker.watchingWritable && worker.commandFD >= 0 {
+            _ = cshim_epoll_del(epollFD, worker.commandFD)
+        }
+        worker.watchingWritable = false
+    }
+
+    /// Closes the worker's command pipe: it finishes what it holds and exits on end of file.
+    private func closeCommand(_ worker: WorkerRecord) {
+        guard worker.commandFD >= 0 else { return }
+        close(worker.commandFD)  // closing also removes it from the epoll set
+        worker.commandFD = -1
+        worker.watchingWritable = false
+        worker.outbox.removeAll()
+        worker.outboxSent = 0
+        if worker.state != .retiring { worker.state = .draining }
+    }
+
+    private func closeAllWorkers() {
+        for worker in workers.values where worker.commandFD >= 0 {
+            worker.exitIntent = worker.exitIntent ?? .poolClosed
+            closeCommand(worker)
+        }
+    }
+
+    // MARK: reading
+
+    private func readResults(_ worker: WorkerRecord, untilEnd: Bool = false) {
+        while worker.resultFD >= 0 {
+            let got = worker.inbox.read(from: worker.resultFD)
+            if got > 0 {
+                parseFrames(worker)
+                if !untilEnd { return }
+            } else if got == 0 {
+                close(worker.resultFD)
+                worker.resultFD = -1
+            } else if errno == EINTR {
+                continue
+            } else {
+                return  // EAGAIN: nothing more for now
+            }
+        }
+    }
+
+    private func parseFrames(_ worker: WorkerRecord) {
+        while true {
+            let frame: (kind: UInt8, body: Range<Int>, end: Int)?
+            do {
+                frame = try worker.inbox.withUnsafeBytes { raw throws(WireFormatError) in
+                    try Frame.next(in: raw, at: worker.inbox.head)
+                }
+            } catch {
+                protocolViolation(worker, "\(error)")
+                return
+            }
+            guard let frame else { return }
+            do {
+                try worker.inbox.withUnsafeBytes { raw in
+                    var reader = WireReader(UnsafeRawBufferPointer(rebasing: raw[frame.body]))
+                    try handleFrame(kind: frame.kind, &reader, from: worker)
+                }
+            } catch {
+                protocolViolation(worker, "malformed frame of kind \(frame.kind): \(error)")
+                return
+            }
+            worker.inbox.consume(upTo: frame.end)
+        }
+    }
+
+    private func handleFrame(kind: UInt8, _ reader: inout WireReader, from worker: WorkerRecord) throws {
+        switch FrameKind(rawValue: kind) {
+        case .ready:
+            if worker.state == .starting { worker.state = .ready }
+            startFailuresInARow = 0
+            events.emit(.workerReady(slot: worker.slot, pid: worker.pid))
+        case .initializerFailed:
+            let message = try reader.read(String.self)
+            worker.exitIntent = .initializerFailed
+            breakPool(PoolError(.initializerFailed, "the worker initializer failed in worker \(worker.pid): \(message)"))
+        case .itemStarted:
+            let job = Int(try reader.read(UInt32.self))
+            let index = Int(try reader.read(UInt32.self))
+            worker.lastStarted = (job, index)
+            events.emit(.itemStarted(job: job, index: index, pid: worker.pid))
+        case .itemResult:
+            let job = Int(try reader.read(UInt32.self))
+            let index = Int(try reader.read(UInt32.self))
+            let status = try reader.read(UInt8.self)
+            let duration = try reader.read(UInt64.self)
+            try handleResult(worker, job: job, index: index, status: status, duration: duration, payload: &reader)
+        default:
+            throw WireFormatError.invalidValue("unknown frame kind \(kind)")
+        }
+    }
+
+    private func handleResult(_ worker: WorkerRecord, job jobID: Int, index: Int, status rawStatus: UInt8,
+                              duration: UInt64, payload reader: inout WireReader) throws {
+        guard var head = worker.inflight.first, head.job.id == jobID, head.next == index,
+              let status = ItemStatus(rawValue: rawStatus)
+        else {
+            let expected = worker.inflight.first.map { "job \($0.job.id) item \($0.next)" } ?? "nothing"
+            throw WireFormatError.invalidValue("result for job \(jobID) item \(index), expected \(expected)")
+        }
+        let job = head.job
+        head.next += 1
+        if head.next == head.end { worker.inflight.removeFirst() } else { worker.inflight[0] = head }
+        worker.inflightItems -= 1
+        worker.itemsDone += 1
+        worker.recordDuration(duration)
+
+        var failure: (any Error)?
+        switch status {
+        case .ok:
+            _ = job.recordSuccess(index, reader.readRest())
+        case .taskFailed, .argumentUndecodable, .resultUnencodable, .unknownTask:
+            let typeName = try reader.read(String.self)
+            let description = try reader.read(String.self)
+            let task = job.descriptor.function
+            let error: any Error = switch status {
+            case .taskFailed:
+                TaskError(typeName: typeName, remoteDescription: description, task: task, index: index, workerPID: worker.pid)
+            case .unknownTask:
+                PoolError(.unknownTask, "task '\(task)' is not registered in worker \(worker.pid)")
+            case .argumentUndecodable:
+                PoolError(.encoding, "\(task) item \(index): the worker could not decode the argument: \(description)")
+            default:
+                PoolError(.encoding, "\(task) item \(index): the result cannot be encoded: \(description)")
+            }
+            _ = job.recordFailure(index, error)
+            failure = error
+        }
+        events.emit(.itemFinished(job: jobID, index: index, pid: worker.pid,
+                                  error: failure.map { "\($0)" }, nanoseconds: duration))
+        itemFinished(job, index: index)
+        if worker.inflight.isEmpty { workerIdle(worker) }
+    }
+
+    /// Delivers what became available and completes the job when it is done.
+    private func itemFinished(_ job: JobRecord, index: Int) {
+        if let range = job.deliver(after: index) {
+            events.emit(.resultsDelivered(job: job.id, start: range.start, count: range.count))
+        }
+        if job.isComplete { completeJob(job) }
+    }
+
+    private func completeJob(_ job: JobRecord) {
+        guard jobs.removeValue(forKey: job.id) != nil else { return }
+        if let range = job.complete() {
+            events.emit(.resultsDelivered(job: job.id, start: range.start, count: range.count))
+        }
+        events.emit(.jobCompleted(job: job.id, error: (job.firstError ?? job.inputError).map { "\($0)" }))
+        if lifecycle == .closing && jobs.isEmpty { closeAllWorkers() }
+    }
+
+    /// The worker has nothing left in flight: stop it if it was asked to stop.
+    private func workerIdle(_ worker: WorkerRecord) {
+        if worker.state == .retiring {
+            closeCommand(worker)
+        } else if let limit = settings.maxTasksPerChild, worker.chunksAssigned >= limit {
+            worker.exitIntent = .maxTasksReached
+            closeCommand(worker)
+        }
+    }
+
+    private func readOutput(_ worker: WorkerRecord) {
+        guard worker.outputFD >= 0 else { return }
+        var buffer = [UInt8](repeating: 0, count: 16_384)
+        while true {
+            let got = buffer.withUnsafeMutableBytes { read(worker.outputFD, $0.baseAddress!, $0.count) }
+            if got > 0 {
+                emitLines(worker, buffer[0..<got])
+                if got < buffer.count { return }
+            } else if got < 0 && errno == EINTR {
+                continue
+            } else {
+                if got == 0 {
+                    close(worker.outputFD)
+                    worker.outputFD = -1
+                    if !worker.outputLine.isEmpty { emitLines(worker, [UInt8(ascii: "\n")][...]) }
+                }
+                return
+            }
+        }
+    }
+
+    private func emitLines(_ worker: WorkerRecord, _ bytes: ArraySlice<UInt8>) {
+        for byte in bytes {
+            if byte == UInt8(ascii: "\n") {
+                let line = String(decoding: worker.outputLine, as: UTF8.self)
+                worker.outputLine.removeAll(keepingCapacity: true)
+                events.emit(.workerOutput(pid: worker.pid, line: line))
+            } else if worker.outputLine.count < 4096 {
+                worker.outputLine.append(byte)
+            }
+        }
+    }
+
+    // MARK: workers coming and going
+
+    private func token(_ worker: WorkerRecord, _ kind: TokenKind) -> UInt64 { worker.id << 2 | kind.rawValue }
+
+    private func watch(_ fd: Int32, token: UInt64, events mask: UInt32 = PoolCore.epollIn) {
+        if cshim_epoll_add(epollFD, fd, mask, token) != 0 {
+            fatalError("epoll_ctl ADD failed for fd \(fd): \(errnoDescription())")
+        }
+    }
+
+    private func spawnWorker(slot: Int) throws {
+        let spawned = try spawner.spawn()
+        let worker = WorkerRecord(id: nextWorkerID, slot: slot, pid: spawned.pid, pidfd: spawned.pidfd,
+                                  commandFD: spawned.commandFD, resultFD: spawned.resultFD, outputFD: spawned.outputFD)
+        nextWorkerID += 1
+        watch(worker.resultFD, token: token(worker, .result))
+        watch(worker.pidfd, token: token(worker, .exit))
+        if worker.outputFD >= 0 { watch(worker.outputFD, token: token(worker, .output)) }
+        while slots.count <= slot { slots.append(nil) }
+        slots[slot] = worker
+        workers[worker.id] = worker
+        workersChanged = true
+
+        let frame = Frame.begin(.hello, in: &worker.outbox)
+        if let initializer = settings.initializer {
+            worker.outbox.write(UInt8(1))
+            worker.outbox.write(initializer.taskName)
+            worker.outbox.writeRaw(initializer.argument)
+        } else {
+            worker.outbox.write(UInt8(0))
+        }
+        Frame.end(&worker.outbox, at: frame)
+        events.emit(.workerStarted(slot: slot, pid: worker.pid))
+    }
+
+    /// Starts workers until the live count reaches the target (unless the pool is winding down).
+    private func replenish() {
+        guard lifecycle != .terminating, brokenError == nil else { return }
+        if lifecycle == .closing && jobs.isEmpty { return }
+        var live = workers.values.filter(\.acceptsWork).count
+        var slot = 0
+        while live < targetWorkers {
+            while slot < slots.count && slots[slot] != nil { slot += 1 }
+            do {
+                try spawnWorker(slot: slot)
+                live += 1
+            } catch {
+                events.emit(.workerFault(pid: 0, message: "\(error)"))
+                startFailuresInARow += 1
+                if startFailuresInARow > settings.maxStartFailures || workers.isEmpty {
+                    breakPool(error as? PoolError ?? PoolError(.spawnFailed, "\(error)"))
+                }
+                return
+            }
+        }
+    }
+
+    private func handleExit(_ worker: WorkerRecord) {
+        readResults(worker, untilEnd: true)
+        if worker.outputFD >= 0 { readOutput(worker) }
+        let termination = reapBlocking(worker)
+        for fd in [worker.pidfd, worker.resultFD, worker.outputFD] where fd >= 0 { close(fd) }
+        closeCommand(worker)
+        workers.removeValue(forKey: worker.id)
+        if worker.slot < slots.count, slots[worker.slot] === worker { slots[worker.slot] = nil }
+        workersChanged = true
+
+        var reason = worker.exitIntent ?? .crashed
+        if !worker.inflight.isEmpty && lifecycle != .terminating {
+            if reason != .protocolViolation && reason != .initializerFailed { reason = .crashed }
+            recover(worker, termination: termination)
+        }
+        if reason == .crashed && worker.state == .starting {
+            startFailuresInARow += 1
+            if startFailuresInARow > settings.maxStartFailures {
+                breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
+            }
+        }
+        events.emit(.workerExited(slot: worker.slot, pid: worker.pid, termination: termination, reason: reason))
+        replenish()
+    }
+
+    /// Reaps an exited worker (its pidfd said so, or it was just killed).
+    @discardableResult
+    private func reapBlocking(_ worker: WorkerRecord) -> WorkerTermination {
+        var status: Int32 = 0
+        while waitpid(worker.pid, &status, 0) < 0 && errno == EINTR {}
+        let signal = status & 0x7f
+        return signal == 0 ? .exited(code: (status >> 8) & 0xff) : .signaled(signal: signal)
+    }
+
+    /// Puts a dead worker's unfinished items back at the front of the queue. The item it was
+    /// known to be running is charged with the death; past the retry limit it fails alone.
+    private func recover(_ worker: WorkerRecord, termination: WorkerTermination) {
+        var requeued: [QueuedWork] = []
+        var failed: [(JobRecord, Int)] = []
+        for (position, chunk) in worker.inflight.enumerated() {
+            var start = chunk.next
+            // The running item is known when the worker reported starting it: reports are flushed
+            // together with every earlier result, so it was the first unfinished item.
+            if position == 0, let started = worker.lastStarted, started.job == chunk.job.id, started.index == chunk.next {
+                let attempts = (chunk.job.crashCounts[start] ?? 0) + 1
+                chunk.job.crashCounts[start] = attempts
+                if attempts > settings.maxCrashRetries {
+                    let error = PoolError(
+                        .workerCrashed,
+                        "\(chunk.job.descriptor.label) item \(start) (task \(chunk.job.descriptor.function)) killed \(attempts) workers; "
+                            + "the last was worker \(worker.pid) (\(termination))",
+                        workerPID: worker.pid, termination: termination)
+                    _ = chunk.job.recordFailure(start, error)
+                    events.emit(.itemFinished(job: chunk.job.id, index: start, pid: worker.pid, error: error.message, nanoseconds: 0))
+                    failed.append((chunk.job, start))
+                    start += 1
+                } else {
+                    events.emit(.itemRetried(job: chunk.job.id, index: start, attempt: attempts, deadPID: worker.pid))
+                }
+            }
+            if start < chunk.end {
+                requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))
+            }
+        }
+        worker.inflight.removeAll()
+        worker.inflightItems = 0
+        for work in requeued.reversed() {
+            queue.prepend(work)
+            queuedItems += work.end - work.start
+            queuedChunks += 1
+        }
+        for work in requeued {
+            events.emit(.chunkRequeued(job: work.job.id, chunk: work.chunk, start: work.start,
+                                       count: work.end - work.start, queue: queueDepth))
+        }
+        for (job, index) in failed { itemFinished(job, index: index) }
+    }
+
+    /// The pool cannot run tasks any more: fail every job, and every later one, with `error`.
+    private func breakPool(_ error: PoolError) {
+        guard brokenError == nil else { return }
+        brokenError = error
+        events.emit(.workerFault(pid: 0, message: error.message))
+        queue.removeAll()
+        queuedItems = 0
+        queuedChunks = 0
+        for job in jobs.values.sorted(by: { $0.id < $1.id }) {
+            job.abort(error)
+            events.emit(.jobCompleted(job: job.id, error: error.message))
+        }
+        jobs.removeAll()
+    }
+
+    private func protocolViolation(_ worker: WorkerRecord, _ message: String) {
+        events.emit(.workerFault(pid: worker.pid, message: "protocol violation: \(message); worker killed"))
+        worker.exitIntent = .protocolViolation
+        if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+        // Stop reading: what follows a bad frame cannot be trusted. The exit handler requeues.
+        if worker.resultFD >= 0 {
+            close(worker.resultFD)
+            worker.resultFD = -1
+        }
+        worker.inbox.consume(upTo: worker.inbox.tail)
+    }
+
+    private func publishWorkers() {
+        workersChanged = false
+        let pids = slots.compactMap { $0?.pid }
+        shared.state.withLock { $0.workerPIDs = pids }
+    }
+}

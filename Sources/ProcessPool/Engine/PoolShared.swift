@@ -1,0 +1,80 @@
+import CSystemShims
+import Foundation
+import Glibc
+import Synchronization
+
+/// What the API side and the IO thread share: the command inbox, the lifecycle, the event hub and
+/// a snapshot of the workers. Everything mutable is behind a `Mutex`.
+final class PoolShared: Sendable {
+    enum Lifecycle: Sendable { case running, closed, terminated }
+
+    struct State: Sendable {
+        var lifecycle = Lifecycle.running
+        var inbox: [PoolCommand] = []
+        var finished = false
+        var workerPIDs: [Int32] = []
+        var targetWorkers: Int
+    }
+
+    let state: Mutex<State>
+    let events: EventHub
+    /// An eventfd the IO thread sleeps on along with the pipes; written when the inbox fills.
+    let wakeFD: Int32
+    private let finishedCondition = NSCondition()
+    private let nextJob = Atomic<Int>(1)
+
+    init(targetWorkers: Int, origin: UInt64) throws {
+        state = Mutex(State(targetWorkers: targetWorkers))
+        events = EventHub(origin: origin)
+        wakeFD = cshim_eventfd()
+        guard wakeFD >= 0 else { throw PoolError(.spawnFailed, "eventfd failed: \(errnoDescription())") }
+    }
+
+    deinit { close(wakeFD) }
+
+    func makeJobID() -> Int { nextJob.wrappingAdd(1, ordering: .relaxed).oldValue }
+
+    /// Queues a command for the IO thread, unless the pool stopped taking work.
+    /// - Throws: ``PoolError/Code/notRunning`` after `close()` or `terminate()` (unless `always`).
+    func send(_ command: PoolCommand, always: Bool = false) throws {
+        let wake: Bool = try state.withLock { state in
+            guard always || state.lifecycle == .running else {
+                throw PoolError(.notRunning, state.lifecycle == .closed
+                    ? "the pool is closed: no new work can be submitted"
+                    : "the pool was terminated: no new work can be submitted")
+            }
+            state.inbox.append(command)
+            return state.inbox.count == 1
+        }
+        if wake { wakeUp() }
+    }
+
+    func wakeUp() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    func takeCommands() -> [PoolCommand] {
+        var drained: UInt64 = 0
+        _ = read(wakeFD, &drained, 8)
+        return state.withLock { state in
+            let commands = state.inbox
+            state.inbox = []
+            return commands
+        }
+    }
+
+    func markFinished() {
+        state.withLock { $0.finished = true }
+        finishedCondition.lock()
+        finishedCondition.broadcast()
+        finishedCondition.unlock()
+    }
+
+    /// Blocks until the IO thread has ended (every worker reaped).
+    func waitUntilFinished() {
+        finishedCondition.lock()
+        while !state.withLock({ $0.finished }) { finishedCondition.wait() }
+        finishedCondition.unlock()
+    }
+}

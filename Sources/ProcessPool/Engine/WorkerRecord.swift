@@ -1,0 +1,71 @@
+import DequeModule
+
+/// One worker process as the IO thread sees it. Only the IO thread touches it.
+final class WorkerRecord {
+    enum State {
+        /// Spawned; its `ready` frame has not arrived yet (it may already hold work).
+        case starting
+        case ready
+        /// Takes no new work; its command pipe closes once its chunks are done.
+        case retiring
+        /// Its command pipe is closed: it finishes what it has, then exits.
+        case draining
+    }
+
+    /// A chunk sent to this worker, with the next item it has not reported yet.
+    struct InflightChunk {
+        let job: JobRecord
+        let chunk: Int
+        let start: Int
+        let count: Int
+        var next: Int
+        var end: Int { start + count }
+    }
+
+    /// Unique for the pool's life (slots are reused), used in epoll tokens.
+    let id: UInt64
+    let slot: Int
+    let pid: Int32
+    let pidfd: Int32
+    var commandFD: Int32
+    var resultFD: Int32
+    var outputFD: Int32
+    var state: State = .starting
+    /// Why the pool asked it to stop, if it did.
+    var exitIntent: WorkerExitReason?
+
+    let inbox = ByteQueue()
+    var outbox = WireWriter(capacity: 65_536)
+    /// Bytes of `outbox` already written.
+    var outboxSent = 0
+    var watchingWritable = false
+    var outputLine: [UInt8] = []
+
+    var inflight = Deque<InflightChunk>()
+    var inflightItems = 0
+    var chunksAssigned = 0
+    /// Moving average of item durations; negative until the first result.
+    var meanItemNanoseconds: Double = -1
+    var itemsDone = 0
+    /// The last item the worker reported starting.
+    var lastStarted: (job: Int, index: Int)?
+
+    init(id: UInt64, slot: Int, pid: Int32, pidfd: Int32, commandFD: Int32, resultFD: Int32, outputFD: Int32) {
+        self.id = id
+        self.slot = slot
+        self.pid = pid
+        self.pidfd = pidfd
+        self.commandFD = commandFD
+        self.resultFD = resultFD
+        self.outputFD = outputFD
+    }
+
+    var acceptsWork: Bool {
+        (state == .starting || state == .ready) && commandFD >= 0
+    }
+
+    func recordDuration(_ nanoseconds: UInt64) {
+        let value = Double(nanoseconds)
+        meanItemNanoseconds = meanItemNanoseconds < 0 ? value : meanItemNanoseconds * 0.8 + value * 0.2
+    }
+}

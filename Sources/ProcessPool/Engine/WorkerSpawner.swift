@@ -1,0 +1,101 @@
+import CSystemShims
+import Glibc
+
+/// Starts worker processes: `posix_spawn` of the worker executable with exactly two pipes (and
+/// optionally an output pipe) inherited, signals reset, and a pidfd to watch for its exit.
+///
+/// The C strings for `argv`/`envp` are built once per pool and freed with it.
+final class WorkerSpawner {
+    struct Spawned {
+        let pid: Int32
+        let pidfd: Int32
+        /// Parent's end of the command pipe (write), non-blocking.
+        let commandFD: Int32
+        /// Parent's end of the result pipe (read), non-blocking.
+        let resultFD: Int32
+        /// Parent's end of the output pipe (read), or -1 when output is inherited.
+        let outputFD: Int32
+    }
+
+    private let path: UnsafeMutablePointer<CChar>
+    private let argv: [UnsafeMutablePointer<CChar>?]
+    private let envp: [UnsafeMutablePointer<CChar>?]
+    private let captureOutput: Bool
+
+    init(executable: String, arguments: [String], environment: [String: String]?, captureOutput: Bool, argv0: String) {
+        path = strdup(executable)
+        argv = ([argv0] + arguments).map { strdup($0) } + [nil]
+        var env = environment ?? Self.currentEnvironment()
+        env[WorkerProcess.environmentKey] = String(getpid())
+        envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        self.captureOutput = captureOutput
+    }
+
+    deinit {
+        free(path)
+        for pointer in argv { free(pointer) }
+        for pointer in envp { free(pointer) }
+    }
+
+    static func currentEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let pair = String(cString: pointer)
+            if let equals = pair.firstIndex(of: "=") {
+                result[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return result
+    }
+
+    /// Spawns one worker.
+    /// - Throws: ``PoolError/Code/spawnFailed`` with the system's reason.
+    func spawn() throws -> Spawned {
+        var command: [Int32] = [-1, -1]
+        var result: [Int32] = [-1, -1]
+        var output: [Int32] = [-1, -1]
+        var keep = false
+        defer {
+            // Child ends always; parent ends too unless the spawn succeeded.
+            for fd in [command[0], result[1], output[1]] where fd >= 0 { close(fd) }
+            if !keep { for fd in [command[1], result[0], output[0]] where fd >= 0 { close(fd) } }
+        }
+        guard cshim_pipe_cloexec(&command) == 0, cshim_pipe_cloexec(&result) == 0 else {
+            throw PoolError(.spawnFailed, "cannot create worker pipes: \(errnoDescription())")
+        }
+        if captureOutput && cshim_pipe_cloexec(&output) != 0 {
+            throw PoolError(.spawnFailed, "cannot create worker output pipe: \(errnoDescription())")
+        }
+        var pid: pid_t = 0
+        let fds: [Int32] = [command[0], result[1]]
+        let rc = argv.withUnsafeBufferPointer { argvBuffer in
+            envp.withUnsafeBufferPointer { envpBuffer in
+                cshim_spawn_worker(&pid, path, argvBuffer.baseAddress, envpBuffer.baseAddress,
+                                   fds, 2, output[1], output[1])
+            }
+        }
+        guard rc == 0 else {
+            throw PoolError(.spawnFailed, "cannot start worker '\(String(cString: path))': \(String(cString: strerror(rc)))")
+        }
+        let pidfd = cshim_pidfd_open(pid)
+        guard pidfd >= 0 else {
+            let reason = errnoDescription()
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            throw PoolError(.spawnFailed, "pidfd_open failed for worker \(pid): \(reason)")
+        }
+        _ = fcntl(pidfd, F_SETFD, FD_CLOEXEC)
+        for fd in [command[1], result[0], output[0]] where fd >= 0 {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        keep = true
+        return Spawned(pid: pid, pidfd: pidfd, commandFD: command[1], resultFD: result[0], outputFD: output[0])
+    }
+}
+
+func errnoDescription(_ code: Int32 = errno) -> String {
+    String(cString: strerror(code))
+}

@@ -1,0 +1,148 @@
+/// One thing that happened in a pool, stamped with a monotonic time.
+///
+/// The engine emits these on its IO thread, in the order things happened, to every subscriber of
+/// ``ProcessPool/events(bufferingLimit:)``. The monitor folds them into its state; `--events`
+/// records them as JSON Lines (see ``PoolEvent/jsonLine``).
+public struct PoolEvent: Sendable, Equatable {
+    /// Nanoseconds since the pool was created (CLOCK_MONOTONIC).
+    public var time: UInt64
+    public var kind: Kind
+
+    public init(time: UInt64, kind: Kind) {
+        self.time = time
+        self.kind = kind
+    }
+
+    public enum Kind: Sendable, Equatable {
+        /// A worker process was spawned into `slot` (slots are stable rows: a replacement reuses one).
+        case workerStarted(slot: Int, pid: Int32)
+        /// The worker ran its initializer and takes tasks.
+        case workerReady(slot: Int, pid: Int32)
+        /// A worker process ended and was reaped.
+        case workerExited(slot: Int, pid: Int32, termination: WorkerTermination, reason: WorkerExitReason)
+        /// A job was accepted.
+        case jobSubmitted(JobDescriptor)
+        /// Items `start ..< start+count` of a job entered the queue as chunks `firstChunk ..<
+        /// firstChunk+chunks`, each of the job's chunksize but the last (one event per submission,
+        /// not per chunk, so that a million-item map costs one event here).
+        case chunksQueued(job: Int, firstChunk: Int, chunks: Int, start: Int, count: Int, queue: QueueDepth)
+        /// The unfinished part of a chunk whose worker died went back to the front of the queue.
+        case chunkRequeued(job: Int, chunk: Int, start: Int, count: Int, queue: QueueDepth)
+        /// A chunk was sent to a worker (it may wait there behind that worker's current chunk).
+        case chunkDispatched(job: Int, chunk: Int, start: Int, count: Int, pid: Int32, queue: QueueDepth)
+        /// A worker began an item. Workers running very short items (under ~0.2 ms) report starts
+        /// only now and then; every item still gets ``itemFinished``.
+        case itemStarted(job: Int, index: Int, pid: Int32)
+        /// A worker finished an item; `error` is the failure's description, `nil` on success.
+        case itemFinished(job: Int, index: Int, pid: Int32, error: String?, nanoseconds: UInt64)
+        /// An item whose worker died before finishing it was queued again (`attempt` counts runs so far).
+        case itemRetried(job: Int, index: Int, attempt: Int, deadPID: Int32)
+        /// Results `start ..< start+count` became available to the caller (at the end for
+        /// `map`, as the ordered prefix grows for `imap`, a chunk at a time for `imapUnordered`).
+        case resultsDelivered(job: Int, start: Int, count: Int)
+        /// Every item of a job is done; `error` describes the first failure, if any.
+        case jobCompleted(job: Int, error: String?)
+        /// The target worker count changed.
+        case poolResized(from: Int, to: Int)
+        /// The pool was closed (no new work) or terminated.
+        case poolStateChanged(PoolRunState)
+        /// A line a worker wrote to its standard output or error (only when output is captured).
+        case workerOutput(pid: Int32, line: String)
+        /// A worker broke the protocol or could not be spawned; it was killed or replaced.
+        case workerFault(pid: Int32, message: String)
+        /// Events this subscriber lost because it fell behind (counted, never silent).
+        case eventsDropped(count: Int)
+    }
+}
+
+/// How a worker process ended.
+public enum WorkerTermination: Sendable, Equatable, CustomStringConvertible {
+    case exited(code: Int32)
+    case signaled(signal: Int32)
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exit \(code)"
+        case .signaled(let signal): signalName(signal)
+        }
+    }
+}
+
+/// Why a worker process ended.
+public enum WorkerExitReason: String, Sendable, Equatable {
+    /// It died on its own (killed, crashed): the pool replaces it.
+    case crashed
+    /// The pool shrank and retired it after its current chunk.
+    case retired
+    /// It reached `maxTasksPerChild` and was replaced.
+    case maxTasksReached
+    /// The pool was closed and the work ran out.
+    case poolClosed
+    /// The pool was terminated.
+    case terminated
+    /// It broke the protocol and was killed.
+    case protocolViolation
+    /// Its initializer failed.
+    case initializerFailed
+}
+
+/// Where a pool is in its life.
+public enum PoolRunState: String, Sendable, Equatable {
+    case running, closed, terminated, finished
+}
+
+/// Work waiting in the pool's queue, not yet sent to any worker.
+public struct QueueDepth: Sendable, Equatable {
+    public var chunks: Int
+    public var items: Int
+
+    public init(chunks: Int, items: Int) {
+        self.chunks = chunks
+        self.items = items
+    }
+}
+
+/// How a job hands results to its caller.
+public enum JobMode: String, Sendable, Equatable, CaseIterable {
+    case apply
+    case map = "map_async"
+    case starmap
+    case imap
+    case imapUnordered = "imap_unordered"
+}
+
+/// What a job is, as announced by ``PoolEvent/Kind/jobSubmitted(_:)``.
+public struct JobDescriptor: Sendable, Equatable {
+    public var id: Int
+    /// The caller's name for the job (the demo uses `sum` and `product`), or the task name.
+    public var label: String
+    /// The registered task name.
+    public var function: String
+    /// Items known at submission (for a lazily consumed `imap` input: 0, growing with `chunkQueued`).
+    public var itemCount: Int
+    public var chunksize: Int
+    /// Whether `chunksize` came from Python's default formula rather than the caller.
+    public var chunksizeIsAutomatic: Bool
+    public var mode: JobMode
+
+    public init(id: Int, label: String, function: String, itemCount: Int, chunksize: Int,
+                chunksizeIsAutomatic: Bool, mode: JobMode) {
+        self.id = id
+        self.label = label
+        self.function = function
+        self.itemCount = itemCount
+        self.chunksize = chunksize
+        self.chunksizeIsAutomatic = chunksizeIsAutomatic
+        self.mode = mode
+    }
+}
+
+/// `SIGKILL` for 9 and so on; `signal N` for numbers without a name here.
+public func signalName(_ signal: Int32) -> String {
+    let names: [Int32: String] = [
+        1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT", 7: "SIGBUS",
+        8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE",
+        14: "SIGALRM", 15: "SIGTERM",
+    ]
+    return names[signal] ?? "signal \(signal)"
+}

@@ -1,0 +1,68 @@
+/// An error raised by the pool itself (as opposed to a task's own error, ``TaskError``).
+public struct PoolError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is; compare with the static members.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public var description: String { name }
+
+        /// A parameter is out of range (workers < 1, chunksize < 1, ...).
+        public static let invalidArgument = Code(name: "invalidArgument")
+        /// Work was submitted after `close()` or `terminate()`.
+        public static let notRunning = Code(name: "notRunning")
+        /// `join()` was called on a pool that was neither closed nor terminated.
+        public static let stillRunning = Code(name: "stillRunning")
+        /// A result was not ready within the timeout.
+        public static let timeout = Code(name: "timeout")
+        /// The pool was terminated before the result was ready.
+        public static let terminated = Code(name: "terminated")
+        /// An item kept killing the workers that ran it.
+        public static let workerCrashed = Code(name: "workerCrashed")
+        /// No task of that name is registered.
+        public static let unknownTask = Code(name: "unknownTask")
+        /// An argument or result could not be encoded or decoded.
+        public static let encoding = Code(name: "encoding")
+        /// `successful()` was asked before the result was ready.
+        public static let notReady = Code(name: "notReady")
+        /// A worker process could not be started.
+        public static let spawnFailed = Code(name: "spawnFailed")
+        /// The worker initializer failed.
+        public static let initializerFailed = Code(name: "initializerFailed")
+        /// The input sequence of a map or imap threw.
+        public static let inputFailed = Code(name: "inputFailed")
+    }
+
+    public let code: Code
+    public let message: String
+    /// For ``Code/workerCrashed``: the last worker the item killed, and how it died.
+    public var workerPID: Int32?
+    public var termination: WorkerTermination?
+
+    public init(_ code: Code, _ message: String, workerPID: Int32? = nil, termination: WorkerTermination? = nil) {
+        self.code = code
+        self.message = message
+        self.workerPID = workerPID
+        self.termination = termination
+    }
+
+    public var description: String { message }
+}
+
+/// An error thrown by a task inside a worker, carried back to the caller.
+///
+/// Swift cannot rebuild an arbitrary error type from another process, so the type's name and the
+/// error's description travel instead.
+public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `String(reflecting:)` of the thrown error's type, e.g. `MyModule.ValidationError`.
+    public let typeName: String
+    /// `String(describing:)` of the thrown error.
+    public let remoteDescription: String
+    public let task: String
+    /// The item's index in its job's input.
+    public let index: Int
+    /// The worker that ran it.
+    public let workerPID: Int32
+
+    public var description: String {
+        "\(task) item \(index) failed in worker \(workerPID): \(typeName): \(remoteDescription)"
+    }
+}

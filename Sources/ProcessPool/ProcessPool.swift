@@ -1,0 +1,461 @@
+import CSystemShims
+import Foundation
+import Glibc
+
+/// A pool of worker processes with the semantics of Python's `multiprocessing.Pool`.
+///
+/// Workers are real processes started from this program's own executable (see
+/// ``WorkerProcess/runIfRequested(_:)``). Tasks are registered by name in a ``TaskRegistry``;
+/// arguments and results travel over pipes.
+///
+/// ```swift
+/// let pool = try ProcessPool(workers: 2)
+/// let sums = try pool.mapAsync(add, pairs).get()   // like pool.map_async(add, pairs).get()
+/// pool.close()
+/// try pool.join()
+/// ```
+public final class ProcessPool: Sendable {
+    /// Everything a pool can be set up with.
+    public struct Configuration: Sendable {
+        /// Worker processes; `nil` means the number of CPUs this process may use.
+        public var workers: Int?
+        /// Chunks a worker runs before it is replaced by a fresh process; `nil` for no limit.
+        public var maxTasksPerChild: Int?
+        /// Runs once in every worker before its first task.
+        public var initializer: WorkerInitializer?
+        /// How many times an item whose worker died is re-run before it fails (with
+        /// ``PoolError/Code/workerCrashed``, naming the PID and the signal).
+        public var maxCrashRetries = 2
+        /// The worker executable; `nil` for this program (`/proc/self/exe`).
+        public var executable: String?
+        /// Arguments for the worker executable (after `argv[0]`).
+        public var arguments: [String] = []
+        /// The workers' environment; `nil` to inherit this process's.
+        public var environment: [String: String]?
+        /// Capture the workers' standard output and error as ``PoolEvent/Kind/workerOutput(pid:line:)``
+        /// events instead of letting them write to this process's.
+        public var captureOutput = false
+        /// When set, submitting a task not registered here throws ``PoolError/Code/unknownTask``
+        /// at once (otherwise each item fails with that error in the worker).
+        public var registry: TaskRegistry?
+
+        public init(workers: Int? = nil, maxTasksPerChild: Int? = nil, initializer: WorkerInitializer? = nil) {
+            self.workers = workers
+            self.maxTasksPerChild = maxTasksPerChild
+            self.initializer = initializer
+        }
+    }
+
+    public let configuration: Configuration
+    let shared: PoolShared
+
+    /// Starts a pool; the workers are running when it returns.
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `workers < 1` or `maxTasksPerChild < 1`,
+    ///   ``PoolError/Code/spawnFailed`` when a worker cannot be started.
+    public convenience init(workers: Int? = nil, maxTasksPerChild: Int? = nil, initializer: WorkerInitializer? = nil) throws {
+        try self.init(configuration: Configuration(workers: workers, maxTasksPerChild: maxTasksPerChild, initializer: initializer))
+    }
+
+    public init(configuration: Configuration) throws {
+        let workers = configuration.workers ?? Self.usableCPUCount
+        guard workers >= 1 else {
+            throw PoolError(.invalidArgument, "the number of workers must be at least 1 (got \(workers))")
+        }
+        if let limit = configuration.maxTasksPerChild, limit < 1 {
+            throw PoolError(.invalidArgument, "maxTasksPerChild must be at least 1 or nil (got \(limit))")
+        }
+        guard configuration.maxCrashRetries >= 0 else {
+            throw PoolError(.invalidArgument, "maxCrashRetries must not be negative (got \(configuration.maxCrashRetries))")
+        }
+        if let initializer = configuration.initializer, let registry = configuration.registry,
+           !registry.contains(initializer.taskName) {
+            throw PoolError(.unknownTask, "initializer task '\(initializer.taskName)' is not registered")
+        }
+        // A worker that dies between our write and its read must not kill the parent.
+        signal(SIGPIPE, SIG_IGN)
+        self.configuration = configuration
+        let origin = MonotonicClock.nanoseconds()
+        shared = try PoolShared(targetWorkers: workers, origin: origin)
+        let spawner = WorkerSpawner(
+            executable: configuration.executable ?? "/proc/self/exe",
+            arguments: configuration.arguments,
+            environment: configuration.environment,
+            captureOutput: configuration.captureOutput,
+            argv0: configuration.executable ?? CommandLine.arguments.first ?? "worker")
+        let settings = PoolSettings(
+            maxTasksPerChild: configuration.maxTasksPerChild,
+            maxCrashRetries: configuration.maxCrashRetries,
+            initializer: configuration.initializer)
+        let core = try PoolCore(shared: shared, settings: settings, spawner: spawner, workers: workers)
+        let thread = Thread { core.run() }
+        thread.name = "ProcessPool IO"
+        thread.start()
+    }
+
+    deinit {
+        // A pool dropped without close/join or terminate must not leave workers behind.
+        shared.state.withLock { state in
+            if !state.finished && state.lifecycle != .terminated {
+                state.lifecycle = .terminated
+                state.inbox.append(.terminate)
+            }
+        }
+        shared.wakeUp()
+    }
+
+    /// The number of CPUs this process may run on: the default worker count.
+    public static var usableCPUCount: Int {
+        let count = Int(cshim_usable_cpu_count())
+        return count > 0 ? count : ProcessInfo.processInfo.activeProcessorCount
+    }
+
+    /// The worker count the pool is keeping (it changes with ``resize(workers:)``).
+    public var workerCount: Int { shared.state.withLock { $0.targetWorkers } }
+
+    /// The PIDs of the worker processes alive now, by slot.
+    public var workerPIDs: [Int32] { shared.state.withLock { $0.workerPIDs } }
+
+    /// Python's default chunksize for `map_async` of `count` items on `workers` workers:
+    /// `chunksize, extra = divmod(count, workers * 4); if extra: chunksize += 1`.
+    public static func defaultChunksize(items count: Int, workers: Int) -> Int {
+        guard count > 0 else { return 1 }
+        let (chunksize, extra) = count.quotientAndRemainder(dividingBy: workers * 4)
+        return extra > 0 ? chunksize + 1 : chunksize
+    }
+
+    // MARK: apply
+
+    /// Runs `task(argument)` in a worker. Python's `apply_async`.
+    public func applyAsync<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ argument: Argument, label: String? = nil,
+        callback: (@Sendable (Result) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
+    ) throws -> AsyncResult<Result> {
+        let result = AsyncResult<Result>(callback: callback, errorCallback: errorCallback)
+        try submitWhole(task, [argument], mode: .apply, chunksize: 1, automatic: false, label: label) { all in
+            result.resolve(all.map { $0[0] })
+        }
+        return result
+    }
+
+    /// Runs `task(argument)` in a worker and waits for the result. Python's `apply`.
+    public func apply<Argument, Result>(_ task: PoolTask<Argument, Result>, _ argument: Argument) throws -> Result {
+        try applyAsync(task, argument).get()
+    }
+
+    /// Runs `task(argument)` in a worker and awaits the result.
+    public func apply<Argument, Result>(_ task: PoolTask<Argument, Result>, _ argument: Argument) async throws -> Result {
+        try await applyAsync(task, argument).value
+    }
+
+    // MARK: map
+
+    /// Runs `task` on every item, in chunks; the result is the list of results in input order,
+    /// available once every chunk is done. Python's `map_async`.
+    /// - Parameters:
+    ///   - chunksize: items per chunk; `nil` for Python's default (see ``defaultChunksize(items:workers:)``).
+    ///   - label: the job's name in events (defaults to the task name).
+    ///   - callback: runs once with the whole list; `errorCallback` runs instead if any item failed.
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `chunksize < 1`, ``PoolError/Code/encoding``
+    ///   if an argument cannot be encoded, ``PoolError/Code/notRunning`` after `close()`.
+    public func mapAsync<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int? = nil,
+        label: String? = nil, callback: (@Sendable ([Result]) -> Void)? = nil,
+        errorCallback: (@Sendable (any Error) -> Void)? = nil
+    ) throws -> AsyncResult<[Result]> {
+        try submitMap(task, Array(items), mode: .map, chunksize: chunksize, label: label,
+                      callback: callback, errorCallback: errorCallback)
+    }
+
+    /// `mapAsync(...).get()`. Python's `map`.
+    public func map<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int? = nil
+    ) throws -> [Result] {
+        try mapAsync(task, items, chunksize: chunksize).get()
+    }
+
+    /// `await mapAsync(...).value`.
+    public func map<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int? = nil
+    ) async throws -> [Result] {
+        try await mapAsync(task, items, chunksize: chunksize).value
+    }
+
+    /// Maps over an asynchronous input, which is read to the end first (a map needs the length).
+    /// - Throws: the input's error as ``PoolError/Code/inputFailed``; the pool stays usable.
+    public func map<Argument, Result, Input: AsyncSequence>(
+        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int? = nil
+    ) async throws -> [Result] where Input.Element == Argument {
+        var all: [Argument] = []
+        do {
+            for try await item in items { all.append(item) }
+        } catch {
+            throw PoolError(.inputFailed, "the input sequence threw: \(error)")
+        }
+        return try await mapAsync(task, all, chunksize: chunksize).value
+    }
+
+    /// Like ``mapAsync(_:_:chunksize:label:callback:errorCallback:)``, with each `(a, b)` tuple
+    /// unpacked into the two parameters of a task registered with two parameters. Python's
+    /// `starmap_async`.
+    public func starmapAsync<A, B, Result>(
+        _ task: PoolTask<Pair<A, B>, Result>, _ items: some Sequence<(A, B)>, chunksize: Int? = nil,
+        label: String? = nil, callback: (@Sendable ([Result]) -> Void)? = nil,
+        errorCallback: (@Sendable (any Error) -> Void)? = nil
+    ) throws -> AsyncResult<[Result]> {
+        try submitMap(task, items.map { Pair($0.0, $0.1) }, mode: .starmap, chunksize: chunksize, label: label,
+                      callback: callback, errorCallback: errorCallback)
+    }
+
+    /// `starmapAsync(...).get()`. Python's `starmap`.
+    public func starmap<A, B, Result>(
+        _ task: PoolTask<Pair<A, B>, Result>, _ items: some Sequence<(A, B)>, chunksize: Int? = nil
+    ) throws -> [Result] {
+        try starmapAsync(task, items, chunksize: chunksize).get()
+    }
+
+    /// `await starmapAsync(...).value`.
+    public func starmap<A, B, Result>(
+        _ task: PoolTask<Pair<A, B>, Result>, _ items: some Sequence<(A, B)>, chunksize: Int? = nil
+    ) async throws -> [Result] {
+        try await starmapAsync(task, items, chunksize: chunksize).value
+    }
+
+    // MARK: imap
+
+    /// Runs `task` on every item and yields the results in input order, each as soon as it and
+    /// every one before it are done. Python's `imap`.
+    public func imap<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, label: String? = nil
+    ) throws -> ResultStream<Result> {
+        try submitStream(task, items, mode: .imap, chunksize: chunksize, label: label)
+    }
+
+    /// Runs `task` on every item and yields the results in the order chunks complete (input
+    /// order within a chunk). Python's `imap_unordered`.
+    public func imapUnordered<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, label: String? = nil
+    ) throws -> ResultStream<Result> {
+        try submitStream(task, items, mode: .imapUnordered, chunksize: chunksize, label: label)
+    }
+
+    /// `imap` over an asynchronous input, consumed lazily as Python consumes an iterator: tasks
+    /// start while the input is still being produced. An error thrown by the input is thrown by
+    /// the stream after the results of the items before it.
+    public func imap<Argument, Result, Input: AsyncSequence & Sendable>(
+        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, label: String? = nil
+    ) throws -> ResultStream<Result> where Input.Element == Argument {
+        try submitLazyStream(task, items, mode: .imap, chunksize: chunksize, label: label)
+    }
+
+    /// `imapUnordered` over an asynchronous input, consumed lazily.
+    public func imapUnordered<Argument, Result, Input: AsyncSequence & Sendable>(
+        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, label: String? = nil
+    ) throws -> ResultStream<Result> where Input.Element == Argument {
+        try submitLazyStream(task, items, mode: .imapUnordered, chunksize: chunksize, label: label)
+    }
+
+    // MARK: life cycle
+
+    /// Takes no new work; queued work still runs, then the workers exit. Python's `close`.
+    public func close() {
+        let wake = shared.state.withLock { state -> Bool in
+            guard state.lifecycle == .running else { return false }
+            state.lifecycle = .closed
+            state.inbox.append(.close)
+            return true
+        }
+        if wake { shared.wakeUp() }
+    }
+
+    /// Kills every worker at once and fails every pending result with
+    /// ``PoolError/Code/terminated``; returns once the workers are reaped. Python's `terminate`.
+    public func terminate() {
+        shared.state.withLock { state in
+            if state.lifecycle != .terminated {
+                state.lifecycle = .terminated
+                state.inbox.append(.terminate)
+            }
+        }
+        shared.wakeUp()
+        shared.waitUntilFinished()
+    }
+
+    /// Waits for the workers to exit after ``close()`` or ``terminate()``. Python's `join`.
+    /// - Throws: ``PoolError/Code/stillRunning`` if the pool was neither closed nor terminated.
+    public func join() throws {
+        let running = shared.state.withLock { $0.lifecycle == .running }
+        if running { throw PoolError(.stillRunning, "join() needs close() or terminate() first") }
+        shared.waitUntilFinished()
+    }
+
+    /// Changes the worker count while the pool runs: new workers start at once; surplus ones are
+    /// retired after their current chunk.
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `workers < 1`, ``PoolError/Code/notRunning``
+    ///   after `close()`.
+    public func resize(workers: Int) throws {
+        guard workers >= 1 else {
+            throw PoolError(.invalidArgument, "the number of workers must be at least 1 (got \(workers))")
+        }
+        try shared.send(.resize(workers))
+    }
+
+    /// A live stream of everything the pool does. It starts with the current workers (and jobs)
+    /// and ends when the pool has finished.
+    /// - Parameter bufferingLimit: events held for a slow reader; beyond that, new events are
+    ///   dropped and counted (see ``PoolEvent/Kind/eventsDropped(count:)``), and the pool never waits.
+    public func events(bufferingLimit: Int = 65_536) -> AsyncStream<PoolEvent> {
+        let (stream, id) = shared.events.subscribe(bufferingLimit: bufferingLimit)
+        if let id { try? shared.send(.activateSubscriber(id), always: true) }
+        return stream
+    }
+
+    /// Events dropped so far because subscribers fell behind.
+    public var droppedEventCount: Int { shared.events.droppedCount }
+
+    // MARK: submission
+
+    private func checkTask<A, R>(_ task: PoolTask<A, R>) throws {
+        if let registry = configuration.registry, !registry.contains(task.name) {
+            throw PoolError(.unknownTask, "task '\(task.name)' is not registered")
+        }
+    }
+
+    private func resolveChunksize(_ chunksize: Int?, count: Int) throws -> (Int, Bool) {
+        if let chunksize {
+            guard chunksize >= 1 else {
+                throw PoolError(.invalidArgument, "chunksize must be at least 1 (got \(chunksize))")
+            }
+            return (chunksize, false)
+        }
+        return (Self.defaultChunksize(items: count, workers: workerCount), true)
+    }
+
+    private func submitMap<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: [Argument], mode: JobMode, chunksize: Int?, label: String?,
+        callback: (@Sendable ([Result]) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?
+    ) throws -> AsyncResult<[Result]> {
+        let (size, automatic) = try resolveChunksize(chunksize, count: items.count)
+        let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback)
+        try submitWhole(task, items, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
+            result.resolve(all)
+        }
+        return result
+    }
+
+    /// Submits a job whose results are handed over all at once.
+    private func submitWhole<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: [Argument], mode: JobMode, chunksize: Int, automatic: Bool,
+        label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
+    ) throws {
+        try checkTask(task)
+        let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
+        let decode = task.decodeResult
+        let delivery = JobDelivery.whole { results in
+            if let error = results.firstError {
+                finish(.failure(error))
+                return
+            }
+            finish(Swift.Result { try results.decodeAll(decode) }.mapError {
+                $0 is PoolError ? $0 : PoolError(.encoding, "a result of task '\(task.name)' could not be decoded: \($0)")
+            })
+        }
+        try shared.send(.submit(JobSubmission(
+            descriptor: descriptor(task, mode: mode, count: items.count, chunksize: chunksize, automatic: automatic, label: label),
+            items: encoded, inputComplete: true, delivery: delivery)))
+    }
+
+    private func submitStream<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int, label: String?
+    ) throws -> ResultStream<Result> {
+        _ = try resolveChunksize(chunksize, count: 0)
+        try checkTask(task)
+        let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
+        let stream = ResultStream<Result>(decode: task.decodeResult)
+        try shared.send(.submit(JobSubmission(
+            descriptor: descriptor(task, mode: mode, count: encoded.count, chunksize: chunksize, automatic: false, label: label),
+            items: encoded, inputComplete: true,
+            delivery: mode == .imap ? .ordered(stream) : .unordered(stream))))
+        return stream
+    }
+
+    private func submitLazyStream<Argument, Result, Input: AsyncSequence & Sendable>(
+        _ task: PoolTask<Argument, Result>, _ items: Input, mode: JobMode, chunksize: Int, label: String?
+    ) throws -> ResultStream<Result> where Input.Element == Argument {
+        _ = try resolveChunksize(chunksize, count: 0)
+        try checkTask(task)
+        let stream = ResultStream<Result>(decode: task.decodeResult)
+        let description = descriptor(task, mode: mode, count: 0, chunksize: chunksize, automatic: false, label: label)
+        try shared.send(.submit(JobSubmission(
+            descriptor: description, items: EncodedItems(), inputComplete: false,
+            delivery: mode == .imap ? .ordered(stream) : .unordered(stream))))
+        let shared = self.shared
+        let job = description.id
+        // The feeder sends whole chunks as they fill, so the engine's chunk numbering (by
+        // chunksize from item 0) matches what it is given.
+        Task {
+            var batch: [Argument] = []
+            var sent = 0
+            func flush() throws {
+                guard !batch.isEmpty else { return }
+                let encoded = try EncodedItems(batch, task: task.name, startingAt: sent, encode: task.encodeArgument)
+                try shared.send(.appendInput(job: job, items: encoded), always: true)
+                sent += batch.count
+                batch.removeAll(keepingCapacity: true)
+            }
+            var failure: PoolError?
+            do {
+                for try await item in items {
+                    batch.append(item)
+                    if batch.count == chunksize { try flush() }
+                }
+                try flush()
+            } catch let error as PoolError {
+                failure = error
+            } catch {
+                try? flush()
+                failure = PoolError(.inputFailed, "the input sequence threw after \(sent) items: \(error)")
+            }
+            try? shared.send(.endInput(job: job, error: failure), always: true)
+        }
+        return stream
+    }
+
+    private func descriptor<A, R>(_ task: PoolTask<A, R>, mode: JobMode, count: Int, chunksize: Int,
+                                  automatic: Bool, label: String?) -> JobDescriptor {
+        JobDescriptor(id: shared.makeJobID(), label: label ?? task.name, function: task.name, itemCount: count,
+                      chunksize: chunksize, chunksizeIsAutomatic: automatic, mode: mode)
+    }
+}
+
+/// Runs `body` with a new pool, then closes it and waits for its workers (or, if `body` throws,
+/// terminates it): no worker outlives the call.
+public func withProcessPool<R>(
+    _ configuration: ProcessPool.Configuration = .init(), _ body: (ProcessPool) throws -> R
+) throws -> R {
+    let pool = try ProcessPool(configuration: configuration)
+    do {
+        let result = try body(pool)
+        pool.close()
+        try pool.join()
+        return result
+    } catch {
+        pool.terminate()
+        throw error
+    }
+}
+
+/// The `async` form of ``withProcessPool(_:_:)-(_,(ProcessPool)->R)``.
+public func withProcessPool<R>(
+    _ configuration: ProcessPool.Configuration = .init(), _ body: (ProcessPool) async throws -> R
+) async throws -> R {
+    let pool = try ProcessPool(configuration: configuration)
+    do {
+        let result = try await body(pool)
+        pool.close()
+        try pool.join()
+        return result
+    } catch {
+        pool.terminate()
+        throw error
+    }
+}

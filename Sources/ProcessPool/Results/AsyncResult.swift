@@ -1,0 +1,111 @@
+import Foundation
+
+/// The result of `applyAsync`, `mapAsync` or `starmapAsync`, like Python's `AsyncResult`.
+///
+/// Wait for it by blocking (``get(timeout:)``, ``wait(timeout:)``) or by awaiting ``value``.
+/// A callback given at submission runs once, on the pool's IO thread, before the result becomes
+/// ready; keep it short, and never block in it on another result of the same pool.
+public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
+    // Safe to share: `outcome` and `continuations` are only touched while `condition` is locked;
+    // the callbacks are immutable `@Sendable` closures.
+    private let condition = NSCondition()
+    private var outcome: Result<Value, any Error>?
+    private var continuations: [CheckedContinuation<Value, any Error>] = []
+    private let callback: (@Sendable (Value) -> Void)?
+    private let errorCallback: (@Sendable (any Error) -> Void)?
+
+    init(callback: (@Sendable (Value) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?) {
+        self.callback = callback
+        self.errorCallback = errorCallback
+    }
+
+    /// Whether the result is available (success or failure). Python's `ready()`.
+    public var ready: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return outcome != nil
+    }
+
+    /// Whether the job succeeded. Python's `successful()`.
+    /// - Throws: ``PoolError/Code/notReady`` before the result is ready.
+    public func successful() throws -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        switch outcome {
+        case nil: throw PoolError(.notReady, "the result is not ready yet")
+        case .success: return true
+        case .failure: return false
+        }
+    }
+
+    /// Blocks until the result is ready or `timeout` passes. Never throws. Python's `wait()`.
+    /// - Returns: whether the result is ready.
+    @discardableResult
+    public func wait(timeout: Duration? = nil) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
+        while outcome == nil {
+            if let deadline {
+                if !condition.wait(until: deadline) { return outcome != nil }
+            } else {
+                condition.wait()
+            }
+        }
+        return true
+    }
+
+    /// Blocks until the result is ready, then returns it or throws the job's error. Python's `get()`.
+    /// - Throws: ``PoolError/Code/timeout`` if `timeout` passes first; otherwise the job's error
+    ///   (a ``TaskError`` for an error thrown by the task, a ``PoolError`` for the pool's).
+    public func get(timeout: Duration? = nil) throws -> Value {
+        guard wait(timeout: timeout) else {
+            throw PoolError(.timeout, "the result was not ready within \(timeout!)")
+        }
+        condition.lock()
+        defer { condition.unlock() }
+        return try outcome!.get()
+    }
+
+    /// The result, awaited without blocking a thread.
+    public var value: Value {
+        get async throws {
+            try await withCheckedThrowingContinuation { continuation in
+                condition.lock()
+                if let outcome {
+                    condition.unlock()
+                    continuation.resume(with: outcome)
+                } else {
+                    continuations.append(continuation)
+                    condition.unlock()
+                }
+            }
+        }
+    }
+
+    /// Sets the outcome once: runs the callback, then wakes every waiter.
+    func resolve(_ result: Result<Value, any Error>) {
+        condition.lock()
+        let alreadySet = outcome != nil
+        condition.unlock()
+        guard !alreadySet else { return }
+        switch result {
+        case .success(let value): callback?(value)
+        case .failure(let error): errorCallback?(error)
+        }
+        condition.lock()
+        outcome = result
+        let waiting = continuations
+        continuations = []
+        condition.broadcast()
+        condition.unlock()
+        for continuation in waiting { continuation.resume(with: result) }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// A handle to a task registered by name in a ``TaskRegistry``: what the parent process needs to
+/// send arguments to a worker and to read its results back.
+///
+/// Functions cannot travel between processes, so the pool sends the task's *name*; the worker,
+/// running the same executable, finds the body in its own registry.
+public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
+    /// The name the task was registered under.
+    public let name: String
+    let encodeArgument: @Sendable (Argument, inout WireWriter) throws -> Void
+    let decodeResult: @Sendable (inout WireReader) throws -> Result
+
+    /// A handle for a task registered elsewhere (for example in a worker-only module), using the
+    /// binary wire encoding.
+    public init(name: String) where Argument: WireCodable, Result: WireCodable {
+        self.name = name
+        encodeArgument = { value, writer in value.encode(to: &writer) }
+        decodeResult = { reader in try Result(from: &reader) }
+    }
+
+    /// A handle for a task registered elsewhere, using the JSON encoding.
+    @_disfavoredOverload
+    public init(name: String) where Argument: Codable, Result: Codable {
+        self.name = name
+        encodeArgument = { value, writer in writer.writeRaw(try JSONCoding.encode(value)) }
+        decodeResult = { reader in try JSONCoding.decode(Result.self, from: reader.readRest()) }
+    }
+
+    /// An initializer that runs this task once, with `argument`, in every worker before its
+    /// first task (also in workers that replace dead ones). Its result is discarded.
+    public func initializer(_ argument: Argument) throws -> WorkerInitializer {
+        var writer = WireWriter()
+        try encodeArgument(argument, &writer)
+        return WorkerInitializer(taskName: name, argument: writer.bytes)
+    }
+}
+
+/// A registered task and its encoded argument, run once in each worker before its first task.
+public struct WorkerInitializer: Sendable, Equatable {
+    public let taskName: String
+    public let argument: [UInt8]
+}
+
+/// The JSON fallback encoding for `Codable` types that are not ``WireCodable``.
+enum JSONCoding {
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        // Top-level fragments (plain numbers and strings) are fine for our framing.
+        let encoder = JSONEncoder()
+        return Array(try encoder.encode(value))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from raw: UnsafeRawBufferPointer) throws -> T {
+        try JSONDecoder().decode(type, from: Data(raw))
+    }
+}

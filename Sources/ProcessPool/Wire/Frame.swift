@@ -1,0 +1,71 @@
+/// The messages of the parent–worker protocol.
+///
+/// Every frame is `UInt32 length` (of what follows it), `UInt8 kind`, then the kind's fields in
+/// the ``WireWriter`` format. Several frames are batched into one `write` whenever possible.
+enum FrameKind: UInt8 {
+    // parent → worker
+    /// `hasInitializer: UInt8`, then `name: String`, `argument: rest`.
+    case hello = 1
+    /// `job: UInt32`, `start: UInt32`, `count: UInt32`, `flags: UInt8`, `task: String`, then
+    /// `count` × (`UInt32 length`, bytes). Flag bit 0 (careful): report and flush every item's
+    /// start, so that a crash is pinned on the right item (set on chunks re-run after a crash).
+    case chunk = 2
+
+    // worker → parent
+    /// The initializer (if any) ran; the worker takes tasks.
+    case ready = 10
+    /// `message: String`; the worker exits after sending it.
+    case initializerFailed = 11
+    /// `job: UInt32`, `index: UInt32`: the worker is about to run this item.
+    case itemStarted = 12
+    /// `job: UInt32`, `index: UInt32`, `status: UInt8`, `durationNanoseconds: UInt64`, then the
+    /// encoded result (status `ok`) or `typeName: String`, `description: String`.
+    case itemResult = 13
+}
+
+/// How one item ended inside the worker.
+enum ItemStatus: UInt8 {
+    case ok = 0
+    case taskFailed = 1
+    case argumentUndecodable = 2
+    case resultUnencodable = 3
+    case unknownTask = 4
+}
+
+enum Frame {
+    /// Frames above this size are a protocol violation (a worker gone wrong, not a big result).
+    static let maximumLength = 1 << 30
+    static let headerSize = 5
+
+    /// Starts a frame; returns the offset to pass to ``end(_:at:)``.
+    @inline(__always)
+    static func begin(_ kind: FrameKind, in writer: inout WireWriter) -> Int {
+        let start = writer.bytes.count
+        writer.write(UInt32(0))
+        writer.write(kind.rawValue)
+        return start
+    }
+
+    /// Patches the length of the frame started at `start`.
+    @inline(__always)
+    static func end(_ writer: inout WireWriter, at start: Int) {
+        writer.patch(UInt32(writer.bytes.count - start - 4), at: start)
+    }
+
+    /// The next complete frame in `buffer[offset...]`: its kind byte and body range, and the offset
+    /// after it. `nil` when the frame is not complete yet.
+    /// - Throws: ``WireFormatError`` when the length is impossible.
+    static func next(in buffer: UnsafeRawBufferPointer, at offset: Int) throws(WireFormatError)
+        -> (kind: UInt8, body: Range<Int>, end: Int)?
+    {
+        let available = buffer.count - offset
+        guard available >= 4 else { return nil }
+        let length = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        guard length >= 1, length <= maximumLength else {
+            throw .invalidValue("frame length \(length)")
+        }
+        guard available >= 4 + length else { return nil }
+        let kind = buffer[offset + 4]
+        return (kind, (offset + 5)..<(offset + 4 + length), offset + 4 + length)
+    }
+}

@@ -1,0 +1,120 @@
+/// A type with a compact binary encoding, used instead of JSON for task arguments and results.
+///
+/// Conform hot argument and result types to this protocol: the engine then moves them without
+/// `JSONEncoder`. `Codable` types that do not conform still work (through JSON). The refinement of
+/// `Codable` is what lets the registry's overloads prefer this encoding when both are available.
+public protocol WireCodable: Codable, Sendable {
+    func encode(to writer: inout WireWriter)
+    init(from reader: inout WireReader) throws(WireFormatError)
+}
+
+extension Int: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(Int64(self)) }
+    public init(from reader: inout WireReader) throws(WireFormatError) { self = Int(try reader.read(Int64.self)) }
+}
+
+extension Int64: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(self) }
+    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Int64.self) }
+}
+
+extension Int32: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(self) }
+    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Int32.self) }
+}
+
+extension UInt64: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(self) }
+    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt64.self) }
+}
+
+extension UInt32: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(self) }
+    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt32.self) }
+}
+
+extension UInt8: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(self) }
+    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt8.self) }
+}
+
+extension Bool: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(UInt8(self ? 1 : 0)) }
+    public init(from reader: inout WireReader) throws(WireFormatError) {
+        switch try reader.read(UInt8.self) {
+        case 0: self = false
+        case 1: self = true
+        case let other: throw .invalidValue("Bool byte \(other)")
+        }
+    }
+}
+
+extension Double: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(self) }
+    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Double.self) }
+}
+
+extension String: WireCodable {
+    public func encode(to writer: inout WireWriter) { writer.write(self) }
+    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(String.self) }
+}
+
+extension Array: WireCodable where Element: WireCodable {
+    public func encode(to writer: inout WireWriter) {
+        writer.write(UInt32(count))
+        for element in self { element.encode(to: &writer) }
+    }
+
+    public init(from reader: inout WireReader) throws(WireFormatError) {
+        let count = Int(try reader.read(UInt32.self))
+        // Each element takes at least one byte; refuse counts the data cannot hold.
+        guard count <= reader.remaining else { throw .truncated }
+        self = []
+        reserveCapacity(count)
+        for _ in 0..<count { append(try Element(from: &reader)) }
+    }
+}
+
+extension Optional: WireCodable where Wrapped: WireCodable {
+    public func encode(to writer: inout WireWriter) {
+        switch self {
+        case .none: writer.write(UInt8(0))
+        case .some(let value):
+            writer.write(UInt8(1))
+            value.encode(to: &writer)
+        }
+    }
+
+    public init(from reader: inout WireReader) throws(WireFormatError) {
+        switch try reader.read(UInt8.self) {
+        case 0: self = .none
+        case 1: self = .some(try Wrapped(from: &reader))
+        case let other: throw .invalidValue("Optional tag \(other)")
+        }
+    }
+}
+
+/// Two values travelling together: the argument of a task that Python would call with a tuple,
+/// such as the tutorial's `sum((x, y))`, and the argument list of a two-argument `starmap` task.
+public struct Pair<First: WireCodable, Second: WireCodable>: WireCodable {
+    public var first: First
+    public var second: Second
+
+    public init(_ first: First, _ second: Second) {
+        self.first = first
+        self.second = second
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        first.encode(to: &writer)
+        second.encode(to: &writer)
+    }
+
+    public init(from reader: inout WireReader) throws(WireFormatError) {
+        first = try First(from: &reader)
+        second = try Second(from: &reader)
+    }
+}
+
+extension Pair: Equatable where First: Equatable, Second: Equatable {}
+extension Pair: Hashable where First: Hashable, Second: Hashable {}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import ProcessPool
+
+/// How the pool hands results back, as named on the command line.
+enum DemoMode: String, ExpressibleByArgument, CaseIterable {
+    case mapAsync = "map_async"
+    case imap
+    case imapUnordered = "imap_unordered"
+}
+
+/// The options shared by `run` and the monitor: what the tutorial's run looks like.
+struct DemoOptions: ParsableArguments {
+    @Option(help: "Worker processes (default: the number of usable CPUs).")
+    var workers: Int?
+
+    @Option(help: "Items per chunk (default: Python's formula for map_async, 1 for imap).")
+    var chunksize: Int?
+
+    @Option(help: "Seconds each task sleeps.")
+    var delay: Double = 1
+
+    @Option(help: "Items per job: a = 1…N, b = N+1…2N.")
+    var count: Int = 10
+
+    @Option(help: "How results come back: map_async, imap or imap_unordered.")
+    var mode: DemoMode = .mapAsync
+
+    @Option(help: "Record every pool event to this file as JSON Lines.")
+    var events: String?
+
+    func validate() throws {
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1 (got \(workers))") }
+        if let chunksize, chunksize < 1 { throw ValidationError("--chunksize must be at least 1 (got \(chunksize))") }
+        guard delay.isFinite, delay >= 0, delay <= 3600 else {
+            throw ValidationError("--delay must be between 0 and 3600 seconds (got \(delay))")
+        }
+        guard count >= 0, count <= 10_000_000 else {
+            throw ValidationError("--count must be between 0 and 10000000 (got \(count))")
+        }
+    }
+}
