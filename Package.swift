@@ -24,10 +24,18 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // Pure monitor logic: fold events into state, lay it out on a Canvas, map keys. No ncurses.
+        .target(name: "PoolMonitor", dependencies: ["ProcessPool"]),
+        // ncursesw, with a shim header that sets the wide-character macros SwiftPM would drop.
+        .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
+        // The only code that calls ncurses: owns the terminal, draws a Canvas, reads keys.
+        .target(name: "CursesUI", dependencies: ["CNCurses", "PoolMonitor"]),
         .executableTarget(
             name: "poolmon",
             dependencies: [
                 "ProcessPool",
+                "PoolMonitor",
+                "CursesUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,6 +46,10 @@ let package = Package(
             name: "ProcessPoolTests",
             dependencies: ["ProcessPool", "PoolTestSupport", "PoolTestWorker"]
         ),
+        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "ProcessPool"]),
+        // A small program that draws a canvas and echoes keys, for the terminal tests in tmux.
+        .executableTarget(name: "CursesHarness", dependencies: ["CursesUI"], path: "Tests/CursesHarness"),
+        .testTarget(name: "CursesUITests", dependencies: ["CursesHarness"]),
         .testTarget(
             name: "PoolmonCLITests",
             dependencies: ["poolmon"]
