@@ -297,6 +297,7 @@ public final class ProcessPool: Sendable {
             throw PoolError(.invalidArgument, "the number of workers must be at least 1 (got \(workers))")
         }
         try shared.send(.resize(workers))
+        shared.state.withLock { $0.targetWorkers = workers }
     }
 
     /// A live stream of everything the pool does. It starts with the current workers (and jobs)

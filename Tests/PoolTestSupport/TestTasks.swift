@@ -1,4 +1,140 @@
+import Foundation
+import Glibc
 import ProcessPool
+import Synchronization
+
+/// Tasks for the engine tests. The test process uses the handles; `PoolTestWorker` (the worker
+/// executable) serves the bodies.
 public enum TestTasks {
-    public static let registry: TaskRegistry = { var r = TaskRegistry(); _ = r.register("add") { (p: Pair<Int, Int>) in p.first + p.second }; return r }()
+    public static let registry: TaskRegistry = {
+        var registry = TaskRegistry()
+        registry.register("add") { (pair: Pair<Int, Int>) in pair.first + pair.second }
+        registry.register("square") { (x: Int) in x * x }
+        registry.register("multiply") { (a: Int, b: Int) in a * b }
+        registry.register("pid") { (_: Int) in getpid() }
+        registry.register("sleepThenReturn") { (pair: Pair<Int, Int>) in
+            sleepMilliseconds(pair.second)
+            return pair.first
+        }
+        registry.register("failOn") { (pair: Pair<Int, Int>) throws -> Int in
+            if pair.first == pair.second { throw TestTaskError.rejected(value: pair.first) }
+            return pair.first
+        }
+        registry.register("failAfter") { (pair: Pair<Int, Int>) throws -> Int in
+            sleepMilliseconds(pair.second)
+            throw TestTaskError.rejected(value: pair.first)
+        }
+        registry.register("gatedValue") { (gate: GatedValue) -> Int in
+            if !gate.path.isEmpty { waitForFile(gate.path) }
+            return gate.value
+        }
+        registry.register("gatedFailure") { (gate: GatedValue) throws -> Int in
+            if !gate.path.isEmpty { waitForFile(gate.path) }
+            throw TestTaskError.rejected(value: gate.value)
+        }
+        registry.register("interval") { (milliseconds: Int) -> [UInt64] in
+            let start = monotonicNanoseconds()
+            sleepMilliseconds(milliseconds)
+            return [start, monotonicNanoseconds(), UInt64(getpid())]
+        }
+        registry.register("crashOn") { (pair: Pair<Int, Int>) -> Int in
+            if pair.first == pair.second { abort() }
+            sleepMilliseconds(1)
+            return pair.first
+        }
+        registry.register("initialize") { (value: Int) -> Int in
+            initializedValue.store(value, ordering: .relaxed)
+            initializerRuns.add(1, ordering: .relaxed)
+            return 0
+        }
+        registry.register("initializerState") { (_: Int) -> Pair<Int, Int> in
+            Pair(initializedValue.load(ordering: .relaxed), initializerRuns.load(ordering: .relaxed))
+        }
+        registry.register("failingInitializer") { (_: Int) throws -> Int in throw TestTaskError.rejected(value: -1) }
+        // JSON path: a NaN cannot be encoded as JSON, so the result fails to encode in the worker.
+        registry.register("measure") { (x: Int) -> Measurement in Measurement(value: x < 0 ? .nan : Double(x)) }
+        registry.register("echoMeasurement") { (m: Measurement) -> Measurement in m }
+        registry.register("printLine") { (text: String) -> Int in
+            WorkerProcess.printLine(text)
+            return text.count
+        }
+        return registry
+    }()
+
+    public static let add = PoolTask<Pair<Int, Int>, Int>(name: "add")
+    public static let square = PoolTask<Int, Int>(name: "square")
+    public static let multiply = PoolTask<Pair<Int, Int>, Int>(name: "multiply")
+    public static let pid = PoolTask<Int, Int32>(name: "pid")
+    public static let sleepThenReturn = PoolTask<Pair<Int, Int>, Int>(name: "sleepThenReturn")
+    public static let failOn = PoolTask<Pair<Int, Int>, Int>(name: "failOn")
+    public static let failAfter = PoolTask<Pair<Int, Int>, Int>(name: "failAfter")
+    public static let gatedValue = PoolTask<GatedValue, Int>(name: "gatedValue")
+    public static let gatedFailure = PoolTask<GatedValue, Int>(name: "gatedFailure")
+    public static let interval = PoolTask<Int, [UInt64]>(name: "interval")
+    public static let crashOn = PoolTask<Pair<Int, Int>, Int>(name: "crashOn")
+    public static let initialize = PoolTask<Int, Int>(name: "initialize")
+    public static let initializerState = PoolTask<Int, Pair<Int, Int>>(name: "initializerState")
+    public static let failingInitializer = PoolTask<Int, Int>(name: "failingInitializer")
+    public static let measure = PoolTask<Int, Measurement>(name: "measure")
+    public static let echoMeasurement = PoolTask<Measurement, Measurement>(name: "echoMeasurement")
+    public static let printLine = PoolTask<String, Int>(name: "printLine")
+    /// Registered nowhere: the worker must answer with an unknown-task error.
+    public static let missing = PoolTask<Int, Int>(name: "noSuchTask")
+
+    // The worker runs tasks on its one thread; atomics keep the globals legal under Swift 6.
+    static let initializedValue = Atomic<Int>(0)
+    static let initializerRuns = Atomic<Int>(0)
+}
+
+/// A value returned once the file at `path` exists (at once when `path` is empty): lets a test
+/// hold a task running for exactly as long as it needs, without timing assumptions.
+public struct GatedValue: WireCodable {
+    public var value: Int
+    public var path: String
+
+    public init(_ value: Int, gate path: String = "") {
+        self.value = value
+        self.path = path
+    }
+
+    public func encode(to writer: inout WireWriter) {
+        value.encode(to: &writer)
+        path.encode(to: &writer)
+    }
+
+    public init(from reader: inout WireReader) throws(WireFormatError) {
+        value = try Int(from: &reader)
+        path = try String(from: &reader)
+    }
+}
+
+/// A `Codable`-only type (no binary encoding): travels as JSON.
+public struct Measurement: Codable, Sendable, Equatable {
+    public var value: Double
+    public init(value: Double) { self.value = value }
+}
+
+public enum TestTaskError: Error, CustomStringConvertible {
+    case rejected(value: Int)
+    public var description: String {
+        switch self {
+        case .rejected(let value): "rejected \(value)"
+        }
+    }
+}
+
+func sleepMilliseconds(_ milliseconds: Int) {
+    guard milliseconds > 0 else { return }
+    usleep(UInt32(milliseconds) * 1000)
+}
+
+func waitForFile(_ path: String) {
+    // Bounded, so a test that forgets to open its gate cannot leave a worker behind forever.
+    for _ in 0..<60_000 where access(path, F_OK) != 0 { usleep(1000) }
+}
+
+public func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

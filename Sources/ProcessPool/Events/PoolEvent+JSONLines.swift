@@ -73,80 +73,112 @@ extension PoolEvent {
     /// Parses one line written by ``jsonLine``.
     /// - Throws: ``EventLogError`` saying what is wrong (the caller adds the line number).
     public init(jsonLine: String) throws {
-        let object: Any
+        let line: JSONLine
         do {
-            object = try JSONSerialization.jsonObject(with: Data(jsonLine.utf8))
-        } catch {
+            line = try JSONDecoder().decode(JSONLine.self, from: Data(jsonLine.utf8))
+        } catch DecodingError.dataCorrupted {
             throw EventLogError(line: 0, message: "not valid JSON")
+        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
+            let field = context.codingPath.last?.stringValue ?? "the line"
+            throw EventLogError(line: 0, message: "\"\(field)\" has the wrong type")
+        } catch DecodingError.keyNotFound(let key, _) {
+            throw EventLogError(line: 0, message: "missing \"\(key.stringValue)\"")
+        } catch {
+            throw EventLogError(line: 0, message: "not a JSON object")
         }
-        guard let fields = object as? [String: Any] else { throw EventLogError(line: 0, message: "not a JSON object") }
-        let reader = JSONLineReader(fields: fields)
-        let version = try reader.int("v")
-        guard version == Self.jsonSchemaVersion else {
-            throw EventLogError(line: 0, message: "schema version \(version) is not supported (this build reads \(Self.jsonSchemaVersion))")
+        try self.init(line)
+    }
+
+    private init(_ line: JSONLine) throws {
+        guard line.v == Self.jsonSchemaVersion else {
+            throw EventLogError(line: 0, message: "schema version \(line.v) is not supported (this build reads \(Self.jsonSchemaVersion))")
         }
         // Doubles keep 15 significant digits: nanoseconds survive for runs under about 11 days.
-        guard let seconds = fields["t"] as? NSNumber, !(fields["t"] is Bool), seconds.doubleValue >= 0,
-              seconds.doubleValue.isFinite else {
-            throw EventLogError(line: 0, message: "missing or negative \"t\"")
-        }
-        let time = UInt64((seconds.doubleValue * 1e9).rounded())
-        let name = try reader.string("event")
+        guard line.t.isFinite, line.t >= 0 else { throw EventLogError(line: 0, message: "\"t\" must be a time in seconds") }
+        let time = UInt64((line.t * 1e9).rounded())
         let kind: Kind
-        switch name {
-        case "workerStarted": kind = .workerStarted(slot: try reader.int("slot"), pid: try reader.pid("pid"))
-        case "workerReady": kind = .workerReady(slot: try reader.int("slot"), pid: try reader.pid("pid"))
+        switch line.event {
+        case "workerStarted": kind = .workerStarted(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"))
+        case "workerReady": kind = .workerReady(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"))
         case "workerExited":
-            let termination: WorkerTermination
-            if let signal = reader.optionalInt("signal") {
-                termination = .signaled(signal: Int32(signal))
+            let termination: WorkerTermination = if let signal = line.signal {
+                .signaled(signal: signal)
             } else {
-                termination = .exited(code: Int32(try reader.int("exit")))
+                .exited(code: try line.need(line.exit, "exit"))
             }
-            guard let reason = WorkerExitReason(rawValue: try reader.string("reason")) else {
+            guard let reason = WorkerExitReason(rawValue: try line.need(line.reason, "reason")) else {
                 throw EventLogError(line: 0, message: "unknown exit reason")
             }
-            kind = .workerExited(slot: try reader.int("slot"), pid: try reader.pid("pid"), termination: termination, reason: reason)
+            kind = .workerExited(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"),
+                                 termination: termination, reason: reason)
         case "jobSubmitted":
-            guard let mode = JobMode(rawValue: try reader.string("mode")) else {
+            guard let mode = JobMode(rawValue: try line.need(line.mode, "mode")) else {
                 throw EventLogError(line: 0, message: "unknown job mode")
             }
             kind = .jobSubmitted(JobDescriptor(
-                id: try reader.int("job"), label: try reader.string("label"), function: try reader.string("function"),
-                itemCount: try reader.int("items"), chunksize: try reader.int("chunksize"),
-                chunksizeIsAutomatic: try reader.bool("auto"), mode: mode))
+                id: try line.need(line.job, "job"), label: try line.need(line.label, "label"),
+                function: try line.need(line.function, "function"), itemCount: try line.need(line.items, "items"),
+                chunksize: try line.need(line.chunksize, "chunksize"), chunksizeIsAutomatic: try line.need(line.auto, "auto"),
+                mode: mode))
         case "chunksQueued":
-            kind = .chunksQueued(job: try reader.int("job"), firstChunk: try reader.int("chunk"), chunks: try reader.int("chunks"),
-                                 start: try reader.int("start"), count: try reader.int("count"), queue: try reader.queue())
+            kind = .chunksQueued(job: try line.need(line.job, "job"), firstChunk: try line.need(line.chunk, "chunk"),
+                                 chunks: try line.need(line.chunks, "chunks"), start: try line.need(line.start, "start"),
+                                 count: try line.need(line.count, "count"), queue: try line.queue())
         case "chunkRequeued":
-            kind = .chunkRequeued(job: try reader.int("job"), chunk: try reader.int("chunk"), start: try reader.int("start"),
-                                  count: try reader.int("count"), queue: try reader.queue())
+            kind = .chunkRequeued(job: try line.need(line.job, "job"), chunk: try line.need(line.chunk, "chunk"),
+                                  start: try line.need(line.start, "start"), count: try line.need(line.count, "count"),
+                                  queue: try line.queue())
         case "chunkDispatched":
-            kind = .chunkDispatched(job: try reader.int("job"), chunk: try reader.int("chunk"), start: try reader.int("start"),
-                                    count: try reader.int("count"), pid: try reader.pid("pid"), queue: try reader.queue())
+            kind = .chunkDispatched(job: try line.need(line.job, "job"), chunk: try line.need(line.chunk, "chunk"),
+                                    start: try line.need(line.start, "start"), count: try line.need(line.count, "count"),
+                                    pid: try line.need(line.pid, "pid"), queue: try line.queue())
         case "itemStarted":
-            kind = .itemStarted(job: try reader.int("job"), index: try reader.int("index"), pid: try reader.pid("pid"))
+            kind = .itemStarted(job: try line.need(line.job, "job"), index: try line.need(line.index, "index"),
+                                pid: try line.need(line.pid, "pid"))
         case "itemFinished":
-            kind = .itemFinished(job: try reader.int("job"), index: try reader.int("index"), pid: try reader.pid("pid"),
-                                 error: reader.optionalString("error"), nanoseconds: UInt64(try reader.int("ns")))
+            kind = .itemFinished(job: try line.need(line.job, "job"), index: try line.need(line.index, "index"),
+                                 pid: try line.need(line.pid, "pid"), error: line.error, nanoseconds: try line.need(line.ns, "ns"))
         case "itemRetried":
-            kind = .itemRetried(job: try reader.int("job"), index: try reader.int("index"), attempt: try reader.int("attempt"),
-                                deadPID: try reader.pid("dead_pid"))
+            kind = .itemRetried(job: try line.need(line.job, "job"), index: try line.need(line.index, "index"),
+                                attempt: try line.need(line.attempt, "attempt"), deadPID: try line.need(line.dead_pid, "dead_pid"))
         case "resultsDelivered":
-            kind = .resultsDelivered(job: try reader.int("job"), start: try reader.int("start"), count: try reader.int("count"))
-        case "jobCompleted": kind = .jobCompleted(job: try reader.int("job"), error: reader.optionalString("error"))
-        case "poolResized": kind = .poolResized(from: try reader.int("from"), to: try reader.int("to"))
+            kind = .resultsDelivered(job: try line.need(line.job, "job"), start: try line.need(line.start, "start"),
+                                     count: try line.need(line.count, "count"))
+        case "jobCompleted": kind = .jobCompleted(job: try line.need(line.job, "job"), error: line.error)
+        case "poolResized": kind = .poolResized(from: try line.need(line.from, "from"), to: try line.need(line.to, "to"))
         case "poolState":
-            guard let state = PoolRunState(rawValue: try reader.string("state")) else {
+            guard let state = PoolRunState(rawValue: try line.need(line.state, "state")) else {
                 throw EventLogError(line: 0, message: "unknown pool state")
             }
             kind = .poolStateChanged(state)
-        case "workerOutput": kind = .workerOutput(pid: try reader.pid("pid"), line: try reader.string("line"))
-        case "workerFault": kind = .workerFault(pid: try reader.pid("pid"), message: try reader.string("message"))
-        case "eventsDropped": kind = .eventsDropped(count: try reader.int("count"))
-        default: throw EventLogError(line: 0, message: "unknown event \"\(name)\"")
+        case "workerOutput": kind = .workerOutput(pid: try line.need(line.pid, "pid"), line: try line.need(line.line, "line"))
+        case "workerFault":
+            kind = .workerFault(pid: try line.need(line.pid, "pid"), message: try line.need(line.message, "message"))
+        case "eventsDropped": kind = .eventsDropped(count: try line.need(line.count, "count"))
+        default: throw EventLogError(line: 0, message: "unknown event \"\(line.event)\"")
         }
         self.init(time: time, kind: kind)
+    }
+}
+
+/// Every field any event line may have; which ones an event needs depends on `event`.
+private struct JSONLine: Decodable {
+    var v: Int
+    var t: Double
+    var event: String
+    var slot, job, chunk, chunks, start, count, index, items, chunksize, attempt, from, to, queued_chunks, queued_items: Int?
+    var pid, dead_pid, exit, signal: Int32?
+    var ns: UInt64?
+    var auto: Bool?
+    var reason, label, function, mode, error, state, line, message: String?
+
+    func need<T>(_ value: T?, _ name: String) throws -> T {
+        guard let value else { throw EventLogError(line: 0, message: "missing \"\(name)\"") }
+        return value
+    }
+
+    func queue() throws -> QueueDepth {
+        QueueDepth(chunks: try need(queued_chunks, "queued_chunks"), items: try need(queued_items, "queued_items"))
     }
 }
 
@@ -199,45 +231,6 @@ private struct JSONLineWriter {
             }
         }
         return out + "\""
-    }
-}
-
-/// Typed access to the fields of a parsed line, with errors that name the field.
-private struct JSONLineReader {
-    let fields: [String: Any]
-
-    func int(_ key: String) throws -> Int {
-        guard let value = optionalInt(key) else { throw EventLogError(line: 0, message: "missing or non-integer \"\(key)\"") }
-        return value
-    }
-
-    func optionalInt(_ key: String) -> Int? {
-        guard let number = fields[key] as? NSNumber, !(fields[key] is Bool) else { return nil }
-        let double = number.doubleValue
-        guard double == double.rounded(), abs(double) < 9e18 else { return nil }
-        return number.intValue
-    }
-
-    func pid(_ key: String) throws -> Int32 {
-        let value = try int(key)
-        guard let pid = Int32(exactly: value) else { throw EventLogError(line: 0, message: "\"\(key)\" out of range") }
-        return pid
-    }
-
-    func bool(_ key: String) throws -> Bool {
-        guard let value = fields[key] as? Bool else { throw EventLogError(line: 0, message: "missing or non-boolean \"\(key)\"") }
-        return value
-    }
-
-    func string(_ key: String) throws -> String {
-        if let value = fields[key] as? String { return value }
-        throw EventLogError(line: 0, message: "missing or non-string \"\(key)\"")
-    }
-
-    func optionalString(_ key: String) -> String? { fields[key] as? String }
-
-    func queue() throws -> QueueDepth {
-        QueueDepth(chunks: try int("queued_chunks"), items: try int("queued_items"))
     }
 }
 

@@ -1,0 +1,102 @@
+import Foundation
+import PoolTestSupport
+import ProcessPool
+import Testing
+
+/// The event stream: what it reports, its JSON Lines form, and bounded buffering.
+@Suite("Events")
+struct EventStreamTests {
+    @Test("a run reports workers, jobs, chunks, items, deliveries and exits, in a consistent order")
+    func lifecycleEvents() async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        let events = pool.events()
+        let collector = Task { await collectEvents(events) }
+        let result = try await pool.mapAsync(TestTasks.sleepThenReturn, (0..<6).map { Pair($0, 2) }, chunksize: 2, label: "naps").value
+        #expect(result == Array(0..<6))
+        pool.close()
+        try pool.join()
+        let all = await collector.value
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.time <= $1.time }, "timestamps are monotonic")
+        let started = all.compactMap { if case .workerStarted(_, let pid) = $0.kind { pid } else { nil } }
+        let exited = all.compactMap { if case .workerExited(_, let pid, .exited(0), .poolClosed) = $0.kind { pid } else { nil } }
+        #expect(Set(started) == Set(exited))
+        #expect(started.count == 2)
+        let job = try #require(all.compactMap { if case .jobSubmitted(let job) = $0.kind { job } else { nil } }.first)
+        #expect(job.label == "naps" && job.function == "sleepThenReturn" && job.itemCount == 6 && job.chunksize == 2)
+        let finished = all.compactMap { if case .itemFinished(_, let index, _, nil, _) = $0.kind { index } else { nil } }
+        #expect(finished.sorted() == Array(0..<6))
+        let starts = all.filter { if case .itemStarted = $0.kind { true } else { false } }
+        #expect(starts.count == 6, "2 ms items report their starts")
+        let delivered = all.compactMap { if case .resultsDelivered(_, let start, let count) = $0.kind { Pair(start, count) } else { nil } }
+        #expect(delivered == [Pair(0, 6)], "map_async delivers everything at the end")
+        let last = try #require(all.last)
+        #expect(last.kind == PoolEvent.Kind.poolStateChanged(.finished))
+    }
+
+    @Test("every event survives a JSON Lines round trip")
+    func jsonRoundTrip() throws {
+        let job = JobDescriptor(id: 3, label: "sum \"quoted\"\n", function: "sum", itemCount: 10, chunksize: 2,
+                                chunksizeIsAutomatic: true, mode: .imapUnordered)
+        let queue = QueueDepth(chunks: 4, items: 9)
+        let kinds: [PoolEvent.Kind] = [
+            .workerStarted(slot: 1, pid: 42), .workerReady(slot: 1, pid: 42),
+            .workerExited(slot: 1, pid: 42, termination: .signaled(signal: 9), reason: .crashed),
+            .workerExited(slot: 0, pid: 41, termination: .exited(code: 0), reason: .poolClosed),
+            .jobSubmitted(job),
+            .chunksQueued(job: 3, firstChunk: 0, chunks: 5, start: 0, count: 10, queue: queue),
+            .chunkRequeued(job: 3, chunk: 2, start: 5, count: 1, queue: queue),
+            .chunkDispatched(job: 3, chunk: 0, start: 0, count: 2, pid: 42, queue: queue),
+            .itemStarted(job: 3, index: 1, pid: 42),
+            .itemFinished(job: 3, index: 1, pid: 42, error: nil, nanoseconds: 1_000_000_123),
+            .itemFinished(job: 3, index: 2, pid: 42, error: "boom \u{1}", nanoseconds: 5),
+            .itemRetried(job: 3, index: 2, attempt: 2, deadPID: 40),
+            .resultsDelivered(job: 3, start: 0, count: 4), .jobCompleted(job: 3, error: nil),
+            .jobCompleted(job: 4, error: "failed"), .poolResized(from: 2, to: 3),
+            .poolStateChanged(.closed), .workerOutput(pid: 42, line: "Worker 42 is processing sum(1,11)"),
+            .workerFault(pid: 0, message: "bad"), .eventsDropped(count: 17),
+        ]
+        for (i, kind) in kinds.enumerated() {
+            let event = PoolEvent(time: UInt64(i) * 1_234_567_891 + 7, kind: kind)
+            let line = event.jsonLine
+            #expect(!line.contains("\n"))
+            #expect(try PoolEvent(jsonLine: line) == event, "\(line)")
+        }
+    }
+
+    @Test("corrupt lines are rejected with a reason")
+    func corruptLines() {
+        for line in ["", "{", "[]", #"{"v":1,"t":1,"event":"nope"}"#, #"{"v":2,"t":1,"event":"poolResized","from":1,"to":2}"#,
+                     #"{"v":1,"t":1,"event":"workerStarted","slot":"x","pid":1}"#] {
+            #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: line) }
+        }
+    }
+
+    @Test("a subscriber that does not read loses events, counted and announced, and never slows the pool")
+    func boundedBuffer() async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        let stalled = pool.events(bufferingLimit: 8)
+        let values = try await pool.mapAsync(TestTasks.square, Array(0..<2000), chunksize: 1).value
+        #expect(values.count == 2000)
+        #expect(pool.droppedEventCount > 0)
+        pool.close()
+        try pool.join()
+        var received: [PoolEvent] = []
+        for await event in stalled { received.append(event) }
+        #expect(received.count <= 9 + 1)
+        let announced = received.compactMap { if case .eventsDropped(let n) = $0.kind { n } else { nil } }.reduce(0, +)
+        #expect(announced <= pool.droppedEventCount)
+    }
+
+    @Test("captured worker output arrives as whole lines")
+    func capturedOutput() async throws {
+        let pool = try TestEnvironment.pool(workers: 2) { $0.captureOutput = true }
+        let events = pool.events()
+        let collector = Task { await collectEvents(events) }
+        let texts = (0..<20).map { "line \($0) " + String(repeating: "x", count: $0 * 50) }
+        _ = try await pool.mapAsync(TestTasks.printLine, texts, chunksize: 1).value
+        pool.close()
+        try pool.join()
+        let lines = await collector.value.compactMap { if case .workerOutput(_, let line) = $0.kind { line } else { nil } }
+        #expect(Set(lines) == Set(texts))
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Glibc
+import PoolTestSupport
+import ProcessPool
+import Synchronization
+import Testing
+
+/// Checklist 20 and 21, and live resizing.
+@Suite("Workers")
+struct WorkerManagementTests {
+    @Test("with maxTasksPerChild, worker PIDs rotate and results stay correct")
+    func maxTasksPerChild() async throws {
+        let pool = try TestEnvironment.pool(workers: 2, maxTasksPerChild: 2)
+        defer { pool.terminate() }
+        let pids = try await pool.mapAsync(TestTasks.pid, Array(0..<20), chunksize: 1).value
+        let distinct = Set(pids)
+        #expect(distinct.count >= 10, "20 chunks at 2 per child need at least 10 processes, saw \(distinct.count)")
+        for pid in distinct { #expect(pids.filter { $0 == pid }.count <= 2) }
+        #expect(try await pool.mapAsync(TestTasks.square, Array(0..<50), chunksize: 3).value == (0..<50).map { $0 * $0 })
+    }
+
+    @Test("never more than N tasks run at once on N workers", arguments: [1, 2, 3])
+    func concurrencyLimit(workers: Int) async throws {
+        let pool = try TestEnvironment.pool(workers: workers)
+        defer { pool.terminate() }
+        let intervals = try await pool.mapAsync(TestTasks.interval, Array(repeating: 3, count: 24), chunksize: 1).value
+        // Sweep over start/end points: the number of tasks running at once.
+        var points: [(UInt64, Int)] = []
+        for interval in intervals {
+            points.append((interval[0], 1))
+            points.append((interval[1], -1))
+        }
+        points.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var running = 0
+        var peak = 0
+        for point in points {
+            running += point.1
+            peak = max(peak, running)
+        }
+        #expect(peak <= workers)
+        #expect(Set(intervals.map { $0[2] }).count <= workers)
+    }
+
+    @Test("growing starts new workers at once; shrinking retires workers after their chunk")
+    func resize() async throws {
+        let pool = try TestEnvironment.pool(workers: 1)
+        defer { pool.terminate() }
+        let first = pool.workerPIDs
+        try pool.resize(workers: 3)
+        #expect(pool.workerCount == 3)
+        #expect(TestEnvironment.eventually { pool.workerPIDs.count == 3 })
+        #expect(Set(pool.workerPIDs).isSuperset(of: first))
+        #expect(try await pool.mapAsync(TestTasks.square, Array(0..<30), chunksize: 1).value == (0..<30).map { $0 * $0 })
+
+        let gate = TestEnvironment.temporaryDirectory().appendingPathComponent("gate").path
+        let busy = try pool.mapAsync(TestTasks.gatedValue, (0..<3).map { GatedValue($0, gate: gate) }, chunksize: 1)
+        #expect(TestEnvironment.eventually { true })
+        try pool.resize(workers: 1)
+        TestEnvironment.open(gate)
+        #expect(try busy.get(timeout: .seconds(60)) == [0, 1, 2], "retired workers finished their chunks first")
+        #expect(TestEnvironment.eventually { pool.workerPIDs.count == 1 })
+        #expect(try await pool.apply(TestTasks.square, 7) == 49)
+        #expect { try pool.resize(workers: 0) } throws: { ($0 as? PoolError)?.code == .invalidArgument }
+    }
+}
