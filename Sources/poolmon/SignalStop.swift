@@ -5,26 +5,36 @@ import Synchronization
 /// Turns SIGINT, SIGTERM and SIGHUP into an orderly stop: the installed cleanup runs (terminate
 /// the pool, restore the terminal), then the process exits with status 128 + signal.
 ///
-/// The signals are blocked in every thread and taken by one thread with `sigwait`, so the cleanup
-/// runs as ordinary code, not in a signal handler.
+/// The handler only writes the signal number to a pipe (async-signal-safe); a dedicated thread
+/// reads it and runs the cleanup as ordinary code. Blocking the signals and using `sigwait`
+/// would not do: threads the runtime started before `main` would still take them.
 enum SignalStop {
     static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
     private static let cleanup = Mutex<(@Sendable () -> Void)?>(nil)
 
-    /// Blocks the signals and starts the waiting thread. Call once, before other threads start.
+    /// Installs the handlers and starts the thread. Call once, early in `main`.
     static func start() {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in signals { sigaddset(&set, signal) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        let blocked = set
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
+        signalPipeWriteEnd = fds[1]
+        let readEnd = fds[0]
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { signal in
+            var byte = UInt8(truncatingIfNeeded: signal)
+            _ = write(signalPipeWriteEnd, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        for signal in signals { sigaction(signal, &action, nil) }
+
         let thread = Thread {
-            var received: Int32 = 0
-            var waitSet = blocked
-            while sigwait(&waitSet, &received) != 0 {}
+            var byte: UInt8 = 0
+            while read(readEnd, &byte, 1) != 1 {}
             let action = cleanup.withLock { $0 }
             action?()
-            exit(128 + received)
+            exit(128 + Int32(byte))
         }
         thread.name = "signals"
         thread.start()
@@ -40,3 +50,7 @@ enum SignalStop {
         func cancel() { SignalStop.cleanup.withLock { $0 = nil } }
     }
 }
+
+// Safe: written once in `SignalStop.start()` before any handler is installed, only read after
+// (by the signal handler, which cannot take a lock).
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
