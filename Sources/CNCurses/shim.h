@@ -1,9 +1,148 @@
+/*
+ * CNCurses: the ncursesw API as Swift 6 can use it.
+ *
+ * - The wide-character API (cchar_t, setcchar, wadd_wchnstr, wget_wch) is only declared when
+ *   NCURSES_WIDECHAR / _XOPEN_SOURCE_EXTENDED are set before curses.h is included. SwiftPM drops
+ *   the -D flags pkg-config gives, so they are set here.
+ * - Swift 6 rejects ncurses' mutable globals (stdscr, curscr, LINES, COLS: "not concurrency-safe")
+ *   and cannot import function-like macros (COLOR_PAIR, getmaxyx, A_BOLD, KEY_F). Each is wrapped
+ *   in a `static inline` function named `cnc_…`.
+ * - ncurses is not thread-safe: every function here must be called from the one thread that owns
+ *   the terminal (CursesUI's CursesTerminal enforces this), except the signal helpers at the end.
+ */
 #ifndef CNCURSES_SHIM_H
 #define CNCURSES_SHIM_H
+
+#ifndef NCURSES_WIDECHAR
 #define NCURSES_WIDECHAR 1
+#endif
 #ifndef _XOPEN_SOURCE_EXTENDED
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
+
 #include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
 #include <ncursesw/curses.h>
-#endif
+
+/* MARK: Globals */
+
+/** The standard screen of the current terminal (ncurses' `stdscr`). */
+static inline WINDOW *cnc_stdscr(void) { return stdscr; }
+/** What ncurses believes is on the physical screen (`curscr`). */
+static inline WINDOW *cnc_curscr(void) { return curscr; }
+/** Terminal height in rows (`LINES`), as of the last resize ncurses processed. */
+static inline int cnc_lines(void) { return LINES; }
+/** Terminal width in columns (`COLS`), as of the last resize ncurses processed. */
+static inline int cnc_cols(void) { return COLS; }
+
+/** `getmaxyx(win, *rows, *columns)`; both are 0 (not -1) when `win` is NULL. */
+static inline void cnc_getmaxyx(WINDOW *win, int *rows, int *columns) {
+    if (win == NULL) { *rows = 0; *columns = 0; return; }
+    int y, x;
+    getmaxyx(win, y, x);
+    *rows = y < 0 ? 0 : y;
+    *columns = x < 0 ? 0 : x;
+}
+
+/* MARK: Results */
+
+static inline int cnc_err(void) { return ERR; }
+static inline int cnc_ok(void) { return OK; }
+
+/* MARK: Attributes and colours */
+
+static inline attr_t cnc_a_normal(void) { return A_NORMAL; }
+static inline attr_t cnc_a_bold(void) { return A_BOLD; }
+static inline attr_t cnc_a_dim(void) { return A_DIM; }
+static inline attr_t cnc_a_reverse(void) { return A_REVERSE; }
+static inline attr_t cnc_a_underline(void) { return A_UNDERLINE; }
+/** `COLOR_PAIR(n)`: the attribute bits selecting colour pair `n`. */
+static inline attr_t cnc_color_pair(int n) { return (attr_t)COLOR_PAIR(n); }
+
+/* MARK: Key codes (values `wget_wch` reports with KEY_CODE_YES) */
+
+static inline int cnc_key_code_yes(void) { return KEY_CODE_YES; }
+static inline int cnc_key_resize(void) { return KEY_RESIZE; }
+static inline int cnc_key_up(void) { return KEY_UP; }
+static inline int cnc_key_down(void) { return KEY_DOWN; }
+static inline int cnc_key_left(void) { return KEY_LEFT; }
+static inline int cnc_key_right(void) { return KEY_RIGHT; }
+static inline int cnc_key_enter(void) { return KEY_ENTER; }
+static inline int cnc_key_backspace(void) { return KEY_BACKSPACE; }
+/** `KEY_F(n)`: function key `n` (0…63). */
+static inline int cnc_key_f(int n) { return KEY_F(n); }
+
+/* MARK: Screen and cells */
+
+/** `newterm(NULL, stdout, stdin)`: `$TERM` on the standard streams; NULL when the terminal type
+ *  is unknown (unlike `initscr`, which prints and exits). Swift 6 cannot touch `stdout`/`stdin`. */
+static inline SCREEN *cnc_newterm_stdio(void) { return newterm(NULL, stdout, stdin); }
+
+/** Whether the current terminal can address the cursor (has `cup`): `dumb` and friends cannot. */
+static inline int cnc_has_cursor_addressing(void) {
+    char *cup = tigetstr("cup");
+    return cup != NULL && cup != (char *)-1;
+}
+
+/** An empty (all-zero) cell, for initialising arrays of `cchar_t` from Swift. */
+static inline cchar_t cnc_blank_cell(void) { cchar_t cell; memset(&cell, 0, sizeof cell); return cell; }
+
+/**
+ * Sets `cell` to the characters `chars` (a spacing character followed by up to CCHARW_MAX - 1
+ * combining characters; `count` of them, not NUL-terminated), attributes and colour pair.
+ * @return OK or ERR (as `setcchar`).
+ */
+static inline int cnc_set_cell(cchar_t *cell, const wchar_t *chars, int count, attr_t attrs, int pair) {
+    wchar_t text[CCHARW_MAX + 1];
+    if (count > CCHARW_MAX) count = CCHARW_MAX;
+    if (count < 0) count = 0;
+    for (int i = 0; i < count; i++) text[i] = chars[i];
+    text[count] = L'\0';
+    return setcchar(cell, text, attrs, (NCURSES_PAIRS_T)pair, NULL);
+}
+
+/** Writes `count` cells at row `y`, column `x` without moving the cursor or wrapping (so the
+ *  bottom-right cell can be written too): `mvwadd_wchnstr`, which is a macro. */
+static inline int cnc_mvwadd_wchnstr(WINDOW *win, int y, int x, const cchar_t *cells, int count) {
+    if (wmove(win, y, x) == ERR) return ERR;
+    return wadd_wchnstr(win, cells, count);
+}
+
+/** The largest number of characters one cell holds (`CCHARW_MAX`). */
+static inline int cnc_ccharw_max(void) { return CCHARW_MAX; }
+
+/* MARK: Signals (usable outside the terminal's thread) */
+
+/**
+ * Installs `handler` (SA_SIGINFO, SA_ONSTACK so it also runs on a stack overflow when an
+ * alternate stack exists) for `signo`, with every crash signal blocked while it runs, and stores
+ * the previous action in `previous`. Swift cannot set the handler union of `struct sigaction`.
+ * @return 0 or -1 (errno set), as `sigaction`.
+ */
+static inline int cnc_install_signal_handler(int signo, void (*handler)(int, siginfo_t *, void *), struct sigaction *previous) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = handler;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    sigaddset(&action.sa_mask, SIGSEGV);
+    sigaddset(&action.sa_mask, SIGBUS);
+    sigaddset(&action.sa_mask, SIGILL);
+    sigaddset(&action.sa_mask, SIGFPE);
+    sigaddset(&action.sa_mask, SIGABRT);
+    return sigaction(signo, &action, previous);
+}
+
+/** Puts back an action saved by `cnc_install_signal_handler`. Async-signal-safe. */
+static inline int cnc_restore_signal_action(int signo, const struct sigaction *previous) {
+    return sigaction(signo, previous, NULL);
+}
+
+/** `info->si_code`: > 0 when the kernel raised the signal for a fault (SIGSEGV, SIGBUS, SIGILL,
+ *  SIGFPE from an instruction), <= 0 when a process sent it (`raise`, `kill`, `abort`). */
+static inline int cnc_signal_code(const siginfo_t *info) { return info == NULL ? 0 : info->si_code; }
+
+#endif /* CNCURSES_SHIM_H */
