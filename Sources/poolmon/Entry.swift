@@ -1,3 +1,4 @@
+import ArgumentParser
 import ProcessPool
 
 /// The program's entry point: worker mode first, then the command line.
@@ -8,6 +9,17 @@ enum Entry {
         WorkerProcess.runIfRequested(DemoTasks.registry)
         // SIGINT/SIGTERM/SIGHUP become an orderly stop (workers reaped, exit 128 + signal).
         SignalStop.start()
-        await Poolmon.main()
+        do {
+            var command = try Poolmon.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            // A signal's cleanup makes pending work fail; the signal thread owns the exit then.
+            SignalStop.waitIfStopping()
+            Poolmon.exit(withError: error)
+        }
     }
 }

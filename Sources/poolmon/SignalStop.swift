@@ -11,6 +11,7 @@ import Synchronization
 enum SignalStop {
     static let signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
     private static let cleanup = Mutex<(@Sendable () -> Void)?>(nil)
+    private static let stopping = Atomic<Bool>(false)
 
     /// Installs the handlers and starts the thread. Call once, early in `main`.
     static func start() {
@@ -32,12 +33,20 @@ enum SignalStop {
         let thread = Thread {
             var byte: UInt8 = 0
             while read(readEnd, &byte, 1) != 1 {}
+            stopping.store(true, ordering: .sequentiallyConsistent)
             let action = cleanup.withLock { $0 }
             action?()
             exit(128 + Int32(byte))
         }
         thread.name = "signals"
         thread.start()
+    }
+
+    /// Once a signal's cleanup has begun, blocks forever: the signal thread exits the process
+    /// with 128 + signal, and no other path may exit first with another status.
+    static func waitIfStopping() {
+        guard stopping.load(ordering: .sequentiallyConsistent) else { return }
+        while true { pause() }
     }
 
     /// Sets what runs on a signal until the returned token is cancelled.
