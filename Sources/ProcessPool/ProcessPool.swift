@@ -447,7 +447,9 @@ public func withProcessPool<R>(
 
 /// The `async` form of ``withProcessPool(_:_:)-(_,(ProcessPool)->R)``.
 public func withProcessPool<R>(
-    _ configuration: ProcessPool.Configuration = .init(), _ body: (ProcessPool) async throws -> R
+    _ configuration: ProcessPool.Configuration = .init(),
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (ProcessPool) async throws -> R
 ) async throws -> R {
     let pool = try ProcessPool(configuration: configuration)
     do {
