@@ -39,6 +39,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The benchmark command: our pool against CPython's, side by side (`swift run -c release poolmon-bench`).
+        .executableTarget(
+            name: "poolmon-bench",
+            dependencies: [
+                "ProcessPool",
+                "PoolMonitor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/PoolBench"
+        ),
         // Tasks used by the engine tests, shared by the test process and its worker executable.
         .target(name: "PoolTestSupport", dependencies: ["ProcessPool"], path: "Tests/PoolTestSupport"),
         .executableTarget(name: "PoolTestWorker", dependencies: ["PoolTestSupport"], path: "Tests/PoolTestWorker"),
