@@ -100,3 +100,52 @@ struct EventStreamTests {
         #expect(Set(lines) == Set(texts))
     }
 }
+
+/// Reading recorded logs back for replay.
+@Suite("Event log reader")
+struct EventLogReaderTests {
+    func write(_ text: String) -> String {
+        let path = TestEnvironment.temporaryDirectory().appendingPathComponent("log.jsonl").path
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    @Test("a recorded log reads back, blank lines skipped")
+    func readsBack() throws {
+        let events = [PoolEvent(time: 1, kind: .poolResized(from: 0, to: 2)), PoolEvent(time: 2, kind: .workerStarted(slot: 0, pid: 9))]
+        let path = write(events.map(\.jsonLine).joined(separator: "\n\n") + "\n")
+        #expect(try EventLogReader.read(path: path) == events)
+    }
+
+    @Test("a corrupt or truncated line is named by number")
+    func corruptLine() throws {
+        let good = PoolEvent(time: 1, kind: .poolResized(from: 0, to: 2)).jsonLine
+        let corrupt = write("\(good)\n\(good)\n{\"v\":1,\"t\":2,\"event\":\"workerStarted\",\"slot\":0}\n")
+        #expect(throws: EventLogReader.Failure.self) { try EventLogReader.read(path: corrupt) }
+        do {
+            _ = try EventLogReader.read(path: corrupt)
+        } catch {
+            #expect("\(error)".contains("line 3: missing \"pid\""))
+        }
+        let truncated = write("\(good)\n\(good.prefix(20))")
+        do {
+            _ = try EventLogReader.read(path: truncated)
+            Issue.record("a truncated log should not read")
+        } catch {
+            #expect("\(error)".contains("line 2"))
+            #expect("\(error)".contains("truncated"))
+        }
+    }
+
+    @Test("a missing file and an empty file are errors")
+    func missingAndEmpty() {
+        #expect { try EventLogReader.read(path: "/nonexistent/log.jsonl") } throws: { error in
+            if case .unreadable = error as? EventLogReader.Failure { return true }
+            return false
+        }
+        #expect { try EventLogReader.read(path: write("\n")) } throws: { error in
+            if case .empty = error as? EventLogReader.Failure { return true }
+            return false
+        }
+    }
+}
