@@ -29,10 +29,10 @@ struct RunCommand: AsyncParsableCommand {
             return Task { await recorder.record(events) }
         }
 
-        let work = DemoTasks.work(count: options.count, delay: options.delay, quiet: quiet)
-        let totals: (sum: Int, product: Int)
+        let lines: [String]
         do {
-            totals = try await runJobs(pool, work)
+            let results = try await DemoRun.run(on: pool, RunSettings(options, quiet: quiet))
+            lines = DemoRun.totals(sums: results.sums, products: results.products)
         } catch {
             pool.terminate()
             await recording?.value
@@ -44,27 +44,6 @@ struct RunCommand: AsyncParsableCommand {
             await recording.value
             try recorder?.finish(dropped: pool.droppedEventCount)
         }
-        print("Sum of sums of 'a' and 'b' is \(totals.sum)")
-        print("Sum of products of 'a' and 'b' is \(totals.product)")
-    }
-
-    /// Submits both jobs at once, as the tutorial does, then collects them in the chosen mode.
-    private func runJobs(_ pool: ProcessPool, _ work: [DemoItem]) async throws -> (sum: Int, product: Int) {
-        switch options.mode {
-        case .mapAsync:
-            let sums = try pool.mapAsync(DemoTasks.sum, work, chunksize: options.chunksize, label: "sum")
-            let products = try pool.mapAsync(DemoTasks.product, work, chunksize: options.chunksize, label: "product")
-            return (try await sums.value.reduce(0, +), try await products.value.reduce(0, +))
-        case .imap, .imapUnordered:
-            let chunksize = options.chunksize ?? 1
-            let ordered = options.mode == .imap
-            let sums = try ordered
-                ? pool.imap(DemoTasks.sum, work, chunksize: chunksize, label: "sum")
-                : pool.imapUnordered(DemoTasks.sum, work, chunksize: chunksize, label: "sum")
-            let products = try ordered
-                ? pool.imap(DemoTasks.product, work, chunksize: chunksize, label: "product")
-                : pool.imapUnordered(DemoTasks.product, work, chunksize: chunksize, label: "product")
-            return (try await sums.collect().reduce(0, +), try await products.collect().reduce(0, +))
-        }
+        for line in lines { print(line) }
     }
 }
