@@ -56,7 +56,7 @@ let package = Package(
             name: "ProcessPoolTests",
             dependencies: ["ProcessPool", "PoolTestSupport", "PoolTestWorker"]
         ),
-        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "ProcessPool"]),
+        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "ProcessPool"], exclude: ["Fixtures", "Golden"]),
         // A small program that draws a canvas and echoes keys, for the terminal tests in tmux.
         .executableTarget(name: "CursesHarness", dependencies: ["CursesUI"], path: "Tests/CursesHarness"),
         .testTarget(name: "CursesUITests", dependencies: ["CursesHarness"]),

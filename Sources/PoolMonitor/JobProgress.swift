@@ -1,0 +1,159 @@
+import ProcessPool
+
+/// What the monitor knows about one job: how far it got, in what order its items and chunks
+/// finished, and what its caller has received so far.
+///
+/// Per-item and per-chunk tables are filled when chunks are queued (work proportional to what
+/// was queued, once); every later event touches O(1) of them, so a million-item job folds in
+/// linear time.
+public struct JobProgress: Sendable {
+    public private(set) var descriptor: JobDescriptor
+    /// The letter that stands for this job in the task stream (`s` for `sum`, `p` for `product`).
+    public internal(set) var letter: Character
+    public private(set) var plan = ChunkPlan()
+
+    /// Items known so far (the descriptor's count, or more as a lazily read input is queued).
+    public var itemCount: Int { max(descriptor.itemCount, plan.itemCount) }
+    /// Chunks queued so far.
+    public var chunkCount: Int { plan.chunkCount }
+
+    public private(set) var itemsDone = 0
+    public private(set) var itemsFailed = 0
+    public private(set) var chunksDone = 0
+    /// Items handed to workers and not yet finished (a requeued chunk's remainder leaves this).
+    public private(set) var itemsInFlight = 0
+    /// Items run again because their worker died.
+    public private(set) var retries = 0
+    /// The first failure reported for an item, kept to show why a job failed.
+    public private(set) var firstItemError: String?
+
+    /// How many entries of the completion histories are kept: the screen shows only their tail,
+    /// and a ten-million-item run must not keep ten million of them.
+    public static let historyLimit = 4096
+
+    /// The latest item indices in the order they finished (the raw truth; chunks are below).
+    public private(set) var recentCompletions = RecentHistory<Int>(capacity: historyLimit)
+    /// The latest chunk numbers in the order their last item finished.
+    public private(set) var recentChunkCompletions = RecentHistory<Int>(capacity: historyLimit)
+    /// Chunks with some but not all items finished, in the order their first item finished.
+    public private(set) var openChunks: [Int] = []
+
+    /// The latest result ranges in the order the caller received them.
+    public private(set) var recentDeliveries = RecentHistory<Range<Int>>(capacity: historyLimit)
+    public private(set) var itemsDelivered = 0
+    /// Items `0 ..< deliveredPrefix` have all been delivered in one ordered run (the `imap`
+    /// cursor; for `imap_unordered` it stops at the first range that arrives out of order).
+    public private(set) var deliveredPrefix = 0
+
+    public private(set) var submittedAt: UInt64
+    /// When `jobCompleted` arrived; nil while the job runs.
+    public private(set) var completedAt: UInt64?
+    /// The job's error as `jobCompleted` reported it.
+    public private(set) var completionError: String?
+
+    public var isComplete: Bool { completedAt != nil }
+    /// Item indices in the order they finished (the newest ``historyLimit`` of them).
+    public var completionOrder: [Int] { recentCompletions.elements }
+    /// Chunk numbers in the order they finished (the newest ``historyLimit`` of them).
+    public var chunkCompletionOrder: [Int] { recentChunkCompletions.elements }
+    /// Result ranges in the order they were delivered (the newest ``historyLimit`` of them).
+    public var deliveries: [Range<Int>] { recentDeliveries.elements }
+    public var label: String { descriptor.label }
+    public var id: Int { descriptor.id }
+
+    /// One bit per item: finished already (so that a duplicate report is not counted twice).
+    private var finishedBits: [UInt64] = []
+    /// Per chunk: items finished so far.
+    private var chunkFinished: [Int32] = []
+
+    init(descriptor: JobDescriptor, letter: Character, time: UInt64) {
+        self.descriptor = descriptor
+        self.letter = letter
+        submittedAt = time
+        reserve(items: descriptor.itemCount, chunks: 0)
+    }
+
+    /// Whether item `index` has finished.
+    public func isFinished(_ index: Int) -> Bool {
+        guard index >= 0, index >> 6 < finishedBits.count else { return false }
+        return finishedBits[index >> 6] & (1 << UInt64(index & 63)) != 0
+    }
+
+    /// Items of chunk `chunk` finished so far.
+    public func finishedCount(ofChunk chunk: Int) -> Int {
+        chunk >= 0 && chunk < chunkFinished.count ? Int(chunkFinished[chunk]) : 0
+    }
+
+    // MARK: folding
+
+    mutating func chunksQueued(firstChunk: Int, chunks: Int, start: Int, count: Int) {
+        // Already covered by the plan implied for a job joined late (see `itemFinished`).
+        guard start >= plan.itemCount else { return }
+        plan.add(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: descriptor.chunksize)
+        reserve(items: plan.itemCount, chunks: plan.chunkCount)
+    }
+
+    mutating func chunkDispatched(count: Int) { itemsInFlight += count }
+
+    mutating func chunkRequeued(count: Int) { itemsInFlight = max(0, itemsInFlight - count) }
+
+    mutating func itemRetried() { retries += 1 }
+
+    /// Records item `index` as finished; returns false for a duplicate or unknown item.
+    @discardableResult
+    mutating func itemFinished(_ index: Int, error: String?) -> Bool {
+        guard index >= 0 else { return false }
+        reserve(items: index + 1, chunks: 0)
+        guard !isFinished(index) else { return false }
+        finishedBits[index >> 6] |= 1 << UInt64(index & 63)
+        itemsDone += 1
+        itemsInFlight = max(0, itemsInFlight - 1)
+        recentCompletions.append(index)
+        if let error {
+            itemsFailed += 1
+            if firstItemError == nil { firstItemError = error }
+        }
+        if plan.runs.isEmpty && descriptor.itemCount > 0 {
+            // A monitor that subscribed after the job was queued saw no `chunksQueued`; the
+            // pool cuts a known-length input into equal chunks from the start, so assume that.
+            let size = max(1, descriptor.chunksize)
+            chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
+        }
+        guard let chunk = plan.chunk(containing: index), let items = plan.items(ofChunk: chunk) else { return true }
+        reserve(items: 0, chunks: chunk + 1)
+        chunkFinished[chunk] += 1
+        let finished = Int(chunkFinished[chunk])
+        if finished == items.count {
+            chunksDone += 1
+            recentChunkCompletions.append(chunk)
+            // Open chunks are the few that workers are in the middle of: a short scan.
+            if items.count > 1, let position = openChunks.firstIndex(of: chunk) { openChunks.remove(at: position) }
+        } else if finished == 1 {
+            openChunks.append(chunk)
+        }
+        return true
+    }
+
+    mutating func resultsDelivered(start: Int, count: Int) {
+        guard count > 0 else { return }
+        recentDeliveries.append(start..<start + count)
+        itemsDelivered += count
+        if start <= deliveredPrefix { deliveredPrefix = max(deliveredPrefix, start + count) }
+    }
+
+    mutating func completed(at time: UInt64, error: String?) {
+        completedAt = time
+        completionError = error
+        itemsInFlight = 0
+    }
+
+    private mutating func reserve(items: Int, chunks: Int) {
+        let words = (items + 63) >> 6
+        if words > finishedBits.count {
+            finishedBits.append(contentsOf: repeatElement(0, count: words - finishedBits.count))
+        }
+        if chunks > chunkFinished.count {
+            chunkFinished.append(contentsOf: repeatElement(0, count: chunks - chunkFinished.count))
+        }
+    }
+}

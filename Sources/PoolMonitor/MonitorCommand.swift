@@ -1,0 +1,27 @@
+/// What a key asks the monitor to do. ``KeyMap`` makes these from keys; the app carries them out
+/// (the pure ones through ``MonitorUIState`` and ``MonitorSettings``, the rest on the pool).
+public enum MonitorCommand: Sendable, Equatable, Hashable, CaseIterable {
+    case quit
+    /// Show or hide the help overlay.
+    case toggleHelp
+    /// One more worker, at once.
+    case addWorker
+    /// One worker fewer (it retires after its current chunk).
+    case removeWorker
+    /// One more item per chunk, from the next run.
+    case chunkUp
+    /// One item fewer per chunk (below 1: automatic), from the next run.
+    case chunkDown
+    /// The next of map_async, imap, imap_unordered, from the next run.
+    case cycleMode
+    /// Start the run again now, with the pending settings.
+    case restart
+    /// Freeze or unfreeze the view (events keep being collected).
+    case togglePause
+    /// SIGKILL the selected worker (the pool replaces it and re-runs its item).
+    case killSelected
+    case selectPrevious
+    case selectNext
+    /// Repaint the whole terminal.
+    case redraw
+}

@@ -1,0 +1,214 @@
+import ProcessPool
+
+/// Paints one frame of the monitor (everything but the too-small screen and the help overlay).
+///
+/// A value made per frame: it reads the state, allots rows to sections, and writes the canvas
+/// top to bottom. Kept apart from ``MonitorScreen`` so that the public type stays a small API.
+struct ScreenPainter {
+    let state: MonitorState
+    let ui: MonitorUIState
+    /// Display time (already frozen while paused).
+    let now: UInt64
+    var canvas: Canvas
+
+    init(state: MonitorState, ui: MonitorUIState, now: UInt64, canvas: Canvas) {
+        self.state = state
+        self.ui = ui
+        self.now = now
+        self.canvas = canvas
+        labelWidth = min(12, max(7, state.jobs.map(\.label.count).max() ?? 0))
+    }
+
+    var width: Int { canvas.width }
+    var height: Int { canvas.height }
+    /// Job labels are padded to this so that bars and strips line up.
+    let labelWidth: Int
+
+    // MARK: styles
+
+    static let jobColors: [CellColor] = [.cyan, .magenta, .yellow, .green, .blue, .red]
+    static let border = CellStyle(color: .blue)
+    static let dim = CellStyle(dim: true)
+    static let bold = CellStyle(bold: true)
+
+    func color(ofJob id: Int) -> CellColor {
+        guard let position = state.jobs.firstIndex(where: { $0.id == id }) else { return .default }
+        return Self.jobColors[position % Self.jobColors.count]
+    }
+
+    func style(ofJob id: Int, bold: Bool = false) -> CellStyle { CellStyle(color: color(ofJob: id), bold: bold) }
+
+    // MARK: frame
+
+    mutating func paint() {
+        var y = 0
+        drawHeader(y: y)
+        y += 1
+        for notice in notices() {
+            canvas.put(notice, x: 0, y: y, maxWidth: width)
+            y += 1
+        }
+        let jobs = shownJobs(maxRows: max(1, (height - y) / 5))
+        for row in jobRows(jobs) {
+            canvas.put(row, x: 0, y: y, maxWidth: width)
+            y += 1
+        }
+        drawBox(top: y, bottom: height - 2, jobs: jobs)
+        drawKeyBar(y: height - 1)
+    }
+
+    // MARK: header
+
+    private mutating func drawHeader(y: Int) {
+        var left: [Span] = []
+        if width >= 100 { left += [Span("poolmon", Self.bold), Span("  ")] }
+        left.append(Span(modeText, Self.bold))
+        left.append(Span("  workers \(workersText)"))
+        left.append(Span("  chunk \(chunkText)"))
+        left.append(Span("  queue \(TextFormat.count(state.queue.items))"))
+
+        var right = runStateSpans()
+        let help = [Span("  "), Span("?", CellStyle(bold: true)), Span("=help", Self.dim)]
+        // The sparkline takes the room that is left, within bounds; "?=help" goes first if short.
+        var room = width - left.width - right.width - 1
+        if room - help.width >= 6 {
+            right += help
+            room -= help.width
+        }
+        let samples = min(room - 2, width >= 100 ? 32 : 16)
+        if samples >= 4 {
+            let values = state.queueHistory.suffix(samples)
+            let spark = TextFormat.sparkline(values)
+            left.append(Span(" "))
+            left.append(Span(spark + String(repeating: " ", count: samples - values.count), CellStyle(color: .yellow)))
+        }
+        if left.width + right.width + 1 > width {
+            // Narrow: single spaces between the settings, so the run state and clock still fit.
+            left = left.map { Span($0.text.hasPrefix("  ") ? String($0.text.dropFirst()) : $0.text, $0.style) }
+        }
+        canvas.put(left, x: 0, y: y, maxWidth: width)
+        canvas.put(right, x: max(left.width + 1, width - right.width), y: y)
+    }
+
+    private var modeText: String {
+        if let mode = state.jobs.last?.descriptor.mode { return mode.rawValue }
+        return state.settings.mode.rawValue
+    }
+
+    private var workersText: String {
+        let live = state.liveWorkerCount
+        let target = state.targetWorkers
+        switch state.phase {
+        case .finished, .terminated, .waiting: return "\(max(target, state.settings.workers))"
+        case .running, .closing: return live == target ? "\(live)" : "\(live)→\(target)"
+        }
+    }
+
+    private var chunkText: String {
+        guard let chunk = state.effectiveChunksize else { return "auto" }
+        return chunk.automatic ? "\(chunk.size) (auto)" : "\(chunk.size)"
+    }
+
+    private func runStateSpans() -> [Span] {
+        let clock = Span(" " + TextFormat.clock(state.elapsed(now: now)))
+        if let freeze = state.freeze {
+            return [Span(" PAUSED ", CellStyle(color: .yellow, bold: true, reverse: true)),
+                    Span(" +\(freeze.eventsBehind) events", CellStyle(color: .yellow)), clock]
+        }
+        let word: Span = switch state.phase {
+        case .waiting: Span("WAITING", Self.dim)
+        case .running: Span("RUNNING", CellStyle(color: .green, bold: true))
+        case .closing: Span("CLOSING", CellStyle(color: .green, bold: true))
+        case .finished: Span("FINISHED", CellStyle(color: .cyan, bold: true))
+        case .terminated: Span("TERMINATED", CellStyle(color: .red, bold: true))
+        }
+        return [word, clock]
+    }
+
+    // MARK: notices
+
+    /// Lines under the header that appear only when they have something to say: settings that
+    /// wait for the next run, and events lost on the way.
+    private func notices() -> [[Span]] {
+        var lines: [[Span]] = []
+        if state.hasPendingChanges {
+            var line = [Span("next run:", CellStyle(color: .yellow, bold: true))]
+            let active = state.settings, pending = state.pendingSettings
+            if pending.chunksize != active.chunksize {
+                let to = pending.chunksize.explicitValue.map(String.init) ?? "auto"
+                line += [Span(" chunk \(chunkText) → "), Span(to, CellStyle(color: .yellow, bold: true))]
+            }
+            if pending.mode != active.mode {
+                if line.count > 1 { line.append(Span(" ·", Self.dim)) }
+                line += [Span(" mode \(modeText) → "), Span(pending.mode.rawValue, CellStyle(color: .yellow, bold: true))]
+            }
+            line.append(Span("   r restarts now", Self.dim))
+            lines.append(line)
+        }
+        if state.droppedEvents > 0 {
+            lines.append([Span("⚠ \(state.droppedEvents) events dropped", CellStyle(color: .red, bold: true)),
+                          Span(" (the monitor fell behind): counts may be low", CellStyle(color: .red))])
+        }
+        return lines
+    }
+
+    // MARK: jobs
+
+    /// The jobs that get rows: the latest ones, as many as fit.
+    private func shownJobs(maxRows: Int) -> [JobProgress] {
+        Array(state.jobs.suffix(max(1, maxRows)))
+    }
+
+    private func jobRows(_ jobs: [JobProgress]) -> [[Span]] {
+        guard !jobs.isEmpty else { return [[Span("waiting for jobs…", Self.dim)]] }
+        let countWidth = jobs.map { "\($0.itemCount)".count * 2 + 1 }.max() ?? 3
+        let chunkWidth = jobs.map { "\($0.chunkCount)".count * 2 + 1 }.max() ?? 3
+        let statuses = jobs.map(jobStatus)
+        // The bar takes what is left after label, counts and the longest status, within bounds.
+        let fixed = labelWidth + 2 + 2 + countWidth + 9 + chunkWidth + 2 + (statuses.map(\.width).max() ?? 0)
+        let barWidth = min(50, max(10, width - fixed))
+        return zip(jobs, statuses).map { job, status in
+            jobBar(job, barWidth: barWidth, countWidth: countWidth, chunkWidth: chunkWidth) + status
+        }
+    }
+
+    /// `sum     [█████▒▒░░░]  5/10  chunks 2/5  `
+    private func jobBar(_ job: JobProgress, barWidth: Int, countWidth: Int, chunkWidth: Int) -> [Span] {
+        let total = max(job.itemCount, 1)
+        let doneCells = min(barWidth, job.itemsDone * barWidth / total)
+        let busyCells = max(0, min(barWidth, (job.itemsDone + job.itemsInFlight) * barWidth / total) - doneCells)
+        let jobStyle = style(ofJob: job.id)
+        return [
+            Span(TextFormat.fit(job.label, labelWidth), style(ofJob: job.id, bold: true)),
+            Span(" ["),
+            Span(String(repeating: "█", count: doneCells), jobStyle),
+            Span(String(repeating: "▒", count: busyCells), jobStyle),
+            Span(String(repeating: "░", count: barWidth - doneCells - busyCells), Self.dim),
+            Span("] "),
+            Span(TextFormat.right("\(job.itemsDone)/\(job.itemCount)", countWidth)),
+            Span("  chunks ", Self.dim),
+            Span(TextFormat.fit("\(job.chunksDone)/\(job.chunkCount)", chunkWidth)),
+            Span("  "),
+        ]
+    }
+
+    /// Failures, re-runs, and how the job stands: `✗ 1 failed  ↻ 1 re-run  running`.
+    private func jobStatus(_ job: JobProgress) -> [Span] {
+        var spans: [Span] = []
+        if job.itemsFailed > 0 { spans.append(Span("✗ \(job.itemsFailed) failed  ", CellStyle(color: .red, bold: true))) }
+        if job.retries > 0 { spans.append(Span("↻ \(job.retries) re-run  ", CellStyle(color: .yellow))) }
+        if let completedAt = job.completedAt {
+            if let error = job.completionError {
+                spans.append(Span("✗ failed: \(TextFormat.clip(error, 40))", CellStyle(color: .red, bold: true)))
+            } else {
+                let took = completedAt >= job.submittedAt ? completedAt - job.submittedAt : 0
+                spans.append(Span("✓ done in \(TextFormat.duration(took))", CellStyle(color: .green)))
+            }
+        } else if job.itemsDone == 0 && job.itemsInFlight == 0 {
+            spans.append(Span("queued", Self.dim))
+        } else {
+            spans.append(Span("running", CellStyle(color: .green)))
+        }
+        return spans
+    }
+}

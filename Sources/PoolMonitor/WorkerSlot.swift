@@ -1,0 +1,184 @@
+import ProcessPool
+
+/// One row of the worker grid: the process in a pool slot, what it is doing, and its recent past.
+///
+/// Slots are stable (a replacement worker reuses its predecessor's slot), so a row keeps its
+/// place and its task stream across a crash; the PID and counters are the current process's.
+public struct WorkerSlot: Sendable {
+    /// The state word shown in the grid.
+    public enum Activity: Sendable, Equatable {
+        /// Spawned, initializer not finished.
+        case starting
+        /// Ready, nothing assigned.
+        case idle
+        /// Running an item or holding chunks to run.
+        case busy
+        /// Chosen to leave after its current chunk because the pool shrank.
+        case retiring
+        /// Gone; how and why.
+        case exited(WorkerTermination, WorkerExitReason)
+
+        /// The word the grid shows (a crash says so rather than hiding behind "exited").
+        public var word: String {
+            switch self {
+            case .starting: "starting"
+            case .idle: "idle"
+            case .busy: "busy"
+            case .retiring: "retiring"
+            case .exited(_, .crashed): "crashed"
+            case .exited: "exited"
+            }
+        }
+    }
+
+    /// An item a worker is on: job id and 0-based index.
+    public struct ItemRef: Sendable, Equatable, Hashable {
+        public var job: Int
+        public var index: Int
+
+        public init(job: Int, index: Int) {
+            self.job = job
+            self.index = index
+        }
+    }
+
+    /// A chunk sent to this worker and not yet finished. Items of a chunk run in order, so
+    /// `start + finished` is the item the worker is on once the one before it is done.
+    public struct Assignment: Sendable, Equatable {
+        public var job: Int
+        public var chunk: Int
+        public var start: Int
+        public var count: Int
+        public var finished: Int
+
+        /// The item the worker runs next from this chunk.
+        public var nextItem: Int { start + finished }
+    }
+
+    public let slot: Int
+    public private(set) var pid: Int32
+    public private(set) var startedAt: UInt64
+    /// Set when `workerReady` arrives.
+    public private(set) var isReady = false
+    /// Set by inference when the pool shrinks (the engine retires idle workers first, then the
+    /// highest slots; no event names them), and confirmed by the exit.
+    public private(set) var isRetiring = false
+    public private(set) var exit: (termination: WorkerTermination, reason: WorkerExitReason, at: UInt64)?
+
+    /// The item reported by the last `itemStarted`, until it finishes.
+    public private(set) var reportedItem: ItemRef?
+    public private(set) var reportedItemStartedAt: UInt64 = 0
+    /// Chunks sent to the worker, oldest (the running one) first.
+    public private(set) var assignments: [Assignment] = []
+    /// When the worker last started or finished an item (the start of its current one when tiny
+    /// items do not report starts).
+    public private(set) var lastActivityAt: UInt64
+    /// Items this process finished.
+    public private(set) var itemsDone = 0
+    /// Items this process finished with an error.
+    public private(set) var itemsFailed = 0
+    /// Processes that have run in this slot (1 for the first; a replacement makes it 2).
+    public private(set) var generation = 1
+
+    /// The job this slot worked on since the last task-stream sample, for the next sample.
+    var jobSinceSample: Int?
+    /// Whether the slot's process crashed since the last sample.
+    var crashedSinceSample = false
+    /// Task-stream samples, one per `tick`, oldest first.
+    public internal(set) var stream: RecentHistory<StreamMark>
+
+    init(slot: Int, pid: Int32, time: UInt64, streamCapacity: Int) {
+        self.slot = slot
+        self.pid = pid
+        startedAt = time
+        lastActivityAt = time
+        stream = RecentHistory(capacity: streamCapacity)
+    }
+
+    public var activity: Activity {
+        if let exit { return .exited(exit.termination, exit.reason) }
+        if isRetiring { return .retiring }
+        if !isReady { return .starting }
+        return reportedItem != nil || !assignments.isEmpty ? .busy : .idle
+    }
+
+    public var isAlive: Bool { exit == nil }
+
+    /// Items sent to the worker and not yet finished.
+    public var itemsInFlight: Int { assignments.reduce(0) { $0 + $1.count - $1.finished } }
+
+    /// The item the worker is on and since when: the reported one, else the next of its running
+    /// chunk (inferred: tiny items do not report starts, and chunks run in order).
+    public var currentItem: (item: ItemRef, since: UInt64)? {
+        guard isAlive else { return nil }
+        if let reportedItem { return (reportedItem, reportedItemStartedAt) }
+        guard isReady, let head = assignments.first else { return nil }
+        return (ItemRef(job: head.job, index: head.nextItem), lastActivityAt)
+    }
+
+    // MARK: folding
+
+    /// A new process took over this slot (after a crash or a retirement).
+    mutating func replace(pid: Int32, time: UInt64) {
+        self.pid = pid
+        startedAt = time
+        lastActivityAt = time
+        isReady = false
+        isRetiring = false
+        exit = nil
+        reportedItem = nil
+        assignments = []
+        itemsDone = 0
+        itemsFailed = 0
+        generation += 1
+    }
+
+    mutating func ready() { isReady = true }
+
+    mutating func markRetiring() { isRetiring = true }
+
+    mutating func exited(_ termination: WorkerTermination, _ reason: WorkerExitReason, at time: UInt64) {
+        exit = (termination, reason, time)
+        reportedItem = nil
+        assignments = []
+        if reason == .crashed || reason == .protocolViolation { crashedSinceSample = true }
+    }
+
+    mutating func dispatched(job: Int, chunk: Int, start: Int, count: Int) {
+        assignments.append(Assignment(job: job, chunk: chunk, start: start, count: count, finished: 0))
+    }
+
+    mutating func itemStarted(_ item: ItemRef, at time: UInt64) {
+        reportedItem = item
+        reportedItemStartedAt = time
+        lastActivityAt = time
+        jobSinceSample = item.job
+    }
+
+    mutating func itemFinished(_ item: ItemRef, failed: Bool, at time: UInt64) {
+        itemsDone += 1
+        if failed { itemsFailed += 1 }
+        if reportedItem == item { reportedItem = nil }
+        lastActivityAt = time
+        jobSinceSample = item.job
+        // The finished item is almost always in the running (first) chunk: a short scan.
+        if let position = assignments.firstIndex(where: {
+            $0.job == item.job && $0.start <= item.index && item.index < $0.start + $0.count
+        }) {
+            assignments[position].finished += 1
+            if assignments[position].finished >= assignments[position].count { assignments.remove(at: position) }
+        }
+    }
+}
+
+/// One column of a worker's task stream: what the worker did during one sampling interval.
+public enum StreamMark: Sendable, Equatable {
+    /// Worked on the job with this id.
+    case job(Int)
+    /// Alive with nothing to do.
+    case idle
+    /// Its process crashed (or was killed) during the interval.
+    case crashed
+    /// No process in the slot (not started yet, or exited).
+    case absent
+}

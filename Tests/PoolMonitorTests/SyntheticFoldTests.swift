@@ -1,0 +1,220 @@
+import PoolMonitor
+import ProcessPool
+import Testing
+
+/// Hand-made event sequences for what the recordings do not show: inferred items, retirement,
+/// duplicates, lazily queued input, failures, capped histories.
+@Suite("Folding edge cases")
+struct SyntheticFoldTests {
+    /// Builds events with increasing times, one millisecond apart.
+    struct Script {
+        var events: [PoolEvent] = []
+        var time: UInt64 = 0
+
+        mutating func add(_ kind: PoolEvent.Kind) {
+            time += 1_000_000
+            events.append(PoolEvent(time: time, kind: kind))
+        }
+
+        mutating func workers(_ pids: [Int32]) {
+            add(.poolResized(from: 0, to: pids.count))
+            for (slot, pid) in pids.enumerated() {
+                add(.workerStarted(slot: slot, pid: pid))
+                add(.workerReady(slot: slot, pid: pid))
+            }
+        }
+
+        mutating func job(_ id: Int, _ label: String, items: Int, chunksize: Int, mode: JobMode = .map) {
+            add(.jobSubmitted(JobDescriptor(id: id, label: label, function: label, itemCount: items, chunksize: chunksize,
+                                            chunksizeIsAutomatic: false, mode: mode)))
+            let chunks = (items + chunksize - 1) / chunksize
+            add(.chunksQueued(job: id, firstChunk: 0, chunks: chunks, start: 0, count: items, queue: QueueDepth(chunks: chunks, items: items)))
+        }
+
+        func state() -> MonitorState {
+            var state = MonitorState(settings: MonitorSettings(workers: 2))
+            state.apply(contentsOf: events)
+            return state
+        }
+    }
+
+    static let idle = QueueDepth(chunks: 0, items: 0)
+
+    @Test("without start reports, the current item is inferred from the running chunk")
+    func inferredCurrentItem() {
+        var script = Script()
+        script.workers([100])
+        script.job(1, "add", items: 4, chunksize: 4)
+        script.add(.chunkDispatched(job: 1, chunk: 0, start: 0, count: 4, pid: 100, queue: Self.idle))
+        script.add(.itemFinished(job: 1, index: 0, pid: 100, error: nil, nanoseconds: 10))
+        script.add(.itemFinished(job: 1, index: 1, pid: 100, error: nil, nanoseconds: 10))
+        let state = script.state()
+        let worker = state.workers[0]
+        #expect(worker.activity == .busy)
+        #expect(worker.currentItem?.item == WorkerSlot.ItemRef(job: 1, index: 2))
+        #expect(worker.currentItem?.since == script.time)
+        #expect(state.describe(worker.currentItem!.item) == "add[2]")
+        #expect(worker.itemsInFlight == 2)
+        #expect(state.jobs[0].openChunks == [0])
+    }
+
+    @Test("a worker with nothing assigned is idle; starting until ready")
+    func idleAndStarting() {
+        var script = Script()
+        script.add(.workerStarted(slot: 0, pid: 7))
+        #expect(script.state().workers[0].activity == .starting)
+        script.add(.workerReady(slot: 0, pid: 7))
+        #expect(script.state().workers[0].activity == .idle)
+        #expect(script.state().workers[0].currentItem == nil)
+    }
+
+    @Test("shrinking marks idle workers retiring first, then the highest slots")
+    func inferredRetirement() {
+        var script = Script()
+        script.workers([10, 11, 12])
+        script.job(1, "sum", items: 4, chunksize: 1)
+        script.add(.chunkDispatched(job: 1, chunk: 0, start: 0, count: 1, pid: 10, queue: Self.idle))
+        script.add(.chunkDispatched(job: 1, chunk: 1, start: 1, count: 1, pid: 12, queue: Self.idle))
+        script.add(.poolResized(from: 3, to: 2))
+        var state = script.state()
+        #expect(state.workers.map(\.activity.word) == ["busy", "retiring", "busy"])
+        script.add(.poolResized(from: 2, to: 1))
+        state = script.state()
+        #expect(state.workers.map(\.activity.word) == ["busy", "retiring", "retiring"])
+        script.add(.workerExited(slot: 1, pid: 11, termination: .exited(code: 0), reason: .retired))
+        state = script.state()
+        #expect(state.workers[1].activity == .exited(.exited(code: 0), .retired))
+        #expect(state.targetWorkers == 1)
+    }
+
+    @Test("a duplicate finish report counts once")
+    func duplicateFinish() {
+        var script = Script()
+        script.workers([1])
+        script.job(1, "sum", items: 2, chunksize: 2)
+        script.add(.itemFinished(job: 1, index: 0, pid: 1, error: nil, nanoseconds: 1))
+        script.add(.itemFinished(job: 1, index: 0, pid: 1, error: nil, nanoseconds: 1))
+        let job = script.state().jobs[0]
+        #expect(job.itemsDone == 1)
+        #expect(job.completionOrder == [0])
+        #expect(job.chunksDone == 0)
+    }
+
+    @Test("input queued in several runs (lazy imap) maps items to the right chunks")
+    func lazilyQueuedRuns() {
+        var script = Script()
+        script.workers([1])
+        script.add(.jobSubmitted(JobDescriptor(id: 1, label: "sq", function: "sq", itemCount: 0, chunksize: 3,
+                                               chunksizeIsAutomatic: false, mode: .imap)))
+        script.add(.chunksQueued(job: 1, firstChunk: 0, chunks: 2, start: 0, count: 5, queue: QueueDepth(chunks: 2, items: 5)))
+        script.add(.chunksQueued(job: 1, firstChunk: 2, chunks: 2, start: 5, count: 6, queue: QueueDepth(chunks: 4, items: 11)))
+        for index in [5, 6, 7, 3, 4] { script.add(.itemFinished(job: 1, index: index, pid: 1, error: nil, nanoseconds: 1)) }
+        let job = script.state().jobs[0]
+        #expect(job.itemCount == 11)
+        #expect(job.chunkCount == 4)
+        #expect(job.plan.items(ofChunk: 1) == 3..<5)
+        #expect(job.plan.items(ofChunk: 2) == 5..<8)
+        #expect(job.plan.items(ofChunk: 3) == 8..<11)
+        #expect(job.plan.chunk(containing: 10) == 3)
+        #expect(job.plan.chunk(containing: 11) == nil)
+        #expect(job.chunkCompletionOrder == [2, 1])
+    }
+
+    @Test("a job joined late (no chunksQueued seen) is assumed cut into equal chunks")
+    func joinedLate() {
+        var script = Script()
+        script.workers([1])
+        script.add(.jobSubmitted(JobDescriptor(id: 1, label: "sum", function: "sum", itemCount: 5, chunksize: 2,
+                                               chunksizeIsAutomatic: true, mode: .map)))
+        script.add(.itemFinished(job: 1, index: 4, pid: 1, error: nil, nanoseconds: 1))
+        script.add(.itemFinished(job: 1, index: 2, pid: 1, error: nil, nanoseconds: 1))
+        script.add(.itemFinished(job: 1, index: 3, pid: 1, error: nil, nanoseconds: 1))
+        let job = script.state().jobs[0]
+        #expect(job.chunkCount == 3)
+        #expect(job.chunkCompletionOrder == [2, 1])
+        #expect(job.plan.items(ofChunk: 2) == 4..<5)
+    }
+
+    @Test("failures are counted, the first kept, and the job's error shown")
+    func failures() {
+        var script = Script()
+        script.workers([1])
+        script.job(1, "div", items: 3, chunksize: 3)
+        script.add(.itemFinished(job: 1, index: 0, pid: 1, error: nil, nanoseconds: 1))
+        script.add(.itemFinished(job: 1, index: 1, pid: 1, error: "division by zero", nanoseconds: 1))
+        script.add(.itemFinished(job: 1, index: 2, pid: 1, error: "overflow", nanoseconds: 1))
+        script.add(.jobCompleted(job: 1, error: "division by zero"))
+        let state = script.state()
+        #expect(state.jobs[0].itemsFailed == 2)
+        #expect(state.jobs[0].firstItemError == "division by zero")
+        #expect(state.workers[0].itemsFailed == 2)
+        let text = MonitorScreen().render(state, width: 80, height: 24, now: script.time).lines.joined(separator: "\n")
+        #expect(text.contains("✗ 2 failed"))
+        #expect(text.contains("✗ failed: division by zero"))
+        #expect(text.contains("nothing: the job failed"))
+    }
+
+    @Test("worker output and faults go to a capped log, newest kept")
+    func cappedLog() {
+        var state = MonitorState()
+        for line in 0..<(MonitorState.logCapacity + 100) {
+            state.apply(PoolEvent(time: UInt64(line), kind: .workerOutput(pid: 5, line: "line \(line)")))
+        }
+        state.apply(PoolEvent(time: 10_000, kind: .workerFault(pid: 6, message: "bad frame")))
+        #expect(state.log.count == MonitorState.logCapacity)
+        #expect(state.log.last == MonitorState.LogLine(time: 10_000, pid: 6, text: "bad frame", isFault: true))
+        #expect(state.log[0].text == "line 101")
+        #expect(state.faults == 1)
+    }
+
+    @Test("dropped events are counted and the screen warns about them")
+    func droppedEvents() {
+        var state = MonitorState()
+        state.apply(PoolEvent(time: 1, kind: .eventsDropped(count: 12)))
+        state.apply(PoolEvent(time: 2, kind: .eventsDropped(count: 3)))
+        #expect(state.droppedEvents == 15)
+        let text = MonitorScreen().render(state, width: 80, height: 24, now: 2).lines.joined(separator: "\n")
+        #expect(text.contains("⚠ 15 events dropped"))
+    }
+
+    @Test("task-stream letters: the label's first letter, another when it is taken")
+    func streamLetters() {
+        var script = Script()
+        script.job(1, "sum", items: 1, chunksize: 1)
+        script.job(2, "product", items: 1, chunksize: 1)
+        script.job(3, "square", items: 1, chunksize: 1)
+        script.job(4, "sum", items: 1, chunksize: 1)
+        #expect(script.state().jobs.map(\.letter) == ["s", "p", "q", "s"])
+    }
+
+    @Test("a terminated pool says so, and its clock stops")
+    func terminated() {
+        var script = Script()
+        script.workers([1])
+        script.add(.poolStateChanged(.terminated))
+        let stoppedAt = script.time
+        script.add(.poolStateChanged(.finished))
+        let state = script.state()
+        #expect(state.phase == .terminated)
+        #expect(state.elapsed(now: 99_000_000_000) == stoppedAt)
+    }
+
+    @Test("replay ticks on a fixed grid of event time")
+    func replayTicks() {
+        var state = MonitorState()
+        let events = [1, 250, 260, 610].map { PoolEvent(time: UInt64($0) * 1_000_000, kind: .eventsDropped(count: 0)) }
+        state.replay(events, tickEvery: 100_000_000)
+        #expect(state.tickTimes.elements == [100, 200, 300, 400, 500, 600].map { UInt64($0) * 1_000_000 })
+    }
+
+    @Test("a recent history keeps the newest elements in order")
+    func recentHistory() {
+        var history = RecentHistory<Int>(capacity: 3)
+        #expect(history.isEmpty && history.last == nil)
+        for value in 1...5 { history.append(value) }
+        #expect(history.elements == [3, 4, 5])
+        #expect(history.suffix(2) == [4, 5])
+        #expect(history.suffix(10) == [3, 4, 5])
+        #expect(history.last == 5)
+    }
+}
