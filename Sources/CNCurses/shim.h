@@ -20,10 +20,12 @@
 #define _XOPEN_SOURCE_EXTENDED 1
 #endif
 
+#include <errno.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <wchar.h>
 #include <ncursesw/curses.h>
 
@@ -111,6 +113,14 @@ static inline int cnc_mvwadd_wchnstr(WINDOW *win, int y, int x, const cchar_t *c
     return wadd_wchnstr(win, cells, count);
 }
 
+/* Declared here because glibc's wchar.h only declares it for _XOPEN_SOURCE, which the
+ * system modules Swift imports are not built with. */
+extern int wcwidth(wchar_t c);
+
+/** Columns `c` takes on screen in the current locale: 1 for most characters, 2 for wide CJK
+ *  and emoji, 0 for combining marks, -1 for control or unprintable characters. */
+static inline int cnc_wcwidth(wchar_t c) { return wcwidth(c); }
+
 /** The largest number of characters one cell holds (`CCHARW_MAX`). */
 static inline int cnc_ccharw_max(void) { return CCHARW_MAX; }
 
@@ -144,5 +154,34 @@ static inline int cnc_restore_signal_action(int signo, const struct sigaction *p
 /** `info->si_code`: > 0 when the kernel raised the signal for a fault (SIGSEGV, SIGBUS, SIGILL,
  *  SIGFPE from an instruction), <= 0 when a process sent it (`raise`, `kill`, `abort`). */
 static inline int cnc_signal_code(const siginfo_t *info) { return info == NULL ? 0 : info->si_code; }
+
+/* MARK: Standard error while the screen is in curses mode */
+
+/* Declared here for the same reason as wcwidth (glibc declares it only for _GNU_SOURCE). */
+extern int memfd_create(const char *name, unsigned int flags);
+
+/** An anonymous in-memory file, close-on-exec, or -1 (errno set). */
+static inline int cnc_memfd_create(const char *name) { return memfd_create(name, 1U /* MFD_CLOEXEC */); }
+
+/**
+ * Copies everything in the file `from` (from its start) to `to`. Uses only read, write and
+ * lseek, so it is async-signal-safe.
+ */
+static inline void cnc_copy_file_contents(int from, int to) {
+    char buffer[4096];
+    if (lseek(from, 0, SEEK_SET) < 0) return;
+    for (;;) {
+        ssize_t got = read(from, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return;
+        ssize_t done = 0;
+        while (done < got) {
+            ssize_t put = write(to, buffer + done, (size_t)(got - done));
+            if (put < 0 && errno == EINTR) continue;
+            if (put <= 0) return;
+            done += put;
+        }
+    }
+}
 
 #endif /* CNCURSES_SHIM_H */

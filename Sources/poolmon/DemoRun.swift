@@ -10,6 +10,16 @@ struct RunSettings: Sendable, Equatable {
     var count: Int
     var quiet: Bool
 
+    /// The defaults, with this many workers.
+    init(workers: Int) {
+        self.workers = workers
+        chunksize = nil
+        mode = .mapAsync
+        delay = 1
+        count = 10
+        quiet = false
+    }
+
     init(_ options: DemoOptions, quiet: Bool) {
         workers = options.workers ?? ProcessPool.usableCPUCount
         chunksize = options.chunksize

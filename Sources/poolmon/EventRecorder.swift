@@ -4,8 +4,8 @@ import ProcessPool
 
 /// Writes pool events to a file as JSON Lines (`--events FILE`).
 final class EventRecorder: @unchecked Sendable {
-    // Safe: `handle` and `buffer` are used only by `record`, which runs in one task, and by
-    // `finish`, which the caller runs after that task has completed.
+    // Safe: `handle` and `buffer` are used by one task at a time: `record`/`append` from the
+    // task that reads the event stream, then `finish` once that task is done with them.
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     let path: String
@@ -25,12 +25,15 @@ final class EventRecorder: @unchecked Sendable {
 
     /// Writes every event of `events` until the stream ends.
     func record(_ events: AsyncStream<PoolEvent>) async {
-        for await event in events {
-            buffer.append(contentsOf: event.jsonLine.utf8)
-            buffer.append(UInt8(ascii: "\n"))
-            if buffer.count >= 1 << 16 { flush() }
-        }
+        for await event in events { append(event) }
         flush()
+    }
+
+    /// Writes one event (buffered).
+    func append(_ event: PoolEvent) {
+        buffer.append(contentsOf: event.jsonLine.utf8)
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= 1 << 16 { flush() }
     }
 
     /// Flushes and closes the file.

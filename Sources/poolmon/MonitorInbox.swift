@@ -1,0 +1,31 @@
+import ProcessPool
+import Synchronization
+
+/// What the monitor's UI thread is told by the run that feeds it.
+enum MonitorMessage: Sendable {
+    /// Run `run` began; its event time 0 is `origin` on ``EventClock``, and event time passes
+    /// `timeScale` times as fast as real time (a replay's `--speed`).
+    case runStarted(run: Int, origin: UInt64, timeScale: Double)
+    case event(run: Int, PoolEvent)
+    /// The run finished; these lines (the tutorial's totals) go on screen.
+    case runFinished(run: Int, summary: [String])
+    case runFailed(run: Int, message: String)
+}
+
+/// Messages from the run (any thread) to the UI thread, which drains them every frame. Events
+/// are only appended here; folding them into the state is the UI thread's job, O(1) each.
+final class MonitorInbox: Sendable {
+    private let messages = Mutex<[MonitorMessage]>([])
+
+    func post(_ message: MonitorMessage) {
+        messages.withLock { $0.append(message) }
+    }
+
+    func drain() -> [MonitorMessage] {
+        messages.withLock { pending in
+            let all = pending
+            pending.removeAll(keepingCapacity: true)
+            return all
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import CursesUI
+import Foundation
+import PoolMonitor
+import ProcessPool
+
+/// The monitor's UI thread: owns the terminal, reads keys, folds events, draws frames.
+///
+/// Frames are drawn at most ~30 times a second while something changes, and otherwise only on
+/// input, resize or the once-a-second clock; events are folded as they are drained (O(1) each)
+/// and a frame samples the state, so a flood of events never queues frames.
+final class MonitorLoop {
+    private let source: any MonitorSource
+    private let inbox: MonitorInbox
+    private let interrupter: TerminalInterrupter
+    private var settings: RunSettings
+    /// Restart this long after a run ends (`--loop`), or never.
+    private let loopDelay: UInt64?
+
+    private var feed: MonitorFeed
+    private var ui = MonitorUIState()
+    private var currentRun = 0
+    private var origin = EventClock.now()
+    private var timeScale = 1.0
+    private var restartAt: UInt64?
+    private var lastTick: UInt64 = 0
+
+    private static let frameInterval: UInt64 = 33_000_000
+    /// One sample of the sparkline and task streams per 100 ms of event time.
+    private static let tickInterval: UInt64 = 100_000_000
+
+    init(source: any MonitorSource, inbox: MonitorInbox, interrupter: TerminalInterrupter,
+         settings: RunSettings, loopDelay: UInt64?) {
+        self.source = source
+        self.inbox = inbox
+        self.interrupter = interrupter
+        self.settings = settings
+        self.loopDelay = loopDelay
+        feed = MonitorFeed(MonitorState(settings: settings.monitorSettings, describer: Self.describeItem))
+    }
+
+    /// The tutorial's names for items (`sum(5,15)`); other tasks as `label[index]`.
+    static let describeItem: MonitorState.ItemDescriber = { job, index in
+        if job.function == "sum" || job.function == "product" {
+            return "\(job.label)(\(index + 1),\(job.itemCount + index + 1))"
+        }
+        return "\(job.label)[\(index)]"
+    }
+
+    /// Runs until `q`, an interruption (a signal), or the terminal going away.
+    func run() throws {
+        try CursesTerminal.withTerminal(interrupter: interrupter) { terminal in
+            source.start(settings)
+            var dirty = true
+            var lastFrame: UInt64 = 0
+            var lastSecond: UInt64 = .max
+            while !terminal.isInterrupted && !terminal.isDisconnected {
+                let sinceFrame = EventClock.now() &- lastFrame
+                let wait = dirty ? max(0, Int((Self.frameInterval &- min(sinceFrame, Self.frameInterval)) / 1_000_000)) : 33
+                if let key = terminal.readKey(timeoutMilliseconds: wait) {
+                    if key == .resize { dirty = true }
+                    guard let command = KeyMap.command(for: key, helpVisible: ui.showsHelp) else { continue }
+                    if command == .quit { break }
+                    handle(command, terminal: terminal)
+                    dirty = true
+                }
+                if drainInbox() { dirty = true }
+                let now = eventNow
+                if now &- lastTick >= Self.tickInterval {
+                    feed.tick(now: now)
+                    lastTick = now / Self.tickInterval * Self.tickInterval
+                    dirty = true
+                }
+                if let restartAt, EventClock.now() >= restartAt {
+                    self.restartAt = nil
+                    restart()
+                    dirty = true
+                }
+                // The clock on screen moves once a second even when nothing else does.
+                let second = now / 1_000_000_000
+                if feed.shown.phase == .running && second != lastSecond {
+                    lastSecond = second
+                    dirty = true
+                }
+                if dirty && EventClock.now() &- lastFrame >= Self.frameInterval {
+                    let size = terminal.size
+                    terminal.draw(MonitorScreen().render(feed.shown, ui: ui, width: size.width, height: size.height, now: now))
+                    lastFrame = EventClock.now()
+                    dirty = false
+                }
+            }
+        }
+    }
+
+    /// "Now" on the current run's event time line.
+    private var eventNow: UInt64 {
+        UInt64(Double(EventClock.now() &- origin) * timeScale)
+    }
+
+    private func handle(_ command: MonitorCommand, terminal: CursesTerminal) {
+        if ui.handle(command, in: feed.shown) { return }
+        switch command {
+        case .redraw: terminal.forceRedraw()
+        case .togglePause: feed.togglePause(now: eventNow)
+        case .restart: restart()
+        case .killSelected:
+            if source.isLive, let pid = ui.selectedPID(in: feed.live) { source.kill(pid: pid) }
+        case .addWorker, .removeWorker:
+            guard source.isLive else { return }
+            feed.update { _ = $0.handle(command) }
+            source.resize(workers: feed.live.settings.workers)
+        case .chunkUp, .chunkDown, .cycleMode:
+            guard source.isLive else { return }
+            feed.update { _ = $0.handle(command) }
+        case .quit, .toggleHelp, .selectNext, .selectPrevious: break
+        }
+    }
+
+    /// Starts the next run with the pending settings.
+    private func restart() {
+        let next = feed.live.nextRun()
+        settings.apply(next.settings)
+        feed = MonitorFeed(next)
+        source.start(settings)
+    }
+
+    /// Folds what the run posted; returns whether anything changed.
+    private func drainInbox() -> Bool {
+        let messages = inbox.drain()
+        for message in messages {
+            switch message {
+            case .runStarted(let id, let origin, let timeScale):
+                currentRun = id
+                self.origin = origin
+                self.timeScale = timeScale
+                lastTick = 0
+            case .event(let id, let event) where id == currentRun:
+                feed.apply(event)
+            case .runFinished(let id, let summary) where id == currentRun:
+                feed.update { $0.summaryLines = summary }
+                if let loopDelay { restartAt = EventClock.now() + loopDelay }
+            case .runFailed(let id, let message) where id == currentRun:
+                feed.update { $0.summaryLines = ["run failed: \(message)"] }
+            default:
+                break  // a previous run's stragglers
+            }
+        }
+        return !messages.isEmpty
+    }
+}
+
+extension RunSettings {
+    /// These settings as the monitor shows them.
+    var monitorSettings: MonitorSettings {
+        MonitorSettings(workers: workers, chunksize: chunksize.map { .fixed($0) } ?? .automatic, mode: mode.jobMode)
+    }
+
+    /// Takes the monitor's settings for the next run.
+    mutating func apply(_ settings: MonitorSettings) {
+        workers = settings.workers
+        chunksize = settings.chunksize.explicitValue
+        mode = DemoMode(settings.mode)
+    }
+}
+
+extension DemoMode {
+    var jobMode: JobMode {
+        switch self {
+        case .mapAsync: .map
+        case .imap: .imap
+        case .imapUnordered: .imapUnordered
+        }
+    }
+
+    init(_ mode: JobMode) {
+        switch mode {
+        case .imap: self = .imap
+        case .imapUnordered: self = .imapUnordered
+        default: self = .mapAsync
+        }
+    }
+}
