@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "ProcessPool"], exclude: ["Fixtures", "Golden"]),
         // A small program that draws a canvas and echoes keys, for the terminal tests in tmux.
         .executableTarget(name: "CursesHarness", dependencies: ["CursesUI"], path: "Tests/CursesHarness"),
-        .testTarget(name: "CursesUITests", dependencies: ["CursesHarness"]),
+        .testTarget(name: "CursesUITests", dependencies: ["CursesHarness", "CursesUI"]),
         .testTarget(
             name: "PoolmonCLITests",
             dependencies: ["poolmon"]

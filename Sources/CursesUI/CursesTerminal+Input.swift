@@ -23,8 +23,7 @@ extension CursesTerminal {
             var slice = Self.interruptLatencyMilliseconds
             if let deadline {
                 let remaining = clock.now.duration(to: deadline)
-                let remainingMilliseconds = max(0, Int(remaining.components.seconds) * 1000 + Int(remaining.components.attoseconds / 1_000_000_000_000_000))
-                slice = min(slice, remainingMilliseconds)
+                slice = min(slice, Self.wholeMilliseconds(roundingUp: remaining))
             }
             wtimeout(window, Int32(slice))
             let waitStart = clock.now
@@ -45,6 +44,16 @@ extension CursesTerminal {
             }
             return key
         }
+    }
+
+    /// `duration` in milliseconds, rounded up (so a wait never ends just short of a deadline),
+    /// at least 0.
+    static func wholeMilliseconds(roundingUp duration: Duration) -> Int {
+        guard duration > .zero else { return 0 }
+        let (seconds, attoseconds) = duration.components
+        let attosecondsPerMillisecond: Int64 = 1_000_000_000_000_000
+        let milliseconds = Int(seconds) * 1000 + Int((attoseconds + attosecondsPerMillisecond - 1) / attosecondsPerMillisecond)
+        return max(0, milliseconds)
     }
 
     /// Whether standard input has hung up (the terminal is gone), checked when `wget_wch` failed

@@ -91,6 +91,8 @@ public final class CursesTerminal {
             throw TerminalError.sessionAlreadyActive
         }
         defer { sessionActive.store(false, ordering: .releasing) }
+        interrupter.setSessionRunning(true)
+        defer { interrupter.setSessionRunning(false) }
 
         _ = setlocale(LC_ALL, "")
         let unicodeEnabled = Self.localeIsUTF8
@@ -103,7 +105,6 @@ public final class CursesTerminal {
             delscreen(screen)
             throw TerminalError.unsupportedTerminal(type: terminalType)
         }
-        interrupter.markStarted()
         _ = cbreak()
         _ = noecho()
         _ = nonl()
@@ -122,7 +123,6 @@ public final class CursesTerminal {
             _ = endwin()
             StandardErrorCapture.end()
             delscreen(screen)
-            interrupter.markEnded()
         }
         return try body(terminal)
     }

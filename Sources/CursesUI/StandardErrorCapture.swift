@@ -19,6 +19,9 @@ enum StandardErrorCapture {
 
     /// Starts capturing if stderr is a terminal. Owning thread, at the session's start.
     static func begin() {
+        // Touch both statics here, so the crash handler never runs their lazy initialisation.
+        savedDescriptor.store(-1, ordering: .releasing)
+        captureDescriptor.store(-1, ordering: .releasing)
         guard isatty(STDERR_FILENO) == 1 else { return }
         let capture = cnc_memfd_create("curses-stderr")
         guard capture >= 0 else { return }

@@ -15,19 +15,22 @@ import Synchronization
 /// The flag is sticky: an interruption that arrives while the UI thread is drawing, or before the
 /// session has even started, is not lost.
 ///
+/// A signal thread that ends the process itself must not exit while the session still owns the
+/// terminal; ``interruptAndWait(timeout:)`` waits for the session to restore it first:
+///
 /// ```swift
 /// let interrupter = TerminalInterrupter()
-/// stopOnSignal { interrupter.interrupt() }          // runs on another thread
+/// onStopSignal { _ = interrupter.interruptAndWait(timeout: .seconds(2)) }  // then exit
 /// try CursesTerminal.withTerminal(interrupter: interrupter) { terminal in
-///     while !terminal.isInterrupted {
+///     while !terminal.isInterrupted, !terminal.isDisconnected {
 ///         if let key = terminal.readKey(timeoutMilliseconds: 1000) { handle(key) }
-///         terminal.draw(render())
+///         terminal.draw(render(size: terminal.size))
 ///     }
 /// }
 /// ```
 public final class TerminalInterrupter: Sendable {
     private let interrupted = Atomic<Bool>(false)
-    private let ended = Atomic<Bool>(false)
+    private let sessionRunning = Atomic<Bool>(false)
 
     public init() {}
 
@@ -43,37 +46,31 @@ public final class TerminalInterrupter: Sendable {
         interrupted.load(ordering: .acquiring)
     }
 
-    /// Whether a session that used this interrupter has ended and restored the terminal.
-    public var hasEnded: Bool {
-        ended.load(ordering: .acquiring)
+    /// Whether a session using this interrupter is running: from the start of `withTerminal`
+    /// until the terminal has been restored and held-back stderr written.
+    public var isSessionRunning: Bool {
+        sessionRunning.load(ordering: .acquiring)
     }
 
-    /// Interrupts, then waits until the session has restored the terminal (or `timeout` passes).
-    ///
-    /// For a signal thread that must exit the process itself: exiting before the UI thread has
-    /// left `withTerminal` would leave the terminal in curses mode.
-    /// - Returns: `true` when the session ended in time (or had already ended).
+    /// Interrupts, then waits until no session using this interrupter is running (the terminal
+    /// is restored), or `timeout` passes. Call it on an ordinary thread: it sleeps in steps of
+    /// 5 ms.
+    /// - Returns: `true` when no session was running by the end (or none had started).
     @discardableResult
     public func interruptAndWait(timeout: Duration) -> Bool {
         interrupt()
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while !hasEnded {
+        while isSessionRunning {
             if clock.now >= deadline { return false }
-            // A plain sleep: this is called on a dedicated thread, never on the cooperative pool.
             var pause = timespec(tv_sec: 0, tv_nsec: 5_000_000)
             nanosleep(&pause, nil)
         }
         return true
     }
 
-    /// Called by the session when the terminal has been restored.
-    func markEnded() {
-        ended.store(true, ordering: .releasing)
-    }
-
-    /// Called by the session when it starts (a reused interrupter is not "ended" any more).
-    func markStarted() {
-        ended.store(false, ordering: .releasing)
+    /// Called by `withTerminal` when a session starts and when it has fully ended.
+    func setSessionRunning(_ running: Bool) {
+        sessionRunning.store(running, ordering: .releasing)
     }
 }

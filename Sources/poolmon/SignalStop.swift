@@ -29,6 +29,12 @@ enum SignalStop {
         sigemptyset(&action.sa_mask)
         action.sa_flags = SA_RESTART
         for signal in signals { sigaction(signal, &action, nil) }
+        // A parent may have started us with these blocked (a thread of Swift's cooperative pool
+        // often has); unblock them here so they reach the handler.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for signal in signals { sigaddset(&unblock, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
 
         let thread = Thread {
             var byte: UInt8 = 0

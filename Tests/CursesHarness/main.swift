@@ -6,6 +6,10 @@
 // session (exit 3). SIGINT/SIGTERM/SIGHUP are blocked and taken by a `sigwait` thread that
 // interrupts the session, as the real app does; the harness then exits 128 + signal.
 // Without a terminal it prints `harness: not a terminal` and exits 1.
+//
+// Environment, for the tests: HARNESS_IGNORE_HUP=1 ignores SIGHUP instead of taking it, so only
+// the terminal's hang-up itself can end the session; HARNESS_REPORT=<file> receives how the
+// session ended (`quit`, `interrupted <signal>`, `disconnected`).
 
 import CursesUI
 import Foundation
@@ -22,10 +26,11 @@ let receivedSignal = Atomic<Int32>(0)
 
 /// Blocks the stop signals in every thread (call before starting threads) and starts the thread
 /// that turns them into an interruption of the session.
-func startSignalThread(interrupter: TerminalInterrupter) {
+func startSignalThread(interrupter: TerminalInterrupter, ignoreHangUp: Bool) {
     var set = sigset_t()
     sigemptyset(&set)
-    for signal in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, signal) }
+    if ignoreHangUp { signal(SIGHUP, SIG_IGN) }
+    for signal in ignoreHangUp ? [SIGINT, SIGTERM] : [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, signal) }
     pthread_sigmask(SIG_BLOCK, &set, nil)
     let blocked = set
     let thread = Thread {
@@ -44,7 +49,7 @@ func render(width: Int, height: Int, lastKey: String, frame: Int, terminal: Curs
     var canvas = Canvas(width: width, height: height)
     canvas.put("harness \(width)x\(height)", x: 0, y: 0, style: CellStyle(bold: true))
     canvas.put("last key: \(lastKey)", x: 0, y: 1)
-    canvas.put("frame \(frame)  colors \(terminal.colorsEnabled ? "on" : "off")  unicode \(terminal.unicodeEnabled ? "on" : "off")", x: 0, y: 2)
+    canvas.put("frame \(frame)  colors \(terminal.colorsEnabled ? "on" : "off")  unicode \(terminal.unicodeEnabled ? "on" : "off")  pid \(getpid())", x: 0, y: 2)
 
     // A box with a divider: ┌─┐ │ ├─┤ └─┘
     let boxTop = 3, boxWidth = 22
@@ -74,8 +79,15 @@ func render(width: Int, height: Int, lastKey: String, frame: Int, terminal: Curs
 }
 
 func runHarness() -> Int32 {
+    let environment = ProcessInfo.processInfo.environment
     let interrupter = TerminalInterrupter()
-    startSignalThread(interrupter: interrupter)
+    startSignalThread(interrupter: interrupter, ignoreHangUp: environment["HARNESS_IGNORE_HUP"] == "1")
+    var ending = "error"
+    defer {
+        if let report = environment["HARNESS_REPORT"] {
+            try? (ending + "\n").write(toFile: report, atomically: true, encoding: .utf8)
+        }
+    }
     do {
         return try CursesTerminal.withTerminal(interrupter: interrupter) { terminal -> Int32 in
             var lastKey = "none"
@@ -87,10 +99,12 @@ func runHarness() -> Int32 {
             }
             redraw()
             while !terminal.isInterrupted, !terminal.isDisconnected {
-                guard let key = terminal.readKey(timeoutMilliseconds: 1000) else { continue }
+                // No timeout: only a key, a resize or the interrupter (Ctrl-C) ends the wait.
+                guard let key = terminal.readKey(timeoutMilliseconds: -1) else { continue }
                 lastKey = String(describing: key)
                 switch key {
                 case .character("q"):
+                    ending = "quit"
                     return 0
                 case .character("!"):
                     fatalError("harness: crash requested")
@@ -103,8 +117,13 @@ func runHarness() -> Int32 {
                 }
                 redraw()
             }
+            if terminal.isDisconnected {
+                ending = "disconnected"
+                return 1
+            }
             let signal = receivedSignal.load(ordering: .acquiring)
-            return signal == 0 ? 1 : 128 + signal
+            ending = "interrupted \(signal)"
+            return 128 + signal
         }
     } catch TerminalError.notATerminal {
         FileHandle.standardError.write(Data("harness: not a terminal\n".utf8))
