@@ -59,10 +59,12 @@ let package = Package(
         .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "ProcessPool"], exclude: ["Fixtures", "Golden"]),
         // A small program that draws a canvas and echoes keys, for the terminal tests in tmux.
         .executableTarget(name: "CursesHarness", dependencies: ["CursesUI"], path: "Tests/CursesHarness"),
-        .testTarget(name: "CursesUITests", dependencies: ["CursesHarness", "CursesUI"]),
+        // tmux sessions and child processes with clean signal state, for the terminal tests.
+        .target(name: "TerminalTestSupport", path: "Tests/TerminalTestSupport"),
+        .testTarget(name: "CursesUITests", dependencies: ["CursesHarness", "CursesUI", "TerminalTestSupport"]),
         .testTarget(
             name: "PoolmonCLITests",
-            dependencies: ["poolmon"]
+            dependencies: ["poolmon", "ProcessPool", "TerminalTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

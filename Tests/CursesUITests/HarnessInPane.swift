@@ -1,3 +1,4 @@
+import TerminalTestSupport
 import Foundation
 
 /// Runs `CursesHarness` in a ``TmuxSession``'s shell and reads how it ended.

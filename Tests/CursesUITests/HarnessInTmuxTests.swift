@@ -1,4 +1,5 @@
 import Foundation
+import TerminalTestSupport
 import Testing
 
 /// The terminal layer end to end: `CursesHarness` (built on CursesUI) in a real tmux pane.

@@ -7,16 +7,16 @@ import Synchronization
 /// sessions or the user's. ``withSession(width:height:_:)`` always kills the server at the end.
 /// The shell runs with a UTF-8 locale, a fixed prompt, no `NO_COLOR`, and the Swift backtracer
 /// off (it would wait for a key on a terminal after a crash).
-final class TmuxSession {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public final class TmuxSession {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// The name of the session inside the private server.
-    static let target = "harness-test"
+    public static let target = "harness-test"
     private static let counter = Counter()
 
-    let socket: String
+    public let socket: String
     private let tmux: String
     /// The server's socket file, which tmux leaves behind when killed.
     private var socketPath: String?
@@ -24,7 +24,7 @@ final class TmuxSession {
 
     /// Starts the server and the session.
     /// - Throws: ``Failure`` when tmux is missing or the session does not start.
-    init(width: Int, height: Int) throws {
+    public init(width: Int, height: Int) throws {
         guard let tmux = Self.findExecutable("tmux") else {
             throw Failure(description: "tmux is not installed (on Debian: apt-get install tmux); the terminal tests need it")
         }
@@ -41,14 +41,14 @@ final class TmuxSession {
     deinit { kill() }
 
     /// Runs `body` with a new session, then kills its server however `body` ends.
-    static func withSession<R>(width: Int = 100, height: Int = 30, _ body: (TmuxSession) async throws -> R) async throws -> R {
+    public static func withSession<R>(width: Int = 100, height: Int = 30, _ body: (TmuxSession) async throws -> R) async throws -> R {
         let session = try TmuxSession(width: width, height: height)
         defer { session.kill() }
         return try await body(session)
     }
 
     /// Kills the server (and with it the shell and whatever runs in it). Idempotent.
-    func kill() {
+    public func kill() {
         guard !killed else { return }
         killed = true
         _ = try? run(["kill-server"])
@@ -58,7 +58,7 @@ final class TmuxSession {
     /// Runs one tmux command against this server.
     /// - Returns: its standard output.
     @discardableResult
-    func run(_ arguments: [String]) throws -> String {
+    public func run(_ arguments: [String]) throws -> String {
         var environment = ProcessInfo.processInfo.environment
         environment["TMUX"] = nil
         environment["TMUX_PANE"] = nil
@@ -73,33 +73,33 @@ final class TmuxSession {
     }
 
     /// Types `text` into the pane literally, then presses Enter.
-    func type(_ text: String) throws {
+    public func type(_ text: String) throws {
         try run(["send-keys", "-t", Self.target, "-l", text])
         try run(["send-keys", "-t", Self.target, "Enter"])
     }
 
     /// Presses keys given by tmux key names (`x`, `Up`, `F5`, `C-l`).
-    func press(_ keys: String...) throws {
+    public func press(_ keys: String...) throws {
         try run(["send-keys", "-t", Self.target] + keys)
     }
 
     /// Sends `text` as literal characters.
-    func pressLiteral(_ text: String) throws {
+    public func pressLiteral(_ text: String) throws {
         try run(["send-keys", "-t", Self.target, "-l", text])
     }
 
     /// Resizes the window (the running program gets SIGWINCH).
-    func resize(width: Int, height: Int) throws {
+    public func resize(width: Int, height: Int) throws {
         try run(["resize-window", "-t", Self.target, "-x", "\(width)", "-y", "\(height)"])
     }
 
     /// The pane's text; with `escapes`, with its attributes and colours as SGR sequences.
-    func capture(escapes: Bool = false) throws -> String {
+    public func capture(escapes: Bool = false) throws -> String {
         try run(["capture-pane", "-p", "-t", Self.target] + (escapes ? ["-e"] : []))
     }
 
     /// The pane's terminal device (`/dev/pts/N`).
-    func paneTTY() throws -> String {
+    public func paneTTY() throws -> String {
         try run(["display-message", "-p", "-t", Self.target, "#{pane_tty}"]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -107,7 +107,7 @@ final class TmuxSession {
     /// - Returns: the pane's text that satisfied `condition`.
     /// - Throws: ``Failure`` naming `what` and showing the last screen, on timeout.
     @discardableResult
-    func waitUntil(
+    public func waitUntil(
         _ what: String,
         timeout: Duration = .seconds(20),
         escapes: Bool = false,
@@ -128,7 +128,7 @@ final class TmuxSession {
 
     /// Polls until the pane contains `text`.
     @discardableResult
-    func waitFor(_ text: String, timeout: Duration = .seconds(20)) async throws -> String {
+    public func waitFor(_ text: String, timeout: Duration = .seconds(20)) async throws -> String {
         try await waitUntil("'\(text)'", timeout: timeout) { $0.contains(text) }
     }
 

@@ -10,13 +10,13 @@ import Glibc
 /// signal mask and default dispositions, and is reaped by `waitpid` on its own PID with a
 /// deadline. Output goes to files rather than pipes, so a daemon that keeps a descriptor open
 /// (the tmux server forks from its client) cannot make a read wait forever.
-enum ChildProcess {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public enum ChildProcess {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// What the child's standard input is.
-    enum Input {
+    public enum Input {
         /// `/dev/null`.
         case null
         /// A pipe whose write end is already closed (not a terminal, immediate end of file).
@@ -28,7 +28,7 @@ enum ChildProcess {
     ///   - environment: the child's whole environment.
     ///   - timeout: how long the child may run before it is killed with SIGKILL and this throws.
     /// - Returns: its exit status (128 + n when killed by signal n) and output.
-    static func run(
+    public static func run(
         _ path: String,
         _ arguments: [String],
         environment: [String: String] = ProcessInfo.processInfo.environment,
@@ -143,9 +143,9 @@ private final class TemporaryFile {
 }
 
 /// The result of running a program to completion.
-struct ProcessOutput {
+public struct ProcessOutput {
     /// The exit status, or 128 + n when killed by signal n.
-    var status: Int32
-    var standardOutput: String
-    var standardError: String
+    public var status: Int32
+    public var standardOutput: String
+    public var standardError: String
 }

@@ -1,0 +1,184 @@
+import Foundation
+import Glibc
+import TerminalTestSupport
+import Testing
+
+/// The monitor end to end: the real `poolmon` binary in a real terminal (tmux), driven by keys.
+@Suite("poolmon watch in tmux")
+struct MonitorTmuxTests {
+    /// Starts `poolmon ARGS` in the session's shell, recording the terminal settings before and
+    /// after and the exit status.
+    func launch(_ session: TmuxSession, _ arguments: String, scratch: URL) throws {
+        let before = scratch.appendingPathComponent("stty-before").path
+        let after = scratch.appendingPathComponent("stty-after").path
+        try session.type("stty -g > \(before); \(PoolmonProcess.executable) \(arguments); echo EXIT=$?; stty -g > \(after)")
+    }
+
+    func scratchDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("poolmon-tmux-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// The PIDs in the worker rows of the screen, with their state words.
+    func workerRows(_ screen: String) -> [(pid: Int32, state: String)] {
+        screen.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ").filter { $0 != "│" && $0 != "▶" }
+            guard words.count >= 2, let pid = Int32(words[0]),
+                  ["starting", "idle", "busy", "retiring", "exited"].contains(String(words[1])) else { return nil }
+            return (pid, String(words[1]))
+        }
+    }
+
+    func livePIDs(_ screen: String) -> Set<Int32> {
+        Set(workerRows(screen).filter { $0.state != "exited" }.map(\.pid))
+    }
+
+    /// The parent PID of a process, from /proc.
+    func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
+    func expectQuitCleanly(_ session: TmuxSession, scratch: URL) async throws {
+        try session.press("q")
+        try await session.waitFor("EXIT=0")
+        try await session.waitUntil("the terminal settings to be saved again") { _ in
+            FileManager.default.fileExists(atPath: scratch.appendingPathComponent("stty-after").path)
+        }
+        let before = try String(contentsOf: scratch.appendingPathComponent("stty-before"), encoding: .utf8)
+        let after = try String(contentsOf: scratch.appendingPathComponent("stty-after"), encoding: .utf8)
+        #expect(!before.isEmpty)
+        #expect(before == after, "stty settings are restored")
+    }
+
+    @Test("the tutorial's workers are real child processes; + adds one; q exits 0 and restores the terminal")
+    func workersAndGrow() async throws {
+        let scratch = try scratchDirectory()
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "--workers 2 --delay 0.5 --count 40", scratch: scratch)
+            let screen = try await session.waitUntil("two busy workers") { screen in
+                workerRows(screen).filter { $0.state == "busy" }.count == 2
+            }
+            #expect(screen.contains("map_async"))
+            #expect(screen.contains("chunk 5 (auto)"), "divmod(40, 8) = 5")
+            #expect(screen.contains("sum("))
+            let first = livePIDs(screen)
+            let monitorPID = try #require(parent(of: try #require(first.first)))
+            for pid in first {
+                #expect(parent(of: pid) == monitorPID, "worker \(pid) is a child of the monitor")
+                #expect(pid != monitorPID)
+            }
+            let cmdline = (try? String(contentsOfFile: "/proc/\(monitorPID)/cmdline", encoding: .utf8)) ?? ""
+            #expect(cmdline.contains("poolmon"))
+
+            try session.press("+")
+            let grown = try await session.waitUntil("a third worker") { livePIDs($0).count == 3 }
+            #expect(grown.contains("workers 3"))
+            let added = livePIDs(grown).subtracting(first)
+            #expect(added.count == 1)
+            #expect(added.allSatisfy { parent(of: $0) == monitorPID })
+
+            try await expectQuitCleanly(session, scratch: scratch)
+            for pid in livePIDs(grown) { #expect(kill(pid, 0) != 0 || parent(of: pid) != monitorPID, "worker \(pid) is gone") }
+        }
+    }
+
+    @Test("] then r restarts with a larger chunk, visible in the completion order")
+    func chunkUpAndRestart() async throws {
+        let scratch = try scratchDirectory()
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "--workers 2 --delay 0.05", scratch: scratch)
+            try await session.waitFor("Sum of products of 'a' and 'b' is 935")
+            let finished = try session.capture()
+            #expect(finished.contains("Sum of sums of 'a' and 'b' is 210"))
+            #expect(finished.contains("1 2 │"), "chunks of two: \(finished)")
+            try session.press("]")
+            try await session.waitFor("next run")
+            try session.press("r")
+            let rerun = try await session.waitUntil("the rerun to finish with chunks of 3") { screen in
+                screen.contains("chunk 3") && screen.contains("Sum of products of 'a' and 'b' is 935")
+            }
+            #expect(rerun.contains("1 2 3 │") || rerun.contains("│ 1 2 3"), "a chunk of three in the completion order:\n\(rerun)")
+            #expect(rerun.contains("chunks 4/4"), "10 items in chunks of 3 make 4 chunks")
+            try await expectQuitCleanly(session, scratch: scratch)
+        }
+    }
+
+    @Test("k kills the selected worker with SIGKILL and a new PID replaces it")
+    func killWorker() async throws {
+        let scratch = try scratchDirectory()
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "--workers 2 --delay 1 --count 40", scratch: scratch)
+            let screen = try await session.waitUntil("two busy workers") { screen in
+                workerRows(screen).filter { $0.state == "busy" }.count == 2
+            }
+            let before = livePIDs(screen)
+            let selected = try #require(workerRows(screen).first?.pid)
+            try session.press("k")
+            let after = try await session.waitUntil("a replacement worker") { screen in
+                let live = livePIDs(screen)
+                return live.count == 2 && !live.contains(selected) && !live.isSubset(of: before)
+            }
+            #expect(after.contains("\(selected)"), "the killed worker stays listed as exited")
+            #expect(kill(selected, 0) != 0, "the killed worker is gone")
+            try await expectQuitCleanly(session, scratch: scratch)
+        }
+    }
+
+    @Test("a resize to 40×10 shows the too-small screen, which still answers; back to full size")
+    func resize() async throws {
+        let scratch = try scratchDirectory()
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "--workers 2 --delay 0.5", scratch: scratch)
+            try await session.waitFor("completion order")
+            try session.resize(width: 40, height: 10)
+            try await session.waitFor("too small")
+            let small = try session.capture()
+            #expect(small.contains("40×10") || small.contains("40x10"))
+            try session.resize(width: 100, height: 30)
+            try await session.waitFor("completion order")
+            try await expectQuitCleanly(session, scratch: scratch)
+        }
+    }
+
+    @Test("replay plays a recorded run into the monitor")
+    func replay() async throws {
+        let scratch = try scratchDirectory()
+        let log = scratch.appendingPathComponent("run.jsonl").path
+        let recorded = try PoolmonProcess.run(["run", "--workers", "2", "--delay", "0.05", "--quiet", "--events", log])
+        #expect(recorded.status == 0)
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "replay \(log) --speed 4", scratch: scratch)
+            let screen = try await session.waitFor("replay of")
+            #expect(screen.contains("chunks 5/5"))
+            #expect(screen.contains("1 2 │"))
+            try await expectQuitCleanly(session, scratch: scratch)
+        }
+    }
+
+    @Test("without a terminal the monitor says so and points to poolmon run")
+    func noTerminal() throws {
+        let output = try ChildProcess.run(PoolmonProcess.executable, ["--workers", "1"], input: .closedPipe)
+        #expect(output.status == 64)
+        #expect(output.standardError.contains("needs a terminal"))
+        #expect(output.standardError.contains("poolmon run"))
+    }
+
+    @Test("replay of a missing file exits 66; of a corrupt one 64, naming the line")
+    func replayErrors() throws {
+        let missing = try ChildProcess.run(PoolmonProcess.executable, ["replay", "/nonexistent/run.jsonl"])
+        #expect(missing.status == 66)
+        #expect(missing.standardError.contains("/nonexistent/run.jsonl"))
+        let scratch = try scratchDirectory()
+        let corrupt = scratch.appendingPathComponent("bad.jsonl")
+        try Data("{\"v\":1,\"t\":0.1,\"event\":\"poolResized\",\"from\":0,\"to\":2}\nnot json\n".utf8).write(to: corrupt)
+        let bad = try ChildProcess.run(PoolmonProcess.executable, ["replay", corrupt.path])
+        #expect(bad.status == 64)
+        #expect(bad.standardError.contains("line 2"))
+        let speed = try ChildProcess.run(PoolmonProcess.executable, ["replay", corrupt.path, "--speed", "0"])
+        #expect(speed.status == 64)
+    }
+}
