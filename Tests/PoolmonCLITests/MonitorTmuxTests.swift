@@ -66,7 +66,8 @@ struct MonitorTmuxTests {
             #expect(screen.contains("chunk 5 (auto)"), "divmod(40, 8) = 5")
             #expect(screen.contains("sum("))
             let first = livePIDs(screen)
-            let monitorPID = try #require(parent(of: try #require(first.first)))
+            let someWorker = try #require(first.first)
+            let monitorPID = try #require(parent(of: someWorker))
             for pid in first {
                 #expect(parent(of: pid) == monitorPID, "worker \(pid) is a child of the monitor")
                 #expect(pid != monitorPID)
