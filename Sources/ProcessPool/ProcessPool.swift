@@ -87,9 +87,21 @@ public final class ProcessPool: Sendable {
             maxCrashRetries: configuration.maxCrashRetries,
             initializer: configuration.initializer)
         let core = try PoolCore(shared: shared, settings: settings, spawner: spawner, workers: workers)
-        let thread = Thread { core.run() }
+        // The IO thread spawns the workers (see `PoolCore.startWorkers`); wait until it has.
+        let started = StartupResult()
+        let thread = Thread {
+            do {
+                try core.startWorkers()
+            } catch {
+                started.report(error)
+                return
+            }
+            started.report(nil)
+            core.run()
+        }
         thread.name = "ProcessPool IO"
         thread.start()
+        try started.wait()
     }
 
     deinit {

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CursesUI
 
@@ -19,12 +20,14 @@ struct TerminalInterrupterTests {
         #expect(interrupter.interruptAndWait(timeout: .milliseconds(20)))
         interrupter.setSessionRunning(true)
         #expect(!interrupter.interruptAndWait(timeout: .milliseconds(20)))
-        let ender = Task.detached {
-            try? await Task.sleep(for: .milliseconds(30))
+        // A real thread, not a task: `interruptAndWait` blocks this cooperative thread, and on a
+        // loaded 2-core machine no other cooperative thread may be free to end the session.
+        let ender = Thread {
+            usleep(30_000)
             interrupter.setSessionRunning(false)
         }
+        ender.start()
         #expect(interrupter.interruptAndWait(timeout: .seconds(20)))
-        await ender.value
     }
 
     @Test("errors say what is wrong")

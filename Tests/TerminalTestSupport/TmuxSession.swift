@@ -65,7 +65,8 @@ public final class TmuxSession {
         environment["NO_COLOR"] = nil
         // `new-session` starts the server, which forks from this client: ChildProcess gives it
         // a clean signal mask (see there) and reads output from a file, not a pipe it would hold.
-        let output = try ChildProcess.run(tmux, ["-L", socket] + arguments, environment: environment)
+        // Generous: on a loaded 2-core machine starting a server can take many seconds.
+        let output = try ChildProcess.run(tmux, ["-L", socket] + arguments, environment: environment, timeout: .seconds(90))
         guard output.status == 0 else {
             throw Failure(description: "tmux \(arguments.joined(separator: " ")) exited with status \(output.status): \(output.standardError)")
         }

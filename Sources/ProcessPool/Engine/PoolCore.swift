@@ -57,16 +57,25 @@ final class PoolCore: @unchecked Sendable {
         epollFD = cshim_epoll_create()
         guard epollFD >= 0 else { throw PoolError(.spawnFailed, "epoll_create1 failed: \(errnoDescription())") }
         watch(shared.wakeFD, token: Self.wakeToken)
+    }
+
+    /// Spawns the first workers. Must run on the IO thread, like every later spawn: a worker's
+    /// PR_SET_PDEATHSIG fires when the *thread* that spawned it exits, and the caller of
+    /// `ProcessPool.init` may be a cooperative-pool thread that the runtime retires at any time.
+    /// - Throws: the spawn error, after killing and reaping the workers already started.
+    func startWorkers() throws {
         do {
-            for slot in 0..<workers { try spawnWorker(slot: slot) }
+            for slot in 0..<targetWorkers { try spawnWorker(slot: slot) }
         } catch {
-            for worker in self.workers.values { kill(worker.pid, SIGKILL) }
-            for worker in self.workers.values { reapBlocking(worker) }
+            for worker in workers.values { kill(worker.pid, SIGKILL) }
+            for worker in workers.values { reapBlocking(worker) }
+            workers.removeAll()
             close(epollFD)
             throw error
         }
         publishWorkers()
     }
+
 
     // MARK: the loop
 
