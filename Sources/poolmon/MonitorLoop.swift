@@ -65,7 +65,8 @@ final class MonitorLoop {
                 }
                 if drainInbox() { dirty = true }
                 let now = eventNow
-                if now &- lastTick >= Self.tickInterval {
+                // Histories only move while the run does: a finished run costs no frames.
+                if feed.live.phase == .running && now &- lastTick >= Self.tickInterval {
                     feed.tick(now: now)
                     lastTick = now / Self.tickInterval * Self.tickInterval
                     dirty = true
