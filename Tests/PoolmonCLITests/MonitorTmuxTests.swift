@@ -147,6 +147,52 @@ struct MonitorTmuxTests {
         }
     }
 
+    @Test("Ctrl-C and SIGTERM restore the terminal, reap the workers and exit with 128 + signal", arguments: ["C-c", "TERM"])
+    func signals(how: String) async throws {
+        let scratch = try scratchDirectory()
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "--workers 2 --delay 1 --count 40", scratch: scratch)
+            let screen = try await session.waitUntil("two busy workers") { screen in
+                workerRows(screen).filter { $0.state == "busy" }.count == 2
+            }
+            let workers = livePIDs(screen)
+            let someWorker = try #require(workers.first)
+            let monitorPID = try #require(parent(of: someWorker))
+            if how == "C-c" {
+                try session.press("C-c")
+            } else {
+                #expect(kill(monitorPID, SIGTERM) == 0)
+            }
+            let status = how == "C-c" ? 130 : 143
+            try await session.waitFor("EXIT=\(status)")
+            try await session.waitUntil("the terminal settings to be saved again") { _ in
+                let saved = try? String(contentsOf: scratch.appendingPathComponent("stty-after"), encoding: .utf8)
+                return saved?.hasSuffix("\n") == true
+            }
+            let before = try String(contentsOf: scratch.appendingPathComponent("stty-before"), encoding: .utf8)
+            let after = try String(contentsOf: scratch.appendingPathComponent("stty-after"), encoding: .utf8)
+            #expect(before == after, "stty settings are restored")
+            for pid in workers { #expect(kill(pid, 0) != 0 || parent(of: pid) != monitorPID, "worker \(pid) was reaped") }
+        }
+    }
+
+    @Test("--loop starts the run again after it ends")
+    func loop() async throws {
+        let scratch = try scratchDirectory()
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "--workers 2 --delay 0.02 --loop", scratch: scratch)
+            let first = try await session.waitFor("Sum of products of 'a' and 'b' is 935")
+            let firstPIDs = livePIDs(first).union(workerRows(first).map(\.pid))
+            // A new run has new worker processes.
+            try await session.waitUntil("a second run with new workers") { screen in
+                let pids = Set(workerRows(screen).map(\.pid))
+                return !pids.isEmpty && pids.isDisjoint(with: firstPIDs)
+            }
+            try await session.waitFor("Sum of products of 'a' and 'b' is 935")
+            try await expectQuitCleanly(session, scratch: scratch)
+        }
+    }
+
     @Test("replay plays a recorded run into the monitor")
     func replay() async throws {
         let scratch = try scratchDirectory()
