@@ -49,6 +49,8 @@ let package = Package(
             ],
             path: "Benchmarks/PoolBench"
         ),
+        // The library example of README.md, compiled so that it cannot rot (a test keeps the two equal).
+        .executableTarget(name: "ReadmeExample", dependencies: ["ProcessPool"], path: "Examples/ReadmeExample"),
         // Tasks used by the engine tests, shared by the test process and its worker executable.
         .target(name: "PoolTestSupport", dependencies: ["ProcessPool"], path: "Tests/PoolTestSupport"),
         .executableTarget(name: "PoolTestWorker", dependencies: ["PoolTestSupport"], path: "Tests/PoolTestWorker"),
@@ -64,7 +66,7 @@ let package = Package(
         .testTarget(name: "CursesUITests", dependencies: ["CursesHarness", "CursesUI", "TerminalTestSupport"]),
         .testTarget(
             name: "PoolmonCLITests",
-            dependencies: ["poolmon", "ProcessPool", "TerminalTestSupport"]
+            dependencies: ["poolmon", "ReadmeExample", "ProcessPool", "TerminalTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]
