@@ -28,6 +28,11 @@ struct DemoOptions: ParsableArguments {
     @Option(help: "Record every pool event to this file as JSON Lines.")
     var events: String?
 
+    @Option(name: .customLong("crash-on"), help: ArgumentHelp(
+        "Make one item abort its worker every time it runs, e.g. sum:7 (job sum, item 7).",
+        valueName: "job:item"))
+    var crashOn: PoisonItem?
+
     func validate() throws {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1 (got \(workers))") }
         if let chunksize, chunksize < 1 { throw ValidationError("--chunksize must be at least 1 (got \(chunksize))") }
@@ -37,5 +42,25 @@ struct DemoOptions: ParsableArguments {
         guard count >= 0, count <= 10_000_000 else {
             throw ValidationError("--count must be between 0 and 10000000 (got \(count))")
         }
+        if let crashOn, crashOn.item > count {
+            throw ValidationError("--crash-on item \(crashOn.item) is beyond --count \(count)")
+        }
     }
+}
+
+/// `--crash-on sum:7`: the item of one job that kills its worker.
+struct PoisonItem: ExpressibleByArgument, Equatable {
+    var job: String
+    /// 1-based, as the tutorial numbers items (`sum(7,17)` is item 7).
+    var item: Int
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, ["sum", "product"].contains(String(parts[0])),
+              let item = Int(parts[1]), item >= 1 else { return nil }
+        job = String(parts[0])
+        self.item = item
+    }
+
+    static var defaultCompletionKind: CompletionKind { .list(["sum:1", "product:1"]) }
 }

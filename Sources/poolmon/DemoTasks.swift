@@ -7,19 +7,23 @@ struct DemoItem: WireCodable, Equatable {
     var y: Int
     var delayNanoseconds: Int
     var quiet: Bool
+    /// Abort the worker on this item (`--crash-on`): a poison item, to watch recovery.
+    var crash = false
 
     func encode(to writer: inout WireWriter) {
         x.encode(to: &writer)
         y.encode(to: &writer)
         delayNanoseconds.encode(to: &writer)
         quiet.encode(to: &writer)
+        crash.encode(to: &writer)
     }
 
-    init(x: Int, y: Int, delayNanoseconds: Int, quiet: Bool) {
+    init(x: Int, y: Int, delayNanoseconds: Int, quiet: Bool, crash: Bool = false) {
         self.x = x
         self.y = y
         self.delayNanoseconds = delayNanoseconds
         self.quiet = quiet
+        self.crash = crash
     }
 
     init(from reader: inout WireReader) throws(WireFormatError) {
@@ -27,6 +31,7 @@ struct DemoItem: WireCodable, Equatable {
         y = try Int(from: &reader)
         delayNanoseconds = try Int(from: &reader)
         quiet = try Bool(from: &reader)
+        crash = try Bool(from: &reader)
     }
 }
 
@@ -53,6 +58,7 @@ enum DemoTasks {
             var left = timespec()
             while nanosleep(&remaining, &left) != 0 && errno == EINTR { remaining = left }
         }
+        if item.crash { abort() }
         return operation(item.x, item.y)
     }
 

@@ -52,10 +52,8 @@ final class LiveRunSource: MonitorSource {
 
     private func execute(run: Int, _ settings: RunSettings) async {
         do {
-            var configuration = ProcessPool.Configuration(workers: settings.workers)
             // Worker output goes to the monitor's log pane, never over the screen.
-            configuration.captureOutput = true
-            let pool = try ProcessPool(configuration: configuration)
+            let pool = try ProcessPool(configuration: DemoRun.poolConfiguration(settings, captureOutput: true))
             let current = state.withLock { state -> Bool in
                 guard state.run == run else { return false }
                 state.pool = pool
@@ -77,7 +75,8 @@ final class LiveRunSource: MonitorSource {
                 try? recorder?.finish(dropped: 0)
             }
             let results = try await DemoRun.run(on: pool, settings)
-            inbox.post(.runFinished(run: run, summary: DemoRun.totals(sums: results.sums, products: results.products)))
+            inbox.post(.runFinished(run: run, summary: [DemoRun.totalLine("sum", results.sums),
+                                                        DemoRun.totalLine("product", results.products)]))
             pool.close()
             try pool.join()
             await pump.value

@@ -18,7 +18,7 @@ struct RunCommand: AsyncParsableCommand {
         let recorder = try options.events.map { try EventRecorder(path: $0) }
         let pool: ProcessPool
         do {
-            pool = try ProcessPool(workers: options.workers)
+            pool = try ProcessPool(configuration: DemoRun.poolConfiguration(RunSettings(options, quiet: quiet), captureOutput: false))
         } catch {
             throw ValidationError("\(error)")
         }
@@ -29,10 +29,9 @@ struct RunCommand: AsyncParsableCommand {
             return Task { await recorder.record(events) }
         }
 
-        let lines: [String]
+        let results: (sums: Result<[Int], any Error>, products: Result<[Int], any Error>)
         do {
-            let results = try await DemoRun.run(on: pool, RunSettings(options, quiet: quiet))
-            lines = DemoRun.totals(sums: results.sums, products: results.products)
+            results = try await DemoRun.run(on: pool, RunSettings(options, quiet: quiet))
         } catch {
             pool.terminate()
             await recording?.value
@@ -44,6 +43,17 @@ struct RunCommand: AsyncParsableCommand {
             await recording.value
             try recorder?.finish(dropped: pool.droppedEventCount)
         }
-        for line in lines { print(line) }
+        var failed = false
+        for (job, result) in [("sum", results.sums), ("product", results.products)] {
+            let line = DemoRun.totalLine(job, result)
+            if case .failure = result {
+                failed = true
+                FileHandle.standardError.write(Data("poolmon: \(line)\n".utf8))
+            } else {
+                print(line)
+            }
+        }
+        // A job that failed (a poison item) fails the command, after the other job's total.
+        if failed { throw ExitCode(1) }
     }
 }

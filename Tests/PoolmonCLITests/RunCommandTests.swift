@@ -65,6 +65,9 @@ struct RunCommandTests {
         (["run", "--mode", "fast"], "mode"),
         (["run", "--events", "/nonexistent-dir/log.jsonl"], "/nonexistent-dir/log.jsonl"),
         (["frobnicate"], "frobnicate"),
+        (["run", "--crash-on", "foo:1"], "--crash-on"),
+        (["run", "--crash-on", "sum:0"], "--crash-on"),
+        (["run", "--crash-on", "sum:11"], "--crash-on"),
     ])
     func invalidInput(arguments: [String], mentions: String) throws {
         let run = try PoolmonProcess.run(arguments)
@@ -88,6 +91,18 @@ struct RunCommandTests {
         #expect(pids.count >= 3, "a replacement worker took over")
         let processed = run.stdout.split(separator: "\n").filter { $0.contains("is processing") }
         #expect(Set(processed.map { $0.split(separator: " ").last! }).count == 400, "every item ran")
+    }
+
+    @Test("a poison item fails only its job, naming the item, the PID and the signal")
+    func poisonItem() throws {
+        let run = try PoolmonProcess.run(["run", "--workers", "2", "--delay", "0.01", "--quiet", "--crash-on", "sum:7"])
+        #expect(run.status == 1)
+        #expect(run.stdout == "Sum of products of 'a' and 'b' is 935\n", "the other job completes")
+        #expect(run.stderr.contains("Sum of sums of 'a' and 'b' failed"))
+        #expect(run.stderr.contains("item 6"), "index 6 is sum(7,17)")
+        #expect(run.stderr.contains("SIGABRT"))
+        #expect(run.stderr.range(of: #"worker \d+"#, options: .regularExpression) != nil)
+        #expect(!run.stderr.contains("Program crashed"), "no crash report noise from the deliberate aborts")
     }
 
     @Test("killing poolmon with SIGKILL leaves no worker alive")
