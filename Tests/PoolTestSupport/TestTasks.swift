@@ -54,6 +54,17 @@ public enum TestTasks {
         // JSON path: a NaN cannot be encoded as JSON, so the result fails to encode in the worker.
         registry.register("measure") { (x: Int) -> Measurement in Measurement(value: x < 0 ? .nan : Double(x)) }
         registry.register("echoMeasurement") { (m: Measurement) -> Measurement in m }
+        // Write straight onto the result pipe (descriptor 4), as a buggy or hostile worker would.
+        registry.register("writeGarbage") { (kind: Int) -> Int in
+            let bytes: [UInt8] = switch kind {
+            case 0: [0xff, 0xff, 0xff, 0xff, 13]          // a frame longer than any allowed
+            case 1: [5, 0, 0, 0, 13, 1, 0, 0, 0]          // an item result cut short
+            default: [3, 0, 0, 0, 99, 0, 0]               // an unknown frame kind
+            }
+            bytes.withUnsafeBytes { _ = write(4, $0.baseAddress, $0.count) }
+            sleepMilliseconds(60_000)  // the parent kills us long before this
+            return kind
+        }
         registry.register("printLine") { (text: String) -> Int in
             WorkerProcess.printLine(text)
             return text.count
@@ -77,6 +88,7 @@ public enum TestTasks {
     public static let failingInitializer = PoolTask<Int, Int>(name: "failingInitializer")
     public static let measure = PoolTask<Int, Measurement>(name: "measure")
     public static let echoMeasurement = PoolTask<Measurement, Measurement>(name: "echoMeasurement")
+    public static let writeGarbage = PoolTask<Int, Int>(name: "writeGarbage")
     public static let printLine = PoolTask<String, Int>(name: "printLine")
     /// Registered nowhere: the worker must answer with an unknown-task error.
     public static let missing = PoolTask<Int, Int>(name: "noSuchTask")
