@@ -45,6 +45,11 @@ struct MonitorTmuxTests {
     func expectQuitCleanly(_ session: TmuxSession, scratch: URL) async throws {
         try session.press("q")
         try await session.waitFor("EXIT=0")
+        try await expectTerminalRestored(session, scratch: scratch)
+    }
+
+    /// The shell saved the terminal settings again after poolmon, and they match those before.
+    func expectTerminalRestored(_ session: TmuxSession, scratch: URL) async throws {
         // The shell creates the file before stty writes to it: wait for the whole line.
         try await session.waitUntil("the terminal settings to be saved again") { _ in
             let saved = try? String(contentsOf: scratch.appendingPathComponent("stty-after"), encoding: .utf8)
@@ -165,13 +170,7 @@ struct MonitorTmuxTests {
             }
             let status = how == "C-c" ? 130 : 143
             try await session.waitFor("EXIT=\(status)")
-            try await session.waitUntil("the terminal settings to be saved again") { _ in
-                let saved = try? String(contentsOf: scratch.appendingPathComponent("stty-after"), encoding: .utf8)
-                return saved?.hasSuffix("\n") == true
-            }
-            let before = try String(contentsOf: scratch.appendingPathComponent("stty-before"), encoding: .utf8)
-            let after = try String(contentsOf: scratch.appendingPathComponent("stty-after"), encoding: .utf8)
-            #expect(before == after, "stty settings are restored")
+            try await expectTerminalRestored(session, scratch: scratch)
             for pid in workers { #expect(kill(pid, 0) != 0 || parent(of: pid) != monitorPID, "worker \(pid) was reaped") }
         }
     }
