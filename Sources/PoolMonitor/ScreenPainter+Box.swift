@@ -170,7 +170,10 @@ extension ScreenPainter {
             let y = top + 1 + offset
             canvas.put(workerRow(worker, columns), x: innerX, y: y, maxWidth: innerWidth)
             if worker.slot == ui.selectedSlot {
-                canvas.restyle(x: innerX - 1, y: y, width: innerWidth + 2) { $0.reverse = true }
+                // One plain bar: reverse video over the row's own colours made a patchwork.
+                canvas.restyle(x: innerX - 1, y: y, width: innerWidth + 2) { style in
+                    style = CellStyle(bold: style.bold, reverse: true)
+                }
             }
         }
         if hidden {

@@ -67,8 +67,9 @@ final class MonitorLoop {
                 let now = eventNow
                 // Histories only move while the run does: a finished run costs no frames.
                 if feed.live.phase == .running && now &- lastTick >= Self.tickInterval {
-                    feed.tick(now: now)
+                    // On the 100 ms grid, so one column is exactly one interval however late we are.
                     lastTick = now / Self.tickInterval * Self.tickInterval
+                    feed.tick(now: lastTick)
                     dirty = true
                 }
                 if let restartAt, EventClock.now() >= restartAt {
@@ -121,6 +122,9 @@ final class MonitorLoop {
         let next = feed.live.nextRun()
         settings.apply(next.settings)
         feed = MonitorFeed(next)
+        // Until the new run announces itself, whatever arrives is the old run's end (its
+        // termination when restarted mid-run) and must not reach the fresh state.
+        currentRun = -1
         source.start(settings)
     }
 

@@ -115,6 +115,29 @@ struct MonitorTmuxTests {
         }
     }
 
+    @Test("r in the middle of a run starts a clean new run: nothing of the old one leaks in")
+    func restartMidRun() async throws {
+        let scratch = try scratchDirectory()
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "--workers 2 --delay 0.5 --count 40", scratch: scratch)
+            let first = try await session.waitUntil("two busy workers") { screen in
+                workerRows(screen).filter { $0.state == "busy" }.count == 2
+            }
+            let oldPIDs = livePIDs(first)
+            try session.press("]")
+            try session.press("r")
+            let fresh = try await session.waitUntil("the new run busy with chunks of 6") { screen in
+                screen.contains("chunk 6") && livePIDs(screen).count == 2 && livePIDs(screen).isDisjoint(with: oldPIDs)
+                    && workerRows(screen).filter { $0.state == "busy" }.count == 2
+            }
+            #expect(fresh.contains("RUNNING"))
+            #expect(!fresh.contains("TERMINATED"))
+            #expect(!fresh.contains("run failed"))
+            #expect(!fresh.contains("exited"), "the old run's workers are not in the new run's grid")
+            try await expectQuitCleanly(session, scratch: scratch)
+        }
+    }
+
     @Test("k kills the selected worker with SIGKILL and a new PID replaces it")
     func killWorker() async throws {
         let scratch = try scratchDirectory()
