@@ -49,6 +49,8 @@ let package = Package(
             ],
             path: "Benchmarks/PoolBench"
         ),
+        // A smoke run of the benchmark (tiny sizes, one round), so that it never rots.
+        .testTarget(name: "PoolBenchTests", dependencies: ["poolmon-bench"]),
         // The library example of README.md, compiled so that it cannot rot (a test keeps the two equal).
         .executableTarget(name: "ReadmeExample", dependencies: ["ProcessPool"], path: "Examples/ReadmeExample"),
         // Tasks used by the engine tests, shared by the test process and its worker executable.

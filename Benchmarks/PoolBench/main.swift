@@ -1,4 +1,5 @@
 import ProcessPool
-// Placeholder: the benchmark command (issue 4) lives here.
-WorkerProcess.runIfRequested(TaskRegistry())
-print("poolmon-bench: not yet")
+
+// In a worker process this serves the benchmark's tasks and never returns.
+WorkerProcess.runIfRequested(BenchTasks.registry)
+await PoolBench.dispatch()

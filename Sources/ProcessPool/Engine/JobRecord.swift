@@ -9,12 +9,8 @@ final class JobRecord {
     var inputError: PoolError?
     let delivery: JobDelivery
 
-    /// Per item: 0 pending, 1 succeeded, 2 failed.
-    private(set) var status: [UInt8]
+    private let results: ResultTable
     private(set) var finishedCount = 0
-    private var resultArena: [UInt8] = []
-    private var resultStarts: [Int]
-    private var resultLengths: [Int32]
     /// Errors by item, kept for in-order delivery by `imap`.
     private var failures: [Int: any Error] = [:]
     private(set) var firstError: (any Error)?
@@ -26,16 +22,15 @@ final class JobRecord {
     private var chunkRemaining: [Int32] = []
     /// Chunks created so far (original chunk numbering, used in events).
     private(set) var chunkCount = 0
+    /// Whether results were handed to the sink since the last ``commitDeliveries()``.
+    private var uncommitted = false
 
     init(_ submission: JobSubmission) {
         descriptor = submission.descriptor
         items = submission.items
         inputComplete = submission.inputComplete
         delivery = submission.delivery
-        let n = submission.items.count
-        status = [UInt8](repeating: 0, count: n)
-        resultStarts = [Int](repeating: 0, count: n)
-        resultLengths = [Int32](repeating: 0, count: n)
+        results = ResultTable(count: submission.items.count)
     }
 
     var itemCount: Int { items.count }
@@ -44,9 +39,7 @@ final class JobRecord {
     /// Adds items from a lazily consumed input.
     func append(_ more: EncodedItems) {
         items.append(contentsOf: more)
-        status.append(contentsOf: repeatElement(0, count: more.count))
-        resultStarts.append(contentsOf: repeatElement(0, count: more.count))
-        resultLengths.append(contentsOf: repeatElement(0, count: more.count))
+        results.grow(by: more.count)
     }
 
     /// Numbers the chunks covering items `from ..< itemCount` (the job's chunksize each, the last
@@ -66,26 +59,22 @@ final class JobRecord {
 
     /// Records a success; returns false if the item had already finished (a duplicate).
     func recordSuccess(_ index: Int, _ raw: UnsafeRawBufferPointer) -> Bool {
-        guard status[index] == 0 else { return false }
-        status[index] = 1
-        resultStarts[index] = resultArena.count
-        resultLengths[index] = Int32(raw.count)
-        resultArena.append(contentsOf: raw)
+        guard results.recordSuccess(index, raw) else { return false }
         finishedCount += 1
         return true
     }
 
     /// Records a failure; returns false if the item had already finished.
     func recordFailure(_ index: Int, _ error: any Error) -> Bool {
-        guard status[index] == 0 else { return false }
-        status[index] = 2
+        guard results.recordFailure(index) else { return false }
+        finishedCount += 1
         if firstError == nil { firstError = error }
         if case .whole = delivery {} else { failures[index] = error }
-        finishedCount += 1
         return true
     }
 
-    /// Hands whatever became deliverable after `index` finished to the caller.
+    /// Hands whatever became deliverable after `index` finished to the caller's sink; the
+    /// caller sees it at the next ``commitDeliveries()`` (one per batch of results).
     /// - Returns: the delivered range `(start, count)`, if any.
     func deliver(after index: Int) -> (start: Int, count: Int)? {
         switch delivery {
@@ -93,11 +82,10 @@ final class JobRecord {
             return nil
         case .ordered(let sink):
             let start = nextToDeliver
-            while nextToDeliver < itemCount && status[nextToDeliver] != 0 {
+            while nextToDeliver < itemCount && results.isFinished(nextToDeliver) {
                 hand(nextToDeliver, to: sink)
                 nextToDeliver += 1
             }
-            sink.commit()
             return nextToDeliver > start ? (start, nextToDeliver - start) : nil
         case .unordered(let sink):
             let chunk = index / chunksize
@@ -106,17 +94,24 @@ final class JobRecord {
             let start = chunk * chunksize
             let count = min(chunksize, itemCount - start)
             for i in start..<(start + count) { hand(i, to: sink) }
-            sink.commit()
             return (start, count)
         }
     }
 
+    /// Publishes to the caller what ``deliver(after:)`` handed over since the last commit.
+    func commitDeliveries() {
+        guard uncommitted else { return }
+        uncommitted = false
+        switch delivery {
+        case .whole: break
+        case .ordered(let sink), .unordered(let sink): sink.commit()
+        }
+    }
+
     private func hand(_ index: Int, to sink: any ResultSink) {
-        if status[index] == 1 {
-            let start = resultStarts[index]
-            resultArena.withUnsafeBytes { raw in
-                sink.deliver(UnsafeRawBufferPointer(rebasing: raw[start..<(start + Int(resultLengths[index]))]))
-            }
+        uncommitted = true
+        if results.status[index] == ResultTable.succeeded {
+            results.withResult(index) { sink.deliver($0) }
         } else if let error = failures.removeValue(forKey: index) {
             sink.deliver(failure: error)
         }
@@ -127,7 +122,7 @@ final class JobRecord {
     func complete() -> (start: Int, count: Int)? {
         switch delivery {
         case .whole(let finish):
-            finish(JobResults(arena: resultArena, starts: resultStarts, lengths: resultLengths, firstError: firstError))
+            finish(JobResults(table: results, firstError: firstError))
             return itemCount > 0 ? (0, itemCount) : nil
         case .ordered(let sink), .unordered(let sink):
             if let inputError { sink.deliver(failure: inputError) }
@@ -140,7 +135,7 @@ final class JobRecord {
     func abort(_ error: any Error) {
         switch delivery {
         case .whole(let finish):
-            finish(JobResults(arena: [], starts: [], lengths: [], firstError: error))
+            finish(JobResults(table: ResultTable(count: 0), firstError: error))
         case .ordered(let sink), .unordered(let sink):
             sink.deliver(failure: error)
             sink.finish()

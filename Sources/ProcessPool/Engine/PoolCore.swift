@@ -33,7 +33,8 @@ final class PoolCore: @unchecked Sendable {
     let settings: PoolSettings
     let spawner: WorkerSpawner
     private let epollFD: Int32
-    private var events: EventHub { shared.events }
+    /// Events of the current turn of the loop, handed to subscribers at its end.
+    private let events: EventBatch
 
     private var workers: [UInt64: WorkerRecord] = [:]
     private var slots: [WorkerRecord?] = []
@@ -54,6 +55,7 @@ final class PoolCore: @unchecked Sendable {
         self.settings = settings
         self.spawner = spawner
         self.targetWorkers = workers
+        events = EventBatch(hub: shared.events)
         epollFD = cshim_epoll_create()
         guard epollFD >= 0 else { throw PoolError(.spawnFailed, "epoll_create1 failed: \(errnoDescription())") }
         watch(shared.wakeFD, token: Self.wakeToken)
@@ -76,7 +78,6 @@ final class PoolCore: @unchecked Sendable {
         publishWorkers()
     }
 
-
     // MARK: the loop
 
     /// Runs until the pool is closed and drained, or terminated, and every worker is reaped.
@@ -92,6 +93,7 @@ final class PoolCore: @unchecked Sendable {
             for i in 0..<Int(count) { handle(token: tokens[i], events: readyEvents[i]) }
             dispatch()
             flushAllOutboxes()
+            events.flush()
             if workersChanged { publishWorkers() }
         }
         close(epollFD)
@@ -242,12 +244,13 @@ final class PoolCore: @unchecked Sendable {
     /// prefetching stays balanced.
     private func dispatch() {
         guard !queue.isEmpty, lifecycle != .terminating else { return }
-        let candidates = slots.compactMap { $0 }.filter(\.acceptsWork)
+        let stamp = events.isActive ? events.now() : 0
         var progress = true
         while progress && !queue.isEmpty {
             progress = false
-            for worker in candidates where !queue.isEmpty && hasRoom(worker) {
-                send(popChunk(), to: worker)
+            for case let worker? in slots where worker.acceptsWork && hasRoom(worker) {
+                guard !queue.isEmpty else { break }
+                send(popChunk(), to: worker, at: stamp)
                 progress = true
             }
         }
@@ -256,81 +259,74 @@ final class PoolCore: @unchecked Sendable {
     private func hasRoom(_ worker: WorkerRecord) -> Bool {
         if let limit = settings.maxTasksPerChild, worker.chunksAssigned >= limit { return false }
         if worker.inflight.isEmpty { return true }
-        let tiny = worker.meanItemNanoseconds >= 0 && worker.meanItemNanoseconds < settings.prefetchBelowNanoseconds
-        return tiny && worker.inflight.count < settings.prefetchMaxChunks
+        let mean = worker.meanItemNanoseconds
+        guard mean >= 0 && mean < settings.prefetchBelowNanoseconds, worker.meanJob == queue.first?.job.id else {
+            return false
+        }
+        return worker.inflight.count < settings.prefetchMaxChunks
             && worker.inflightItems < settings.prefetchMaxItems
+            && Double(worker.inflightItems) * mean < settings.prefetchBudgetNanoseconds
     }
 
     private func popChunk() -> (work: QueuedWork, count: Int) {
-        var head = queue[0]
+        let head = queue[0]
         let count = head.isRemainder ? head.end - head.start : min(head.job.chunksize, head.end - head.start)
         let piece = QueuedWork(job: head.job, chunk: head.chunk, start: head.start, end: head.start + count,
                                isRemainder: head.isRemainder)
-        head.start += count
-        head.chunk += 1
-        if head.start >= head.end { queue.removeFirst() } else { queue[0] = head }
+        if head.start + count >= head.end {
+            queue.removeFirst()
+        } else {
+            // In place: no copy of the queued run in and out of the deque.
+            queue[0].start += count
+            queue[0].chunk += 1
+        }
         queuedItems -= count
         queuedChunks -= 1
         return (piece, count)
     }
 
-    private func send(_ piece: (work: QueuedWork, count: Int), to worker: WorkerRecord) {
+    private func send(_ piece: (work: QueuedWork, count: Int), to worker: WorkerRecord, at stamp: UInt64) {
         let work = piece.work
         let job = work.job
-        let frame = Frame.begin(.chunk, in: &worker.outbox)
-        worker.outbox.write(UInt32(job.id))
-        worker.outbox.write(UInt32(work.start))
-        worker.outbox.write(UInt32(piece.count))
-        worker.outbox.write(UInt8(work.isRemainder ? 1 : 0))
-        worker.outbox.write(job.descriptor.function)
         let range = job.items.byteRange(start: work.start, count: piece.count)
-        job.items.bytes.withUnsafeBytes { raw in
-            worker.outbox.writeRaw(UnsafeRawBufferPointer(rebasing: raw[range]))
-        }
-        Frame.end(&worker.outbox, at: frame)
+        worker.outbox.appendChunk(job: job.id, start: work.start, count: piece.count, careful: work.isRemainder,
+                                  task: job.descriptor.function, arguments: job.items.bytes[range],
+                                  mayBorrow: job.inputComplete)
         worker.inflight.append(.init(job: job, chunk: work.chunk, start: work.start, count: piece.count, next: work.start))
         worker.inflightItems += piece.count
         worker.chunksAssigned += 1
         events.emit(.chunkDispatched(job: job.id, chunk: work.chunk, start: work.start, count: piece.count,
-                                     pid: worker.pid, queue: queueDepth))
+                                     pid: worker.pid, queue: queueDepth), at: stamp)
     }
 
     // MARK: writing
 
     private func flushAllOutboxes() {
-        for worker in workers.values where worker.outbox.bytes.count > worker.outboxSent && !worker.watchingWritable {
+        for worker in workers.values where worker.outbox.hasPendingBytes && !worker.watchingWritable {
             flushOutbox(worker)
         }
     }
 
     private func flushOutbox(_ worker: WorkerRecord) {
-        while worker.outboxSent < worker.outbox.bytes.count {
-            guard worker.commandFD >= 0 else { break }
-            let written = worker.outbox.bytes.withUnsafeBytes { raw in
-                write(worker.commandFD, raw.baseAddress! + worker.outboxSent, raw.count - worker.outboxSent)
+        guard worker.commandFD >= 0 else { return }
+        switch worker.outbox.write(to: worker.commandFD) {
+        case .done:
+            break
+        case .wouldBlock:
+            if !worker.watchingWritable {
+                worker.watchingWritable = true
+                watch(worker.commandFD, token: token(worker, .command), events: PoolCore.epollOut)
             }
-            if written > 0 {
-                worker.outboxSent += written
-            } else if errno == EINTR {
-                continue
-            } else if errno == EAGAIN {
-                if !worker.watchingWritable {
-                    worker.watchingWritable = true
-                    watch(worker.commandFD, token: token(worker, .command), events: PoolCore.epollOut)
-                }
-                return
-            } else {
-                // EPIPE: the worker is gone; its pidfd will report the exit and its chunks go back.
-                closeCommand(worker)
-                break
-            }
+            return
+        case .failed:
+            // EPIPE: the worker is gone; its pidfd will report the exit and its chunks go back.
+            closeCommand(worker)
+            return
         }
-        worker.outbox.removeAll()
-        worker.outboxSent = 0
-        if worker.watchingWritable && worker.commandFD >= 0 {
+        if worker.watchingWritable {
             _ = cshim_epoll_del(epollFD, worker.commandFD)
+            worker.watchingWritable = false
         }
-        worker.watchingWritable = false
     }
 
     /// Closes the worker's command pipe: it finishes what it holds and exits on end of file.
@@ -340,7 +336,6 @@ final class PoolCore: @unchecked Sendable {
         worker.commandFD = -1
         worker.watchingWritable = false
         worker.outbox.removeAll()
-        worker.outboxSent = 0
         if worker.state != .retiring { worker.state = .draining }
     }
 
@@ -410,60 +405,86 @@ final class PoolCore: @unchecked Sendable {
             let index = Int(try reader.read(UInt32.self))
             worker.lastStarted = (job, index)
             events.emit(.itemStarted(job: job, index: index, pid: worker.pid))
-        case .itemResult:
+        case .itemResults:
             let job = Int(try reader.read(UInt32.self))
-            let index = Int(try reader.read(UInt32.self))
-            let status = try reader.read(UInt8.self)
-            let duration = try reader.read(UInt64.self)
-            try handleResult(worker, job: job, index: index, status: status, duration: duration, payload: &reader)
+            let start = Int(try reader.read(UInt32.self))
+            let count = Int(try reader.read(UInt32.self))
+            try handleResults(worker, job: job, start: start, count: count, payload: &reader)
         default:
             throw WireFormatError.invalidValue("unknown frame kind \(kind)")
         }
     }
 
-    private func handleResult(_ worker: WorkerRecord, job jobID: Int, index: Int, status rawStatus: UInt8,
-                              duration: UInt64, payload reader: inout WireReader) throws {
-        guard var head = worker.inflight.first, head.job.id == jobID, head.next == index,
-              let status = ItemStatus(rawValue: rawStatus)
+    /// Records a run of results of the worker's oldest chunk in flight (an `itemResults` frame).
+    private func handleResults(_ worker: WorkerRecord, job jobID: Int, start: Int, count: Int,
+                               payload reader: inout WireReader) throws {
+        guard var head = worker.inflight.first, head.job.id == jobID, head.next == start,
+              count >= 1, count <= head.end - head.next
         else {
             let expected = worker.inflight.first.map { "job \($0.job.id) item \($0.next)" } ?? "nothing"
-            throw WireFormatError.invalidValue("result for job \(jobID) item \(index), expected \(expected)")
+            throw WireFormatError.invalidValue("results for job \(jobID) items \(start)+\(count), expected \(expected)")
         }
         let job = head.job
-        head.next += 1
-        if head.next == head.end { worker.inflight.removeFirst() } else { worker.inflight[0] = head }
-        worker.inflightItems -= 1
-        worker.itemsDone += 1
-        worker.recordDuration(duration)
-
-        var failure: (any Error)?
-        switch status {
-        case .ok:
-            _ = job.recordSuccess(index, reader.readRest())
-        case .taskFailed, .argumentUndecodable, .resultUnencodable, .unknownTask:
-            let typeName = try reader.read(String.self)
-            let description = try reader.read(String.self)
-            let task = job.descriptor.function
-            let error: any Error = switch status {
-            case .taskFailed:
-                TaskError(typeName: typeName, remoteDescription: description, task: task, index: index, workerPID: worker.pid)
-            case .unknownTask:
-                PoolError(.unknownTask, "task '\(task)' is not registered in worker \(worker.pid)")
-            case .argumentUndecodable:
-                PoolError(.encoding, "\(task) item \(index): the worker could not decode the argument: \(description)")
-            default:
-                PoolError(.encoding, "\(task) item \(index): the result cannot be encoded: \(description)")
-            }
-            _ = job.recordFailure(index, error)
-            failure = error
+        let watched = events.isActive
+        let stamp = watched ? events.now() : 0
+        var mean = worker.meanJob == jobID ? worker.meanItemNanoseconds : -1
+        // Whatever happens below, the worker's books show exactly the items recorded, so that
+        // a protocol violation mid-frame re-runs the rest and nothing twice.
+        defer {
+            let done = head.next - start
+            if head.next == head.end { worker.inflight.removeFirst() } else { worker.inflight[0] = head }
+            worker.inflightItems -= done
+            worker.itemsDone += done
+            worker.meanItemNanoseconds = mean
+            worker.meanJob = jobID
+            job.commitDeliveries()
+            if worker.inflight.isEmpty { workerIdle(worker) }
         }
-        events.emit(.itemFinished(job: jobID, index: index, pid: worker.pid,
-                                  error: failure.map { "\($0)" }, nanoseconds: duration))
-        itemFinished(job, index: index)
-        if worker.inflight.isEmpty { workerIdle(worker) }
+        for index in start..<(start + count) {
+            guard let status = ItemStatus(rawValue: try reader.read(UInt8.self)) else {
+                throw WireFormatError.invalidValue("item status")
+            }
+            let duration = try reader.read(UInt64.self)
+            var failure: (any Error)?
+            if status == .ok {
+                let length = Int(try reader.read(UInt32.self))
+                _ = job.recordSuccess(index, try reader.readRaw(count: length))
+            } else {
+                let typeName = try reader.read(String.self)
+                let description = try reader.read(String.self)
+                let error = taskError(status, job: job, index: index, typeName: typeName, description: description,
+                                      pid: worker.pid)
+                _ = job.recordFailure(index, error)
+                failure = error
+            }
+            head.next += 1
+            // The average decides how far ahead this worker gets (kept in a local: stored once).
+            mean = WorkerRecord.movingMean(mean, adding: duration)
+            if watched {
+                events.emit(.itemFinished(job: jobID, index: index, pid: worker.pid,
+                                          error: failure.map { "\($0)" }, nanoseconds: duration), at: stamp)
+            }
+            itemFinished(job, index: index)
+        }
     }
 
-    /// Delivers what became available and completes the job when it is done.
+    private func taskError(_ status: ItemStatus, job: JobRecord, index: Int, typeName: String, description: String,
+                           pid: Int32) -> any Error {
+        let task = job.descriptor.function
+        switch status {
+        case .unknownTask:
+            return PoolError(.unknownTask, "task '\(task)' is not registered in worker \(pid)")
+        case .argumentUndecodable:
+            return PoolError(.encoding, "\(task) item \(index): the worker could not decode the argument: \(description)")
+        case .resultUnencodable:
+            return PoolError(.encoding, "\(task) item \(index): the result cannot be encoded: \(description)")
+        case .ok, .taskFailed:
+            return TaskError(typeName: typeName, remoteDescription: description, task: task, index: index, workerPID: pid)
+        }
+    }
+
+    /// Hands over what became available (committed by the caller, once per batch) and completes
+    /// the job when it is done.
     private func itemFinished(_ job: JobRecord, index: Int) {
         if let range = job.deliver(after: index) {
             events.emit(.resultsDelivered(job: job.id, start: range.start, count: range.count))
@@ -546,15 +567,7 @@ final class PoolCore: @unchecked Sendable {
         workers[worker.id] = worker
         workersChanged = true
 
-        let frame = Frame.begin(.hello, in: &worker.outbox)
-        if let initializer = settings.initializer {
-            worker.outbox.write(UInt8(1))
-            worker.outbox.write(initializer.taskName)
-            worker.outbox.writeRaw(initializer.argument)
-        } else {
-            worker.outbox.write(UInt8(0))
-        }
-        Frame.end(&worker.outbox, at: frame)
+        worker.outbox.appendHello(initializer: settings.initializer)
         events.emit(.workerStarted(slot: slot, pid: worker.pid))
     }
 
@@ -655,7 +668,10 @@ final class PoolCore: @unchecked Sendable {
             events.emit(.chunkRequeued(job: work.job.id, chunk: work.chunk, start: work.start,
                                        count: work.end - work.start, queue: queueDepth))
         }
-        for (job, index) in failed { itemFinished(job, index: index) }
+        for (job, index) in failed {
+            itemFinished(job, index: index)
+            job.commitDeliveries()
+        }
     }
 
     /// The pool cannot run tasks any more: fail every job, and every later one, with `error`.

@@ -35,9 +35,7 @@ final class WorkerRecord {
     var exitIntent: WorkerExitReason?
 
     let inbox = ByteQueue()
-    var outbox = WireWriter(capacity: 65_536)
-    /// Bytes of `outbox` already written.
-    var outboxSent = 0
+    var outbox = CommandOutbox()
     var watchingWritable = false
     var outputLine: [UInt8] = []
 
@@ -46,6 +44,9 @@ final class WorkerRecord {
     var chunksAssigned = 0
     /// Moving average of item durations; negative until the first result.
     var meanItemNanoseconds: Double = -1
+    /// The job whose items that average is over: another job's items may take any time, so the
+    /// worker gets chunks of it one at a time until it reports one.
+    var meanJob = -1
     var itemsDone = 0
     /// The last item the worker reported starting.
     var lastStarted: (job: Int, index: Int)?
@@ -64,8 +65,10 @@ final class WorkerRecord {
         (state == .starting || state == .ready) && commandFD >= 0
     }
 
-    func recordDuration(_ nanoseconds: UInt64) {
+    /// The moving average of item durations after one more item (`mean` negative: none yet).
+    @inline(__always)
+    static func movingMean(_ mean: Double, adding nanoseconds: UInt64) -> Double {
         let value = Double(nanoseconds)
-        meanItemNanoseconds = meanItemNanoseconds < 0 ? value : meanItemNanoseconds * 0.8 + value * 0.2
+        return mean < 0 ? value : mean * 0.8 + value * 0.2
     }
 }

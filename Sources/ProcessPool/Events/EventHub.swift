@@ -1,21 +1,14 @@
 import Synchronization
 
-/// Fans events out to subscribers through bounded buffers.
+/// Fans events out to subscribers through bounded queues.
 ///
-/// The engine never waits for a subscriber: each has a buffer of fixed size, and what does not fit
+/// The engine never waits for a subscriber: each has a queue of fixed size, and what does not fit
 /// is dropped, counted, and announced to that subscriber with ``PoolEvent/Kind/eventsDropped(count:)``
-/// as soon as there is room again. With no subscribers, events are not even built.
+/// as soon as there is room again. With no subscribers, events are not even built. The IO thread
+/// hands events over in batches (see ``EventBatch``), one lock per subscriber per batch.
 final class EventHub: Sendable {
-    private struct Subscriber {
-        let id: Int
-        let continuation: AsyncStream<PoolEvent>.Continuation
-        var unannouncedDrops = 0
-        /// Inactive until the IO thread has sent it the current state (see ``activate(_:snapshot:)``).
-        var active = false
-    }
-
     private struct State {
-        var subscribers: [Subscriber] = []
+        var subscriptions: [EventSubscription] = []
         var nextID = 0
         var finished = false
         var totalDropped = 0
@@ -33,76 +26,85 @@ final class EventHub: Sendable {
     /// Creates a subscriber that receives nothing until ``activate(_:snapshot:)``.
     /// - Returns: the stream and the subscriber's id (`nil` once the hub has finished).
     func subscribe(bufferingLimit: Int) -> (AsyncStream<PoolEvent>, Int?) {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: PoolEvent.self, bufferingPolicy: .bufferingOldest(max(1, bufferingLimit)))
-        let id: Int? = state.withLock { state in
+        let subscription: EventSubscription? = state.withLock { state in
             guard !state.finished else { return nil }
-            let id = state.nextID
+            let subscription = EventSubscription(id: state.nextID, limit: bufferingLimit)
             state.nextID += 1
-            state.subscribers.append(Subscriber(id: id, continuation: continuation))
-            return id
+            state.subscriptions.append(subscription)
+            return subscription
         }
-        guard let id else {
-            continuation.finish()
-            return (stream, nil)
-        }
-        continuation.onTermination = { [weak self] _ in self?.unsubscribe(id) }
-        return (stream, id)
+        guard let subscription else { return (AsyncStream { nil }, nil) }
+        // The stream owns the handle: once the stream is gone, or its task is cancelled, the
+        // hub stops queueing events for it.
+        let handle = SubscriptionHandle(hub: self, subscription: subscription)
+        let stream = AsyncStream(unfolding: {
+            // Synchronous first: a queued event costs no further async call.
+            if let event = handle.subscription.nextIfQueued() { return event }
+            return await handle.subscription.next()
+        }, onCancel: { handle.cancel() })
+        return (stream, subscription.id)
     }
 
     /// Sends `snapshot` (the state so far) to a new subscriber, then lets it receive every event.
-    /// Called on the IO thread, so nothing can slip between the snapshot and the live events.
+    /// Called on the IO thread, after it has handed over every earlier event, so nothing can slip
+    /// between the snapshot and the live events.
     func activate(_ id: Int, snapshot: [PoolEvent.Kind]) {
         let now = MonotonicClock.nanoseconds() &- origin
+        let subscription = state.withLock { state in state.subscriptions.first { $0.id == id } }
+        guard let subscription else { return }
+        subscription.activate(with: snapshot.map { PoolEvent(time: now, kind: $0) })
+        // Recomputed under the lock: the subscriber may have gone meanwhile.
         state.withLock { state in
-            guard let i = state.subscribers.firstIndex(where: { $0.id == id }) else { return }
-            for kind in snapshot { state.subscribers[i].continuation.yield(PoolEvent(time: now, kind: kind)) }
-            state.subscribers[i].active = true
-            hasSubscribers.store(true, ordering: .releasing)
+            hasSubscribers.store(state.subscriptions.contains(where: \.isActive), ordering: .releasing)
         }
     }
 
-    private func unsubscribe(_ id: Int) {
-        state.withLock { state in
-            state.subscribers.removeAll { $0.id == id }
-            hasSubscribers.store(state.subscribers.contains(where: \.active), ordering: .releasing)
+    fileprivate func unsubscribe(_ id: Int) {
+        let removed: EventSubscription? = state.withLock { state in
+            guard let index = state.subscriptions.firstIndex(where: { $0.id == id }) else { return nil }
+            let removed = state.subscriptions.remove(at: index)
+            hasSubscribers.store(state.subscriptions.contains(where: \.isActive), ordering: .releasing)
+            return removed
         }
+        removed?.finish()
     }
 
-    /// Whether anyone listens; callers skip building costly events when not.
+    /// Whether anyone listens; callers skip building events when not.
     @inline(__always)
     var isActive: Bool { hasSubscribers.load(ordering: .acquiring) }
 
-    /// Sends an event to every subscriber, stamped now.
-    @inline(__always)
-    func emit(_ kind: @autoclosure () -> PoolEvent.Kind) {
-        guard isActive else { return }
-        let event = PoolEvent(time: MonotonicClock.nanoseconds() &- origin, kind: kind())
-        state.withLock { state in
-            for i in state.subscribers.indices where state.subscribers[i].active {
-                if state.subscribers[i].unannouncedDrops > 0 {
-                    let notice = PoolEvent(time: event.time, kind: .eventsDropped(count: state.subscribers[i].unannouncedDrops))
-                    if case .enqueued = state.subscribers[i].continuation.yield(notice) {
-                        state.subscribers[i].unannouncedDrops = 0
-                    }
-                }
-                if case .dropped = state.subscribers[i].continuation.yield(event) {
-                    state.subscribers[i].unannouncedDrops += 1
-                    state.totalDropped += 1
-                }
-            }
-        }
+    /// Queues a batch of events for every active subscriber (IO thread).
+    func deliver(_ batch: [PoolEvent]) {
+        let subscriptions = state.withLock { $0.subscriptions }
+        var dropped = 0
+        for subscription in subscriptions { dropped += subscription.push(batch) }
+        if dropped > 0 { state.withLock { $0.totalDropped += dropped } }
     }
 
-    /// Ends every stream (after the events already buffered) and refuses new subscribers.
+    /// Ends every stream (after the events already queued) and refuses new subscribers.
     func finishAll() {
-        let subscribers = state.withLock { state in
+        let subscriptions = state.withLock { state in
             state.finished = true
-            let all = state.subscribers
-            state.subscribers = []
+            let all = state.subscriptions
+            state.subscriptions = []
             hasSubscribers.store(false, ordering: .releasing)
             return all
         }
-        for subscriber in subscribers { subscriber.continuation.finish() }
+        for subscription in subscriptions { subscription.finish() }
     }
+}
+
+/// Unsubscribes when the stream that owns it goes away or its task is cancelled.
+private final class SubscriptionHandle: Sendable {
+    let hub: EventHub
+    let subscription: EventSubscription
+
+    init(hub: EventHub, subscription: EventSubscription) {
+        self.hub = hub
+        self.subscription = subscription
+    }
+
+    func cancel() { hub.unsubscribe(subscription.id) }
+
+    deinit { hub.unsubscribe(subscription.id) }
 }

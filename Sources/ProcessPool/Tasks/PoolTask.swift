@@ -8,11 +8,14 @@ import Foundation
 public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
     /// The name the task was registered under.
     public let name: String
-    let encodeArgument: @Sendable (Argument, inout WireWriter) throws -> Void
-    let decodeResult: @Sendable (inout WireReader) throws -> Result
+    @usableFromInline let encodeArgument: @Sendable (Argument, inout WireWriter) throws -> Void
+    @usableFromInline let decodeResult: @Sendable (inout WireReader) throws -> Result
 
     /// A handle for a task registered elsewhere (for example in a worker-only module), using the
     /// binary wire encoding.
+    // Inlinable so that these closures are specialised for the caller's types (see
+    // `TaskRegistry.register`): they run once per item.
+    @inlinable
     public init(name: String) where Argument: WireCodable, Result: WireCodable {
         self.name = name
         encodeArgument = { value, writer in value.encode(to: &writer) }

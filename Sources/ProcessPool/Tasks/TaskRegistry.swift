@@ -12,6 +12,7 @@ import Foundation
 /// ```
 public struct TaskRegistry: Sendable {
     /// What one run of a task produced, as the worker reports it.
+    @usableFromInline
     enum Outcome {
         case success
         case taskFailed(typeName: String, description: String)
@@ -20,6 +21,7 @@ public struct TaskRegistry: Sendable {
     }
 
     /// Runs the task on an encoded argument and appends the encoded result to the writer.
+    @usableFromInline
     typealias Body = @Sendable (UnsafeRawBufferPointer, inout WireWriter) -> Outcome
 
     private(set) var bodies: [String: Body] = [:]
@@ -36,6 +38,10 @@ public struct TaskRegistry: Sendable {
 
     /// Registers `body` under `name`, with the binary wire encoding for its argument and result.
     /// - Returns: the handle the parent uses to submit this task to a pool.
+    // Inlinable so that the wrapper below is specialised for the caller's types in the caller's
+    // module: unspecialised, decoding and encoding went through witness tables and metadata
+    // look-ups on every item, a large part of a tiny task's cost in the worker.
+    @inlinable
     @discardableResult
     public mutating func register<Argument: WireCodable, Result: WireCodable>(
         _ name: String,
@@ -101,12 +107,14 @@ public struct TaskRegistry: Sendable {
         register(name) { (pair: Pair<A, B>) in try body(pair.first, pair.second) }
     }
 
-    private mutating func add(_ name: String, _ body: @escaping Body) {
+    @usableFromInline
+    mutating func add(_ name: String, _ body: @escaping Body) {
         precondition(bodies[name] == nil, "task '\(name)' is registered twice")
         bodies[name] = body
     }
 
-    private static func failure(_ error: any Error) -> Outcome {
+    @usableFromInline
+    static func failure(_ error: any Error) -> Outcome {
         .taskFailed(typeName: String(reflecting: type(of: error)), description: String(describing: error))
     }
 }

@@ -18,9 +18,12 @@ enum FrameKind: UInt8 {
     case initializerFailed = 11
     /// `job: UInt32`, `index: UInt32`: the worker is about to run this item.
     case itemStarted = 12
-    /// `job: UInt32`, `index: UInt32`, `status: UInt8`, `durationNanoseconds: UInt64`, then the
-    /// encoded result (status `ok`) or `typeName: String`, `description: String`.
-    case itemResult = 13
+    /// `job: UInt32`, `start: UInt32`, `count: UInt32`, then for each of the `count` consecutive
+    /// items of one chunk from `start`: `status: UInt8`, `durationNanoseconds: UInt64`, then the
+    /// encoded result as `length: UInt32` + bytes (status `ok`) or `typeName: String`,
+    /// `description: String`. One frame carries a run of tiny items, so that the per-frame costs
+    /// (header, parsing, bookkeeping) are paid once per run rather than once per item.
+    case itemResults = 14
 }
 
 /// How one item ended inside the worker.

@@ -8,39 +8,43 @@ public protocol WireCodable: Codable, Sendable {
     init(from reader: inout WireReader) throws(WireFormatError)
 }
 
+// The conformances below are `@inlinable`: a task's wrapper is specialised in the caller's module
+// (see `TaskRegistry.register`), and with these inlined into it a tiny argument or result is a
+// few loads and stores rather than calls through witness tables.
+
 extension Int: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(Int64(self)) }
-    public init(from reader: inout WireReader) throws(WireFormatError) { self = Int(try reader.read(Int64.self)) }
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(Int64(self)) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) { self = Int(try reader.read(Int64.self)) }
 }
 
 extension Int64: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(self) }
-    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Int64.self) }
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Int64.self) }
 }
 
 extension Int32: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(self) }
-    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Int32.self) }
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Int32.self) }
 }
 
 extension UInt64: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(self) }
-    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt64.self) }
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt64.self) }
 }
 
 extension UInt32: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(self) }
-    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt32.self) }
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt32.self) }
 }
 
 extension UInt8: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(self) }
-    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt8.self) }
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(UInt8.self) }
 }
 
 extension Bool: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(UInt8(self ? 1 : 0)) }
-    public init(from reader: inout WireReader) throws(WireFormatError) {
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(UInt8(self ? 1 : 0)) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) {
         switch try reader.read(UInt8.self) {
         case 0: self = false
         case 1: self = true
@@ -50,22 +54,22 @@ extension Bool: WireCodable {
 }
 
 extension Double: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(self) }
-    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Double.self) }
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(Double.self) }
 }
 
 extension String: WireCodable {
-    public func encode(to writer: inout WireWriter) { writer.write(self) }
-    public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(String.self) }
+    @inlinable public func encode(to writer: inout WireWriter) { writer.write(self) }
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) { self = try reader.read(String.self) }
 }
 
 extension Array: WireCodable where Element: WireCodable {
-    public func encode(to writer: inout WireWriter) {
+    @inlinable public func encode(to writer: inout WireWriter) {
         writer.write(UInt32(count))
         for element in self { element.encode(to: &writer) }
     }
 
-    public init(from reader: inout WireReader) throws(WireFormatError) {
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) {
         let count = Int(try reader.read(UInt32.self))
         // Each element takes at least one byte; refuse counts the data cannot hold.
         guard count <= reader.remaining else { throw .truncated }
@@ -76,7 +80,7 @@ extension Array: WireCodable where Element: WireCodable {
 }
 
 extension Optional: WireCodable where Wrapped: WireCodable {
-    public func encode(to writer: inout WireWriter) {
+    @inlinable public func encode(to writer: inout WireWriter) {
         switch self {
         case .none: writer.write(UInt8(0))
         case .some(let value):
@@ -85,7 +89,7 @@ extension Optional: WireCodable where Wrapped: WireCodable {
         }
     }
 
-    public init(from reader: inout WireReader) throws(WireFormatError) {
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) {
         switch try reader.read(UInt8.self) {
         case 0: self = .none
         case 1: self = .some(try Wrapped(from: &reader))
@@ -105,12 +109,12 @@ public struct Pair<First: WireCodable, Second: WireCodable>: WireCodable {
         self.second = second
     }
 
-    public func encode(to writer: inout WireWriter) {
+    @inlinable public func encode(to writer: inout WireWriter) {
         first.encode(to: &writer)
         second.encode(to: &writer)
     }
 
-    public init(from reader: inout WireReader) throws(WireFormatError) {
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) {
         first = try First(from: &reader)
         second = try Second(from: &reader)
     }

@@ -23,6 +23,7 @@ public struct WireReader {
         return T(littleEndian: value)
     }
 
+    @inlinable
     public mutating func read(_: Double.Type) throws(WireFormatError) -> Double {
         Double(bitPattern: try read(UInt64.self))
     }

@@ -13,6 +13,7 @@ public struct WireWriter: Sendable {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
+    @inlinable
     public mutating func write(_ value: Double) { write(value.bitPattern) }
 
     /// Writes raw bytes with no length prefix.

@@ -1,0 +1,16 @@
+import ProcessPool
+
+/// The benchmark's task: the anchor's `add((x, y))`, as tiny as a task gets, so that what is
+/// measured is the pool's own cost per task.
+enum BenchTasks {
+    static let registry: TaskRegistry = {
+        var registry = TaskRegistry()
+        registry.register("add") { (pair: Pair<Int, Int>) in pair.first + pair.second }
+        return registry
+    }()
+
+    static let add = PoolTask<Pair<Int, Int>, Int>(name: "add")
+
+    /// The anchor's input: `(i, i + 1)` for `i` in `0..<n`; the results sum to `n * n`.
+    static func pairs(_ n: Int) -> [Pair<Int, Int>] { (0..<n).map { Pair($0, $0 + 1) } }
+}

@@ -1,0 +1,152 @@
+import Glibc
+import PoolMonitor
+import ProcessPool
+
+/// Our side of each workload, run once in a fresh `poolmon-bench measure` process (so that no
+/// measurement inherits another's heap, threads or workers). Each returns the fields of its
+/// `result` line.
+///
+/// As on CPython's side (`Benchmarks/python/pool_bench.py`), the input is built and one `apply`
+/// has gone through (the workers are up) before the clock starts, and every sum is checked.
+enum OurMeasurements {
+    static func run(_ workload: String, items n: Int, workers: Int) async throws -> [(String, Double)] {
+        switch workload {
+        case "map_chunk1", "map_default", "imap_chunk1", "imap_unordered_chunk1":
+            let seconds = try await throughput(workload, items: n, workers: workers)
+            return [("value", Double(n) / seconds), ("seconds", seconds)]
+        case "monitored":
+            return try await monitored(items: n, workers: workers)
+        case "watch_cost":
+            return try await watchCost(items: n, workers: workers)
+        case "startup":
+            return [("value", try await startup(workers: workers))]
+        case "memory":
+            return try await memory(items: n, workers: workers)
+        default:
+            throw BenchError("unknown workload '\(workload)'")
+        }
+    }
+
+    private static func throughput(_ workload: String, items n: Int, workers: Int) async throws -> Double {
+        let pairs = BenchTasks.pairs(n)
+        return try await withProcessPool(configuration(workers: workers)) { pool in
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            let clock = ContinuousClock()
+            let start = clock.now
+            var total = 0
+            switch workload {
+            case "map_chunk1":
+                total = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value.reduce(0, +)
+            case "map_default":
+                total = try await pool.mapAsync(BenchTasks.add, pairs).value.reduce(0, +)
+            case "imap_chunk1":
+                for try await value in try pool.imap(BenchTasks.add, pairs, chunksize: 1) { total += value }
+            default:
+                for try await value in try pool.imapUnordered(BenchTasks.add, pairs, chunksize: 1) { total += value }
+            }
+            let seconds = (clock.now - start).seconds
+            try check(total, n)
+            return seconds
+        }
+    }
+
+    /// `map_chunk1` with a subscriber folding every event into the monitor's state: the pool's
+    /// throughput while watched (the clock stops when the results are in, as for `map_chunk1`),
+    /// and how long after the start the watcher had folded the job's completion (`caught_up`).
+    private static func monitored(items n: Int, workers: Int) async throws -> [(String, Double)] {
+        let pairs = BenchTasks.pairs(n)
+        return try await withProcessPool(configuration(workers: workers)) { pool in
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            let events = pool.events(bufferingLimit: 1 << 22)
+            let clock = ContinuousClock()
+            let start = clock.now
+            let watcher = Task {
+                var state = MonitorState(settings: MonitorSettings(workers: workers, chunksize: .fixed(1)))
+                for await event in events {
+                    state.apply(event)
+                    if case .jobCompleted = event.kind { break }
+                }
+                return (state.eventCount, (clock.now - start).seconds)
+            }
+            let total = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value.reduce(0, +)
+            let seconds = (clock.now - start).seconds
+            let (folded, caughtUp) = await watcher.value
+            try check(total, n)
+            return [("value", Double(n) / seconds), ("seconds", seconds), ("caught_up", caughtUp),
+                    ("events", Double(folded)), ("dropped", Double(pool.droppedEventCount))]
+        }
+    }
+
+    /// Where a watcher's time goes: the events of a `map_chunk1` run, read from the stream after
+    /// the run (`stream_ns` per event: the stream's own cost), then folded again from an array
+    /// (`fold_ns` per event: `MonitorState.apply` alone).
+    private static func watchCost(items n: Int, workers: Int) async throws -> [(String, Double)] {
+        let pairs = BenchTasks.pairs(n)
+        return try await withProcessPool(configuration(workers: workers)) { pool in
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            let events = pool.events(bufferingLimit: 1 << 22)
+            _ = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            let clock = ContinuousClock()
+            let (all, streamSeconds) = await Task.detached {
+                var all: [PoolEvent] = []
+                all.reserveCapacity(2 * n + 64)
+                let start = clock.now
+                for await event in events {
+                    all.append(event)
+                    if case .jobCompleted = event.kind, all.count > n { break }
+                }
+                return (all, (clock.now - start).seconds)
+            }.value
+            var state = MonitorState(settings: MonitorSettings(workers: workers, chunksize: .fixed(1)))
+            let start = clock.now
+            for event in all { state.apply(event) }
+            let foldSeconds = (clock.now - start).seconds
+            let count = Double(all.count)
+            return [("value", foldSeconds * 1e9 / count), ("fold_ns", foldSeconds * 1e9 / count),
+                    ("stream_ns", streamSeconds * 1e9 / count), ("events", count)]
+        }
+    }
+
+    private static func startup(workers: Int) async throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let pool = try ProcessPool(configuration: configuration(workers: workers))
+        let three = try await pool.apply(BenchTasks.add, Pair(1, 2))
+        pool.close()
+        try pool.join()
+        let seconds = (clock.now - start).seconds
+        guard three == 3 else { throw BenchError("apply gave \(three)") }
+        return seconds
+    }
+
+    /// The parent's RSS with the pool up, then after `n` tasks (their input and results dropped),
+    /// its peak, and a worker's RSS.
+    private static func memory(items n: Int, workers: Int) async throws -> [(String, Double)] {
+        try await withProcessPool(configuration(workers: workers)) { pool in
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            let before = ProcessMemory.residentMegabytes()
+            let total = try await pool.mapAsync(BenchTasks.add, BenchTasks.pairs(n)).value.reduce(0, +)
+            try check(total, n)
+            // One more round trip: the IO thread has then finished with the job (it resolves the
+            // result before it lets go of the job's buffers).
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            let after = ProcessMemory.residentMegabytes()
+            let peak = ProcessMemory.residentMegabytes(field: "VmHWM")
+            let worker = pool.workerPIDs.first.map { ProcessMemory.residentMegabytes(pid: "\($0)") } ?? 0
+            return [("before", before), ("after", after), ("peak", peak), ("worker", worker)]
+        }
+    }
+
+    /// The pool's default set-up, with the worker executable named by its resolved path rather
+    /// than `/proc/self/exe`: the same file, but under valgrind `/proc/self/exe` is valgrind.
+    private static func configuration(workers: Int) -> ProcessPool.Configuration {
+        var configuration = ProcessPool.Configuration(workers: workers)
+        configuration.executable = ProbeRunner.ownExecutable()
+        return configuration
+    }
+
+    private static func check(_ total: Int, _ n: Int) throws {
+        guard total == n * n else { throw BenchError("wrong sum: \(total), expected \(n * n)") }
+    }
+}

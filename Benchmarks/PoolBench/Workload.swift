@@ -1,0 +1,82 @@
+/// One row of the benchmark table: what is measured on our side and on the reference side, and
+/// which field of their result lines is compared.
+struct Workload: Sendable {
+    enum Unit: String, Sendable {
+        case tasksPerSecond = "tasks/s"
+        case seconds = "s"
+        case megabytes = "MB"
+
+        /// Throughput is better high; time and memory are better low.
+        var higherIsBetter: Bool { self == .tasksPerSecond }
+    }
+
+    /// How one side of a row is measured.
+    enum Probe: Hashable, Sendable {
+        /// `poolmon-bench measure NAME` in a fresh process.
+        case ours(String)
+        /// `python3 pool_bench.py NAME` in a fresh process.
+        case python(String)
+        /// The whole `poolmon run --quiet --delay 0` process, timed from spawn to reap.
+        case poolmonTutorial
+        /// The whole `python3 asyncmap_py3.py 0` process, timed from spawn to reap.
+        case pythonTutorial
+    }
+
+    let name: String
+    let unit: Unit
+    let fullItems: Int
+    let smokeItems: Int
+    let ours: Probe
+    let reference: Probe
+    /// What the reference side is called in the table (CPython, or our own pool unwatched).
+    let referenceName: String
+    /// The key of the reference value on the machine-readable line.
+    let referenceKey: String
+    /// The result field compared.
+    let field: String
+    /// Result fields shown beside the medians.
+    let detailFields: [String]
+
+    init(_ name: String, _ unit: Unit, items: Int = 1, smoke: Int = 1, ours: Probe, reference: Probe,
+         referenceName: String = "CPython", referenceKey: String = "python", field: String = "value",
+         details: [String] = []) {
+        self.name = name
+        self.unit = unit
+        fullItems = items
+        smokeItems = smoke
+        self.ours = ours
+        self.reference = reference
+        self.referenceName = referenceName
+        self.referenceKey = referenceKey
+        self.field = field
+        detailFields = details
+    }
+
+    /// For the ratio, > 1 means we do better: tasks/s ours/reference, seconds and MB reference/ours.
+    func ratio(ours: Double, reference: Double) -> Double {
+        unit.higherIsBetter ? ours / reference : reference / ours
+    }
+
+    /// Every workload, in table order. Two workers throughout; sizes as in issue 4.
+    static let all: [Workload] = [
+        Workload("map_chunk1", .tasksPerSecond, items: 200_000, smoke: 2_000,
+                 ours: .ours("map_chunk1"), reference: .python("map_chunk1")),
+        Workload("map_default", .tasksPerSecond, items: 1_000_000, smoke: 20_000,
+                 ours: .ours("map_default"), reference: .python("map_default")),
+        Workload("imap_chunk1", .tasksPerSecond, items: 100_000, smoke: 1_000,
+                 ours: .ours("imap_chunk1"), reference: .python("imap_chunk1")),
+        Workload("imap_unordered_chunk1", .tasksPerSecond, items: 100_000, smoke: 1_000,
+                 ours: .ours("imap_unordered_chunk1"), reference: .python("imap_unordered_chunk1")),
+        Workload("startup", .seconds, ours: .ours("startup"), reference: .python("startup")),
+        Workload("tutorial", .seconds, ours: .poolmonTutorial, reference: .pythonTutorial),
+        Workload("monitored", .tasksPerSecond, items: 200_000, smoke: 2_000,
+                 ours: .ours("monitored"), reference: .ours("map_chunk1"),
+                 referenceName: "ours unwatched", referenceKey: "unwatched",
+                 details: ["seconds", "caught_up", "dropped"]),
+        Workload("memory_parent", .megabytes, items: 1_000_000, smoke: 20_000,
+                 ours: .ours("memory"), reference: .python("memory"), field: "after",
+                 details: ["before", "peak"]),
+        Workload("memory_worker", .megabytes, items: 1_000_000, smoke: 20_000,
+                 ours: .ours("memory"), reference: .python("memory"), field: "worker"),
+    ]
+}

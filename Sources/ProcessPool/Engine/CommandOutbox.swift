@@ -1,0 +1,124 @@
+import Glibc
+
+/// What waits to be written to a worker's command pipe, in order: frames copied into a buffer,
+/// except large runs of encoded arguments, which are written straight from the job's own buffer.
+///
+/// Copying a 125,000-item chunk into the outbox cost a copy of megabytes and left the outbox that
+/// large for the worker's life; a borrowed run costs one more `write` call. Only the IO thread
+/// touches it.
+struct CommandOutbox {
+    /// A run of argument bytes spliced into the stream at `at` (an offset into `buffer`).
+    private struct Borrowed {
+        let at: Int
+        let bytes: ArraySlice<UInt8>
+    }
+
+    private var buffer = WireWriter(capacity: Self.initialCapacity)
+    private var borrowed: [Borrowed] = []
+    private var borrowedCount = 0
+    /// Bytes of the stream already written.
+    private var sent = 0
+
+    private static let initialCapacity = 65_536
+    /// Argument runs at least this long are borrowed rather than copied.
+    static let borrowAtLeast = 16_384
+
+    var hasPendingBytes: Bool { sent < buffer.bytes.count + borrowedCount }
+
+    /// Appends a `chunk` frame.
+    /// - Parameter mayBorrow: whether `arguments` may be written later from its own storage (its
+    ///   array will not change meanwhile: appending to it would copy it whole).
+    mutating func appendChunk(job: Int, start: Int, count: Int, careful: Bool, task: String,
+                              arguments: ArraySlice<UInt8>, mayBorrow: Bool) {
+        let frame = Frame.begin(.chunk, in: &buffer)
+        buffer.write(UInt32(job))
+        buffer.write(UInt32(start))
+        buffer.write(UInt32(count))
+        buffer.write(UInt8(careful ? 1 : 0))
+        buffer.write(task)
+        if mayBorrow && arguments.count >= Self.borrowAtLeast {
+            buffer.patch(UInt32(buffer.bytes.count - frame - 4 + arguments.count), at: frame)
+            borrowed.append(Borrowed(at: buffer.bytes.count, bytes: arguments))
+            borrowedCount += arguments.count
+        } else {
+            arguments.withUnsafeBytes { buffer.writeRaw($0) }
+            Frame.end(&buffer, at: frame)
+        }
+    }
+
+    /// Appends the `hello` frame, with the initializer a worker runs first, if any.
+    mutating func appendHello(initializer: WorkerInitializer?) {
+        let frame = Frame.begin(.hello, in: &buffer)
+        if let initializer {
+            buffer.write(UInt8(1))
+            buffer.write(initializer.taskName)
+            buffer.writeRaw(initializer.argument)
+        } else {
+            buffer.write(UInt8(0))
+        }
+        Frame.end(&buffer, at: frame)
+    }
+
+    enum WriteOutcome {
+        /// Everything is written; the outbox is empty again.
+        case done
+        /// The pipe is full (`EAGAIN`); the rest waits.
+        case wouldBlock
+        /// The pipe is broken (`EPIPE`: the worker is gone) or another error.
+        case failed
+    }
+
+    /// Writes as much as `fd` takes, one `write` per contiguous piece.
+    mutating func write(to fd: Int32) -> WriteOutcome {
+        while hasPendingBytes {
+            let written = withNextPiece { piece in Glibc.write(fd, piece.baseAddress!, piece.count) }
+            if written > 0 {
+                sent += written
+            } else if written < 0 && errno == EINTR {
+                continue
+            } else if written < 0 && errno == EAGAIN {
+                return .wouldBlock
+            } else {
+                return .failed
+            }
+        }
+        removeAll()
+        return .done
+    }
+
+    /// Calls `body` with the unwritten part of the piece of the stream that `sent` falls in.
+    private func withNextPiece(_ body: (UnsafeRawBufferPointer) -> Int) -> Int {
+        var bufferStart = 0
+        var streamStart = 0
+        for run in borrowed {
+            let before = run.at - bufferStart
+            if sent < streamStart + before {
+                return piece(of: bufferStart..<run.at, skipping: sent - streamStart, body)
+            }
+            streamStart += before
+            if sent < streamStart + run.bytes.count {
+                let skip = sent - streamStart
+                return run.bytes.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[skip...])) }
+            }
+            streamStart += run.bytes.count
+            bufferStart = run.at
+        }
+        return piece(of: bufferStart..<buffer.bytes.count, skipping: sent - streamStart, body)
+    }
+
+    private func piece(of range: Range<Int>, skipping skip: Int, _ body: (UnsafeRawBufferPointer) -> Int) -> Int {
+        buffer.bytes.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[(range.lowerBound + skip)..<range.upperBound])) }
+    }
+
+    /// Drops everything (written or not), releasing borrowed runs and an outgrown buffer.
+    mutating func removeAll() {
+        if buffer.bytes.capacity > 16 * Self.initialCapacity {
+            buffer = WireWriter(capacity: Self.initialCapacity)
+        } else {
+            buffer.removeAll()
+        }
+        borrowed.removeAll()
+        borrowedCount = 0
+        sent = 0
+    }
+}

@@ -1,0 +1,62 @@
+/// The events the IO thread produced during one turn of its loop, handed to the ``EventHub`` at
+/// the end of the turn (or before a subscriber joins or the hub finishes): subscribers then take
+/// a lock once per batch, not once per event. Only the IO thread touches it.
+final class EventBatch {
+    let hub: EventHub
+    private var pending: [PoolEvent] = []
+    /// The latest time stamped, so that times never go backwards even when a run of events
+    /// shares one clock reading.
+    private var lastTime: UInt64 = 0
+
+    init(hub: EventHub) { self.hub = hub }
+
+    /// Whether anyone listens; the engine skips building costly events when not.
+    @inline(__always)
+    var isActive: Bool { hub.isActive }
+
+    /// Now, in event time (nanoseconds since the pool started).
+    @inline(__always)
+    func now() -> UInt64 { MonotonicClock.nanoseconds() &- hub.origin }
+
+    /// Records an event, stamped now.
+    @inline(__always)
+    func emit(_ kind: @autoclosure () -> PoolEvent.Kind) {
+        guard hub.isActive else { return }
+        append(kind(), at: now())
+    }
+
+    /// Records an event stamped `time` (from ``now()``): a run of events that happen together,
+    /// such as the results of one frame, shares one clock reading.
+    @inline(__always)
+    func emit(_ kind: @autoclosure () -> PoolEvent.Kind, at time: UInt64) {
+        guard hub.isActive else { return }
+        append(kind(), at: time)
+    }
+
+    private func append(_ kind: PoolEvent.Kind, at time: UInt64) {
+        lastTime = max(lastTime, time)
+        if pending.isEmpty { pending.reserveCapacity(256) }
+        pending.append(PoolEvent(time: lastTime, kind: kind))
+    }
+
+    /// Hands the batch to the subscribers.
+    func flush() {
+        guard !pending.isEmpty else { return }
+        hub.deliver(pending)
+        // Subscribers may share the batch's storage now (a subscriber with an empty queue takes
+        // it whole): start a new one rather than write into it.
+        pending = []
+    }
+
+    /// Starts a subscriber after every event so far has gone to the others.
+    func activate(_ id: Int, snapshot: [PoolEvent.Kind]) {
+        flush()
+        hub.activate(id, snapshot: snapshot)
+    }
+
+    /// Hands over the last events and ends every stream.
+    func finishAll() {
+        flush()
+        hub.finishAll()
+    }
+}

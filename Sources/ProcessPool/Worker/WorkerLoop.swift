@@ -1,0 +1,202 @@
+import Glibc
+
+/// The worker's single-threaded serve loop: read chunks, run items, batch results.
+///
+/// Results travel in `itemResults` frames, each a run of consecutive items of one chunk. The
+/// buffer of frames is written when the worker has run everything it was sent, when it fills
+/// (``flushSize``), before an item whose start is reported, and once a result has waited
+/// ``flushInterval``: with tiny items the parent keeps several chunks ahead of the worker and
+/// refills it from these results, so they must not wait for the whole buffer to be run.
+struct WorkerLoop {
+    let registry: TaskRegistry
+    private let inbox = ByteQueue(capacity: 262_144)
+    private var out = WireWriter(capacity: 65_536)
+    /// The `itemResults` frame being filled: its offset in `out` and how many items it holds.
+    private var batch: (frame: Int, count: UInt32)?
+    /// Duration of the previous item; long items get their start reported (and flushed) at once.
+    private var previousItemNanoseconds: UInt64 = .max
+    /// When `out` was last written to the parent.
+    private var lastFlush: UInt64 = 0
+    /// When the oldest result still in `out` was produced.
+    private var pendingSince: UInt64?
+    /// Below this previous-item duration, starts are not reported individually: the result
+    /// frames (which carry durations) say enough, and a flush per item would cap throughput.
+    private static let reportStartsAbove: UInt64 = 200_000
+    /// Even fast items report a start at least this often, so a monitor never sees a stale worker.
+    private static let reportInterval: UInt64 = 10_000_000
+    /// The longest a result waits in the buffer while more items run.
+    private static let flushInterval: UInt64 = 50_000
+    /// Results are written once this many bytes are waiting.
+    private static let flushSize = 65_536
+
+    init(registry: TaskRegistry) { self.registry = registry }
+
+    mutating func run() -> Never {
+        while true {
+            do {
+                try handleBufferedFrames()
+            } catch {
+                fail("bad command frame: \(error)")
+            }
+            flush()
+            let got = inbox.read(from: WorkerProcess.commandDescriptor)
+            if got == 0 { exit(0) }  // the pool closed the pipe: finished
+            if got < 0 && errno != EINTR { exit(71) }
+        }
+    }
+
+    private mutating func handleBufferedFrames() throws {
+        while true {
+            let frame = try inbox.withUnsafeBytes { raw throws(WireFormatError) in
+                try Frame.next(in: raw, at: inbox.head)
+            }
+            guard let frame else { return }
+            try inbox.withUnsafeBytes { raw in
+                var reader = WireReader(UnsafeRawBufferPointer(rebasing: raw[frame.body]))
+                switch FrameKind(rawValue: frame.kind) {
+                case .hello: try handleHello(&reader)
+                case .chunk: try handleChunk(&reader)
+                default: throw WireFormatError.invalidValue("frame kind \(frame.kind) sent to a worker")
+                }
+            }
+            inbox.consume(upTo: frame.end)
+        }
+    }
+
+    private mutating func handleHello(_ reader: inout WireReader) throws {
+        if try reader.read(UInt8.self) == 1 {
+            let name = try reader.read(String.self)
+            let argument = reader.readRest()
+            guard let body = registry.body(named: name) else {
+                initializerFailed("initializer task '\(name)' is not registered in the worker")
+            }
+            var scratch = WireWriter()
+            switch body(argument, &scratch) {
+            case .success: break
+            case .taskFailed(let type, let description): initializerFailed("\(type): \(description)")
+            case .argumentUndecodable(let message), .resultUnencodable(let message): initializerFailed(message)
+            }
+        }
+        let start = Frame.begin(.ready, in: &out)
+        Frame.end(&out, at: start)
+        flush()
+    }
+
+    private mutating func handleChunk(_ reader: inout WireReader) throws {
+        let job = try reader.read(UInt32.self)
+        let start = try reader.read(UInt32.self)
+        let count = try reader.read(UInt32.self)
+        let careful = try reader.read(UInt8.self) & 1 != 0
+        let name = try reader.read(String.self)
+        let body = registry.body(named: name)
+        // One clock reading per item: an item's end is the next one's start.
+        var now = MonotonicClock.nanoseconds()
+        for offset in 0..<count {
+            let length = Int(try reader.read(UInt32.self))
+            let argument = try reader.readRaw(count: length)
+            let index = start + offset
+            if careful || previousItemNanoseconds >= Self.reportStartsAbove || now &- lastFlush >= Self.reportInterval {
+                closeBatch()
+                let frame = Frame.begin(.itemStarted, in: &out)
+                out.write(job)
+                out.write(index)
+                Frame.end(&out, at: frame)
+                flush()
+                now = lastFlush
+            }
+            if batch == nil { openBatch(job: job, start: index) }
+            now = runItem(index: index, body: body, name: name, argument: argument, startedAt: now)
+            if out.bytes.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval {
+                closeBatch()
+                flush()
+            }
+        }
+        closeBatch()
+    }
+
+    private mutating func openBatch(job: UInt32, start: UInt32) {
+        let frame = Frame.begin(.itemResults, in: &out)
+        out.write(job)
+        out.write(start)
+        out.write(UInt32(0))  // the count, patched by closeBatch()
+        batch = (frame, 0)
+    }
+
+    private mutating func closeBatch() {
+        guard let open = batch else { return }
+        out.patch(open.count, at: open.frame + Frame.headerSize + 8)
+        Frame.end(&out, at: open.frame)
+        batch = nil
+    }
+
+    /// Runs one item and appends its result to the open batch.
+    /// - Returns: the time it ended.
+    private mutating func runItem(
+        index: UInt32, body: TaskRegistry.Body?, name: String, argument: UnsafeRawBufferPointer, startedAt: UInt64
+    ) -> UInt64 {
+        let statusOffset = out.bytes.count
+        out.write(ItemStatus.ok.rawValue)
+        let durationOffset = out.bytes.count
+        out.write(UInt64(0))
+        let lengthOffset = out.bytes.count
+        out.write(UInt32(0))
+        let payloadStart = out.bytes.count
+
+        var status = ItemStatus.ok
+        var failure: (type: String, description: String)?
+        if let body {
+            switch body(argument, &out) {
+            case .success: break
+            case .taskFailed(let type, let description):
+                status = .taskFailed
+                failure = (type, description)
+            case .argumentUndecodable(let message):
+                status = .argumentUndecodable
+                failure = ("ArgumentDecodingError", message)
+            case .resultUnencodable(let message):
+                status = .resultUnencodable
+                failure = ("ResultEncodingError", message)
+            }
+        } else {
+            status = .unknownTask
+            failure = ("UnknownTask", "task '\(name)' is not registered in the worker")
+        }
+        let end = MonotonicClock.nanoseconds()
+        let elapsed = end &- startedAt
+        previousItemNanoseconds = elapsed
+        if let failure {
+            out.bytes.removeSubrange(lengthOffset...)
+            out.write(failure.type)
+            out.write(failure.description)
+            out.patch(status.rawValue, at: statusOffset)
+        } else {
+            out.patch(UInt32(out.bytes.count - payloadStart), at: lengthOffset)
+        }
+        out.patch(elapsed, at: durationOffset)
+        batch!.count += 1
+        if pendingSince == nil { pendingSince = end }
+        return end
+    }
+
+    private mutating func flush() {
+        guard !out.bytes.isEmpty else { return }
+        let ok = out.bytes.withUnsafeBytes { WorkerProcess.writeFully(WorkerProcess.resultDescriptor, $0) }
+        if !ok { exit(72) }  // the parent is gone
+        out.removeAll()
+        lastFlush = MonotonicClock.nanoseconds()
+        pendingSince = nil
+    }
+
+    private mutating func initializerFailed(_ message: String) -> Never {
+        let frame = Frame.begin(.initializerFailed, in: &out)
+        out.write(message)
+        Frame.end(&out, at: frame)
+        flush()
+        exit(73)
+    }
+
+    private func fail(_ message: String) -> Never {
+        WorkerProcess.printLine("poolmon worker \(getpid()): \(message)")
+        exit(74)
+    }
+}
