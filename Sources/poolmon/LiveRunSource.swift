@@ -65,12 +65,12 @@ final class LiveRunSource: MonitorSource {
             }
             inbox.post(.runStarted(run: run, origin: pool.eventClockOrigin, timeScale: 1))
             let recorder = try eventLogPath.map { try EventRecorder(path: $0) }
-            let events = pool.events(bufferingLimit: 1 << 20)
+            let batches = pool.eventBatches(bufferingLimit: 1 << 20)
             let inbox = self.inbox
             let pump = Task {
-                for await event in events {
-                    inbox.post(.event(run: run, event))
-                    recorder?.append(event)
+                for await batch in batches {
+                    inbox.post(.events(run: run, batch))
+                    for event in batch { recorder?.append(event) }
                 }
                 try? recorder?.finish(dropped: 0)
             }

@@ -138,8 +138,8 @@ final class MonitorLoop {
                 self.origin = origin
                 self.timeScale = timeScale
                 lastTick = 0
-            case .event(let id, let event) where id == currentRun:
-                feed.apply(event)
+            case .events(let id, let events) where id == currentRun:
+                for event in events { feed.apply(event) }
             case .runFinished(let id, let summary) where id == currentRun:
                 feed.update { $0.summaryLines = summary }
                 if let loopDelay { restartAt = EventClock.now() + loopDelay }

@@ -40,7 +40,7 @@ final class ReplaySource: MonitorSource {
             // Sleep only for gaps worth it; events closer together go out in one batch.
             if due > now + 1_000_000 { try? await Task.sleep(nanoseconds: due - now) }
             guard run.withLock({ $0 }) == current else { return }
-            inbox.post(.event(run: current, event))
+            inbox.post(.events(run: current, [event]))
         }
         inbox.post(.runFinished(run: current, summary: ["replay of \(name): \(events.count) events"]))
     }

@@ -106,8 +106,11 @@ struct MonitorTmuxTests {
             try session.press("]")
             try await session.waitFor("next run")
             try session.press("r")
+            // The header shows the pending "chunk 3" before `r` lands: wait for the new run's own
+            // evidence, 10 items in 4 chunks of 3, for both jobs.
             let rerun = try await session.waitUntil("the rerun to finish with chunks of 3") { screen in
-                screen.contains("chunk 3") && screen.contains("Sum of products of 'a' and 'b' is 935")
+                screen.components(separatedBy: "chunks 4/4").count == 3
+                    && screen.contains("Sum of products of 'a' and 'b' is 935")
             }
             #expect(rerun.contains("1 2 3 │") || rerun.contains("│ 1 2 3"), "a chunk of three in the completion order:\n\(rerun)")
             #expect(rerun.contains("chunks 4/4"), "10 items in chunks of 3 make 4 chunks")

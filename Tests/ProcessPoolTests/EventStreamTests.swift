@@ -33,6 +33,38 @@ struct EventStreamTests {
         #expect(last.kind == PoolEvent.Kind.poolStateChanged(.finished))
     }
 
+    @Test("eventBatches hands over the same events as events(), in batches")
+    func batches() async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        let single = pool.events()
+        let batched = pool.eventBatches()
+        let singles = Task { await collectEvents(single) }
+        let groups = Task {
+            var all: [[PoolEvent]] = []
+            for await batch in batched { all.append(batch) }
+            return all
+        }
+        _ = try await pool.mapAsync(TestTasks.square, Array(0..<500), chunksize: 1).value
+        pool.close()
+        try pool.join()
+        let one = await singles.value
+        let many = await groups.value
+        #expect(many.allSatisfy { !$0.isEmpty })
+        // Each subscriber starts with its own snapshot of the workers; after that, the same events.
+        func live(_ events: [PoolEvent]) -> [PoolEvent.Kind] {
+            events.map(\.kind).filter {
+                switch $0 {
+                case .poolResized, .workerStarted, .workerReady: false
+                default: true
+                }
+            }
+        }
+        let same = live(many.flatMap { $0 }) == live(one)
+        #expect(same, "batches carry the same events as the single stream")
+        #expect(live(one).count > 1000, "500 items: dispatches and finishes")
+        #expect(many.count < one.count, "several events per batch")
+    }
+
     @Test("every event survives a JSON Lines round trip")
     func jsonRoundTrip() throws {
         let job = JobDescriptor(id: 3, label: "sum \"quoted\"\n", function: "sum", itemCount: 10, chunksize: 2,

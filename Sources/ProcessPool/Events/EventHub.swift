@@ -26,6 +26,25 @@ final class EventHub: Sendable {
     /// Creates a subscriber that receives nothing until ``activate(_:snapshot:)``.
     /// - Returns: the stream and the subscriber's id (`nil` once the hub has finished).
     func subscribe(bufferingLimit: Int) -> (AsyncStream<PoolEvent>, Int?) {
+        guard let handle = makeSubscription(bufferingLimit: bufferingLimit) else { return (AsyncStream { nil }, nil) }
+        let stream = AsyncStream(unfolding: {
+            // Synchronous first: a queued event costs no further async call.
+            if let event = handle.subscription.nextIfQueued() { return event }
+            return await handle.subscription.next()
+        }, onCancel: { handle.cancel() })
+        return (stream, handle.subscription.id)
+    }
+
+    /// Like ``subscribe(bufferingLimit:)``, handing events over a batch at a time.
+    func subscribeBatches(bufferingLimit: Int) -> (AsyncStream<[PoolEvent]>, Int?) {
+        guard let handle = makeSubscription(bufferingLimit: bufferingLimit) else { return (AsyncStream { nil }, nil) }
+        let stream = AsyncStream(unfolding: { await handle.subscription.nextBatch() }, onCancel: { handle.cancel() })
+        return (stream, handle.subscription.id)
+    }
+
+    /// The stream owns the handle: once the stream is gone, or its task is cancelled, the hub
+    /// stops queueing events for it.
+    private func makeSubscription(bufferingLimit: Int) -> SubscriptionHandle? {
         let subscription: EventSubscription? = state.withLock { state in
             guard !state.finished else { return nil }
             let subscription = EventSubscription(id: state.nextID, limit: bufferingLimit)
@@ -33,16 +52,7 @@ final class EventHub: Sendable {
             state.subscriptions.append(subscription)
             return subscription
         }
-        guard let subscription else { return (AsyncStream { nil }, nil) }
-        // The stream owns the handle: once the stream is gone, or its task is cancelled, the
-        // hub stops queueing events for it.
-        let handle = SubscriptionHandle(hub: self, subscription: subscription)
-        let stream = AsyncStream(unfolding: {
-            // Synchronous first: a queued event costs no further async call.
-            if let event = handle.subscription.nextIfQueued() { return event }
-            return await handle.subscription.next()
-        }, onCancel: { handle.cancel() })
-        return (stream, subscription.id)
+        return subscription.map { SubscriptionHandle(hub: self, subscription: $0) }
     }
 
     /// Sends `snapshot` (the state so far) to a new subscriber, then lets it receive every event.

@@ -119,16 +119,41 @@ final class EventSubscription: Sendable {
     func next() async -> PoolEvent? {
         while true {
             if let event = nextIfQueued() { return event }
-            let finished = queue.withLock { $0.events.isEmpty && $0.finished }
-            if finished { return nil }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = queue.withLock { queue -> Bool in
-                    guard queue.events.isEmpty && !queue.finished else { return true }
-                    queue.waiters.append(continuation)
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
+            guard await waitForEvents() else { return nil }
         }
+    }
+
+    /// Every event not read yet, waiting for at least one; nil once the stream has finished and
+    /// everything queued was read. One call per turn of the IO loop, however many events it had.
+    func nextBatch() async -> [PoolEvent]? {
+        while true {
+            let rest = taken.withLock { taken -> [PoolEvent] in
+                guard taken.position < taken.events.count else { return [] }
+                defer { taken = Taken() }
+                return taken.position == 0 ? taken.events : Array(taken.events[taken.position...])
+            }
+            if !rest.isEmpty { return rest }
+            let batch = queue.withLock { queue -> [PoolEvent] in
+                defer { queue.events = [] }
+                return queue.events
+            }
+            if !batch.isEmpty { return batch }
+            guard await waitForEvents() else { return nil }
+        }
+    }
+
+    /// Suspends until events are queued (true) or the stream has finished with none left (false).
+    private func waitForEvents() async -> Bool {
+        let finished = queue.withLock { $0.events.isEmpty && $0.finished }
+        if finished { return false }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = queue.withLock { queue -> Bool in
+                guard queue.events.isEmpty && !queue.finished else { return true }
+                queue.waiters.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        return true
     }
 }
