@@ -28,6 +28,11 @@ public enum TestTasks {
             if !gate.path.isEmpty { waitForFile(gate.path) }
             return gate.value
         }
+        // An identity that takes a little while (about 0.05 ms): long enough for kills to land mid-chunk.
+        registry.register("slowIdentity") { (x: Int) -> Int in
+            usleep(50)
+            return x
+        }
         registry.register("gatedFailure") { (gate: GatedValue) throws -> Int in
             if !gate.path.isEmpty { waitForFile(gate.path) }
             throw TestTaskError.rejected(value: gate.value)
@@ -80,6 +85,7 @@ public enum TestTasks {
     public static let failOn = PoolTask<Pair<Int, Int>, Int>(name: "failOn")
     public static let failAfter = PoolTask<Pair<Int, Int>, Int>(name: "failAfter")
     public static let gatedValue = PoolTask<GatedValue, Int>(name: "gatedValue")
+    public static let slowIdentity = PoolTask<Int, Int>(name: "slowIdentity")
     public static let gatedFailure = PoolTask<GatedValue, Int>(name: "gatedFailure")
     public static let interval = PoolTask<Int, [UInt64]>(name: "interval")
     public static let crashOn = PoolTask<Pair<Int, Int>, Int>(name: "crashOn")

@@ -1,0 +1,84 @@
+import Foundation
+import Glibc
+import PoolTestSupport
+import ProcessPool
+import Synchronization
+import Testing
+
+/// Workers SIGKILLed at random while big jobs run: every result correct, exactly once, in order.
+@Suite("Chaos", .serialized)
+struct ChaosTests {
+    /// SIGKILLs a random worker of `pool` about every 100 ms until stopped, on a thread of its own
+    /// (not a task: the test's own tasks may hold every cooperative thread).
+    final class Killer: Sendable {
+        private let stopped = Atomic<Bool>(false)
+        /// Distinct PIDs killed: a dead worker stays in `workerPIDs` until the pool has reaped
+        /// it, and killing that zombie again must not count twice.
+        private let victims = Mutex<Set<Int32>>([])
+        private let done = Atomic<Bool>(false)
+
+        init(_ pool: ProcessPool) {
+            Thread { [self] in
+                while !stopped.load(ordering: .acquiring) {
+                    usleep(100_000)
+                    if let victim = pool.workerPIDs.randomElement(), kill(victim, SIGKILL) == 0 {
+                        victims.withLock { _ = $0.insert(victim) }
+                    }
+                }
+                done.store(true, ordering: .releasing)
+            }.start()
+        }
+
+        /// Stops killing; returns how many workers were killed.
+        func stop() -> Int {
+            stopped.store(true, ordering: .releasing)
+            while !done.load(ordering: .acquiring) { usleep(1000) }
+            return victims.withLock { $0.count }
+        }
+    }
+
+    static let count = 100_000
+
+    @Test("map_async, imap and imap_unordered survive random SIGKILLs with every result right, exactly once",
+          arguments: [JobMode.map, .imap, .imapUnordered])
+    func randomKills(mode: JobMode) async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        defer { pool.terminate() }
+        let events = pool.eventBatches(bufferingLimit: 1 << 22)
+        let counter = Task {
+            var exits = 0
+            var retried = 0
+            for await batch in events {
+                for event in batch {
+                    switch event.kind {
+                    case .workerExited(_, _, .signaled(SIGKILL), .crashed): exits += 1
+                    case .itemRetried: retried += 1
+                    default: break
+                    }
+                }
+            }
+            return (exits, retried)
+        }
+        let input = Array(0..<Self.count)
+        let killer = Killer(pool)
+        let results: [Int]
+        switch mode {
+        case .imap: results = try await pool.imap(TestTasks.slowIdentity, input, chunksize: 7).collect()
+        case .imapUnordered: results = try await pool.imapUnordered(TestTasks.slowIdentity, input, chunksize: 7).collect()
+        default: results = try await pool.mapAsync(TestTasks.slowIdentity, input).value
+        }
+        let kills = killer.stop()
+        #expect(results.count == Self.count, "exactly one result per item")
+        if mode == .imapUnordered {
+            #expect(Set(results).count == Self.count)
+            #expect(results.sorted() == input)
+        } else {
+            #expect(results == input, "in input order")
+        }
+        pool.close()
+        try pool.join()
+        let (exits, _) = await counter.value
+        #expect(kills > 0, "the run lasted long enough for kills to land")
+        #expect(exits == kills, "every kill was seen as a crash and replaced")
+    }
+}
