@@ -140,6 +140,7 @@ extension ScreenPainter {
         case .terminated: "terminated"
         case .protocolViolation: "protocol violation"
         case .initializerFailed: "initializer failed"
+        case .timedOut: "timed out"
         }
     }
 

@@ -24,8 +24,18 @@ public final class ProcessPool: Sendable {
         /// Runs once in every worker before its first task.
         public var initializer: WorkerInitializer?
         /// How many times an item whose worker died is re-run before it fails (with
-        /// ``PoolError/Code/workerCrashed``, naming the PID and the signal).
+        /// ``PoolError/Code/workerCrashed``, naming the PID and the signal). The first death
+        /// only re-runs the worker's unfinished items with every start reported, to learn which
+        /// item was running; deaths after that are charged to that item.
         public var maxCrashRetries = 2
+        /// An item that runs longer than this is stopped: its worker gets SIGTERM, then SIGKILL
+        /// after ``terminationGrace``, and is replaced; the item fails with
+        /// ``PoolError/Code/timeout`` (it is not re-run: it would hang again) and the worker's
+        /// other items run elsewhere. The first timeout only re-runs the worker's items with every
+        /// start reported, so that the culprit is known for sure; it fails when it hangs again. `nil` (the default) lets items run as long as they like.
+        public var taskTimeout: Duration?
+        /// How long a timed-out worker has between SIGTERM and SIGKILL.
+        public var terminationGrace: Duration = .seconds(1)
         /// The worker executable; `nil` for this program (`/proc/self/exe`).
         public var executable: String?
         /// Arguments for the worker executable (after `argv[0]`).
@@ -64,6 +74,12 @@ public final class ProcessPool: Sendable {
         if let limit = configuration.maxTasksPerChild, limit < 1 {
             throw PoolError(.invalidArgument, "maxTasksPerChild must be at least 1 or nil (got \(limit))")
         }
+        if let timeout = configuration.taskTimeout, timeout <= .zero {
+            throw PoolError(.invalidArgument, "taskTimeout must be positive (got \(timeout))")
+        }
+        guard configuration.terminationGrace >= .zero else {
+            throw PoolError(.invalidArgument, "terminationGrace must not be negative (got \(configuration.terminationGrace))")
+        }
         guard configuration.maxCrashRetries >= 0 else {
             throw PoolError(.invalidArgument, "maxCrashRetries must not be negative (got \(configuration.maxCrashRetries))")
         }
@@ -82,10 +98,12 @@ public final class ProcessPool: Sendable {
             environment: configuration.environment,
             captureOutput: configuration.captureOutput,
             argv0: configuration.executable ?? CommandLine.arguments.first ?? "worker")
-        let settings = PoolSettings(
+        var settings = PoolSettings(
             maxTasksPerChild: configuration.maxTasksPerChild,
             maxCrashRetries: configuration.maxCrashRetries,
             initializer: configuration.initializer)
+        settings.taskTimeout = configuration.taskTimeout.map(\.nanoseconds)
+        settings.terminationGrace = configuration.terminationGrace.nanoseconds
         let core = try PoolCore(shared: shared, settings: settings, spawner: spawner, workers: workers)
         // The IO thread spawns the workers (see `PoolCore.startWorkers`); wait until it has.
         let started = StartupResult()

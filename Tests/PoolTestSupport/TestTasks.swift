@@ -33,6 +33,11 @@ public enum TestTasks {
             usleep(50)
             return x
         }
+        registry.register("ignoreTermAndHang") { (_: Int) -> Int in
+            signal(SIGTERM, SIG_IGN)
+            sleepMilliseconds(60_000)
+            return 0
+        }
         registry.register("gatedFailure") { (gate: GatedValue) throws -> Int in
             if !gate.path.isEmpty { waitForFile(gate.path) }
             throw TestTaskError.rejected(value: gate.value)
@@ -86,6 +91,7 @@ public enum TestTasks {
     public static let failAfter = PoolTask<Pair<Int, Int>, Int>(name: "failAfter")
     public static let gatedValue = PoolTask<GatedValue, Int>(name: "gatedValue")
     public static let slowIdentity = PoolTask<Int, Int>(name: "slowIdentity")
+    public static let ignoreTermAndHang = PoolTask<Int, Int>(name: "ignoreTermAndHang")
     public static let gatedFailure = PoolTask<GatedValue, Int>(name: "gatedFailure")
     public static let interval = PoolTask<Int, [UInt64]>(name: "interval")
     public static let crashOn = PoolTask<Pair<Int, Int>, Int>(name: "crashOn")

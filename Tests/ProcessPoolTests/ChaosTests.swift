@@ -1,3 +1,4 @@
+import CSystemShims
 import Foundation
 import Glibc
 import PoolTestSupport
@@ -21,19 +22,25 @@ struct ChaosTests {
             Thread { [self] in
                 while !stopped.load(ordering: .acquiring) {
                     usleep(100_000)
-                    if let victim = pool.workerPIDs.randomElement(), kill(victim, SIGKILL) == 0 {
+                    // Through a pidfd, checked against the pool after opening it: the PID of a
+                    // worker that just died may already belong to another test's process.
+                    guard let victim = pool.workerPIDs.randomElement() else { continue }
+                    let pidfd = cshim_pidfd_open(victim)
+                    guard pidfd >= 0 else { continue }
+                    if pool.workerPIDs.contains(victim), cshim_pidfd_send_signal(pidfd, SIGKILL) == 0 {
                         victims.withLock { _ = $0.insert(victim) }
                     }
+                    close(pidfd)
                 }
                 done.store(true, ordering: .releasing)
             }.start()
         }
 
-        /// Stops killing; returns how many workers were killed.
-        func stop() -> Int {
+        /// Stops killing; returns the workers killed.
+        func stop() -> Set<Int32> {
             stopped.store(true, ordering: .releasing)
             while !done.load(ordering: .acquiring) { usleep(1000) }
-            return victims.withLock { $0.count }
+            return victims.withLock { $0 }
         }
     }
 
@@ -46,18 +53,13 @@ struct ChaosTests {
         defer { pool.terminate() }
         let events = pool.eventBatches(bufferingLimit: 1 << 22)
         let counter = Task {
-            var exits = 0
-            var retried = 0
+            var exits: [Int32: (WorkerTermination, WorkerExitReason)] = [:]
             for await batch in events {
                 for event in batch {
-                    switch event.kind {
-                    case .workerExited(_, _, .signaled(SIGKILL), .crashed): exits += 1
-                    case .itemRetried: retried += 1
-                    default: break
-                    }
+                    if case .workerExited(_, let pid, let termination, let reason) = event.kind { exits[pid] = (termination, reason) }
                 }
             }
-            return (exits, retried)
+            return exits
         }
         let input = Array(0..<Self.count)
         let killer = Killer(pool)
@@ -67,7 +69,7 @@ struct ChaosTests {
         case .imapUnordered: results = try await pool.imapUnordered(TestTasks.slowIdentity, input, chunksize: 7).collect()
         default: results = try await pool.mapAsync(TestTasks.slowIdentity, input).value
         }
-        let kills = killer.stop()
+        let victims = killer.stop()
         #expect(results.count == Self.count, "exactly one result per item")
         if mode == .imapUnordered {
             #expect(Set(results).count == Self.count)
@@ -77,8 +79,11 @@ struct ChaosTests {
         }
         pool.close()
         try pool.join()
-        let (exits, _) = await counter.value
-        #expect(kills > 0, "the run lasted long enough for kills to land")
-        #expect(exits == kills, "every kill was seen as a crash and replaced")
+        let exits = await counter.value
+        #expect(!victims.isEmpty, "the run lasted long enough for kills to land")
+        let unseen = victims.filter { exits[$0] == nil }
+        #expect(unseen.isEmpty, "every killed worker's exit was reported: missing \(unseen)")
+        let odd = victims.compactMap { pid in exits[pid].flatMap { $0.0 == .signaled(signal: SIGKILL) && $0.1 == .crashed ? nil : (pid, $0) } }
+        #expect(odd.isEmpty, "killed workers are reported as crashed by SIGKILL: \(odd)")
     }
 }

@@ -23,10 +23,64 @@ struct FaultTests {
         try pool.join()
         let all = await collector.value
         let faults = all.compactMap { if case .workerFault(let pid, let message) = $0.kind { (pid, message) } else { nil } }
-        #expect(faults.count == 3, "one per attempt: \(faults)")
+        // One uncharged death that switches to careful re-runs, then 1 + maxCrashRetries (2).
+        #expect(faults.count == 4, "one per attempt: \(faults)")
         #expect(faults.allSatisfy { $0.1.contains("protocol violation") })
         let killed = all.filter { if case .workerExited(_, _, .signaled(SIGKILL), .protocolViolation) = $0.kind { true } else { false } }
-        #expect(killed.count == 3)
+        #expect(killed.count == 4)
+    }
+
+    @Test("an item that hangs past taskTimeout is stopped (SIGTERM, then SIGKILL) and fails alone; the rest complete")
+    func taskTimeout() async throws {
+        let pool = try TestEnvironment.pool(workers: 2) {
+            $0.taskTimeout = .milliseconds(300)
+            $0.terminationGrace = .milliseconds(200)
+        }
+        defer { pool.terminate() }
+        let events = pool.events()
+        let collector = Task { await collectEvents(events) }
+        let never = TestEnvironment.temporaryDirectory().appendingPathComponent("never").path
+        // Item 3 waits for a gate that never opens (the task gives up only after a minute).
+        let items = (0..<8).map { GatedValue($0, gate: $0 == 3 ? never : "") }
+        let result = try pool.mapAsync(TestTasks.gatedValue, items, chunksize: 2)
+        do {
+            _ = try await result.value
+            Issue.record("the job should fail")
+        } catch let error as PoolError {
+            #expect(error.code == .timeout)
+            #expect(error.message.contains("item 3"))
+            #expect(error.message.contains("ran longer than 0.3s"))
+            #expect(error.termination == .signaled(signal: SIGTERM))
+            #expect(error.workerPID != nil)
+        }
+        #expect(try await pool.mapAsync(TestTasks.square, Array(0..<10)).value == (0..<10).map { $0 * $0 })
+        pool.close()
+        try pool.join()
+        let all = await collector.value
+        let finished = Set(all.compactMap { if case .itemFinished(let job, let index, _, nil, _) = $0.kind, job == 1 { index } else { nil } })
+        #expect(finished == [0, 1, 2, 4, 5, 6, 7], "every other item of the job completed")
+        #expect(all.contains { if case .workerExited(_, _, _, .timedOut) = $0.kind { true } else { false } })
+    }
+
+    @Test("a task that ignores SIGTERM is SIGKILLed after the grace")
+    func timeoutEscalates() async throws {
+        let pool = try TestEnvironment.pool(workers: 1) {
+            $0.taskTimeout = .milliseconds(200)
+            $0.terminationGrace = .milliseconds(100)
+        }
+        defer { pool.terminate() }
+        await #expect { try await pool.apply(TestTasks.ignoreTermAndHang, 0) } throws: { error in
+            guard let error = error as? PoolError else { return false }
+            return error.code == .timeout && error.termination == .signaled(signal: SIGKILL)
+        }
+        #expect(try await pool.apply(TestTasks.square, 4) == 16, "a replacement worker took over")
+    }
+
+    @Test("taskTimeout must be positive")
+    func invalidTimeout() {
+        #expect { try TestEnvironment.pool(workers: 1) { $0.taskTimeout = .zero } } throws: {
+            ($0 as? PoolError)?.code == .invalidArgument
+        }
     }
 
     @Test("200 pools created and destroyed leave no process, zombie or descriptor behind")

@@ -85,12 +85,13 @@ final class PoolCore: @unchecked Sendable {
         var readyEvents = [UInt32](repeating: 0, count: 256)
         var tokens = [UInt64](repeating: 0, count: 256)
         while !isFinished {
-            let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, -1)
+            let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, nextDeadlineTimeout())
             if count < 0 {
                 if errno == EINTR { continue }
                 fatalError("epoll_wait failed: \(errnoDescription())")
             }
             for i in 0..<Int(count) { handle(token: tokens[i], events: readyEvents[i]) }
+            if settings.taskTimeout != nil { enforceTimeouts() }
             dispatch()
             flushAllOutboxes()
             events.flush()
@@ -292,7 +293,10 @@ final class PoolCore: @unchecked Sendable {
         worker.outbox.appendChunk(job: job.id, start: work.start, count: piece.count, careful: work.isRemainder,
                                   task: job.descriptor.function, arguments: job.items.bytes[range],
                                   mayBorrow: job.inputComplete)
-        worker.inflight.append(.init(job: job, chunk: work.chunk, start: work.start, count: piece.count, next: work.start))
+        // An idle worker's silence so far was not a task running: its clock starts now.
+        if worker.inflight.isEmpty && settings.taskTimeout != nil { worker.lastHeard = MonotonicClock.nanoseconds() }
+        worker.inflight.append(.init(job: job, chunk: work.chunk, start: work.start, count: piece.count, next: work.start,
+                                     careful: work.isRemainder))
         worker.inflightItems += piece.count
         worker.chunksAssigned += 1
         events.emit(.chunkDispatched(job: job.id, chunk: work.chunk, start: work.start, count: piece.count,
@@ -352,6 +356,7 @@ final class PoolCore: @unchecked Sendable {
         while worker.resultFD >= 0 {
             let got = worker.inbox.read(from: worker.resultFD)
             if got > 0 {
+                if settings.taskTimeout != nil { worker.lastHeard = MonotonicClock.nanoseconds() }
                 parseFrames(worker)
                 if !untilEnd { return }
             } else if got == 0 {
@@ -593,9 +598,55 @@ final class PoolCore: @unchecked Sendable {
         }
     }
 
+    /// Stops workers that have been running one item past the task timeout: SIGTERM first, then
+    /// SIGKILL once the grace has passed. The exit handler fails the item and re-runs the rest.
+    private func enforceTimeouts() {
+        guard let timeout = settings.taskTimeout else { return }
+        let now = MonotonicClock.nanoseconds()
+        for worker in workers.values where !worker.inflight.isEmpty {
+            if let deadline = worker.killDeadline {
+                if now >= deadline {
+                    if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+                    worker.killDeadline = .max  // sent; wait for the pidfd
+                }
+            } else if worker.state != .starting, now &- worker.lastHeard >= timeout {
+                worker.exitIntent = .timedOut
+                worker.killDeadline = now + settings.terminationGrace
+                // Pinned only in a careful chunk, as for crashes (see `recover`); otherwise the
+                // careful re-run pins the culprit when it hangs again.
+                if let first = worker.inflight.first, first.careful, let started = worker.lastStarted,
+                   started.job == first.job.id, started.index == first.next {
+                    worker.timedOutItem = (first.job.id, first.next)
+                }
+                if cshim_pidfd_send_signal(worker.pidfd, SIGTERM) != 0 { kill(worker.pid, SIGTERM) }
+                events.emit(.workerFault(pid: worker.pid, message: "an item ran past the \(Double(timeout) / 1e9)s task timeout; worker stopped"))
+            }
+        }
+    }
+
+    /// Milliseconds until the next timeout or SIGKILL is due (-1: none), for `epoll_wait`.
+    private func nextDeadlineTimeout() -> Int32 {
+        guard let timeout = settings.taskTimeout else { return -1 }
+        var next = UInt64.max
+        for worker in workers.values where !worker.inflight.isEmpty {
+            if let deadline = worker.killDeadline {
+                if deadline != .max { next = min(next, deadline) }
+            } else if worker.state != .starting {
+                next = min(next, worker.lastHeard &+ timeout)
+            }
+        }
+        guard next != .max else { return -1 }
+        let now = MonotonicClock.nanoseconds()
+        guard next > now else { return 0 }
+        return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+    }
+
     private func handleExit(_ worker: WorkerRecord) {
         readResults(worker, untilEnd: true)
         if worker.outputFD >= 0 { readOutput(worker) }
+        // Unpublish the PID before reaping: once reaped it may be reused (pid_max can be as low
+        // as 32768), and `workerPIDs` must never name another process.
+        shared.state.withLock { $0.workerPIDs.removeAll { $0 == worker.pid } }
         let termination = reapBlocking(worker)
         for fd in [worker.pidfd, worker.resultFD, worker.outputFD] where fd >= 0 { close(fd) }
         closeCommand(worker)
@@ -604,9 +655,14 @@ final class PoolCore: @unchecked Sendable {
         workersChanged = true
 
         var reason = worker.exitIntent ?? .crashed
+        // Closing its pipe asks a worker for a clean exit; dying of a signal instead means
+        // something else killed it first.
+        if case .signaled = termination, [.poolClosed, .retired, .maxTasksReached].contains(reason) {
+            reason = .crashed
+        }
         if !worker.inflight.isEmpty && lifecycle != .terminating {
-            if reason != .protocolViolation && reason != .initializerFailed { reason = .crashed }
-            recover(worker, termination: termination)
+            if reason != .protocolViolation && reason != .initializerFailed && reason != .timedOut { reason = .crashed }
+            recover(worker, termination: termination, timedOut: reason == .timedOut)
         }
         if reason == .crashed && worker.state == .starting {
             startFailuresInARow += 1
@@ -629,14 +685,35 @@ final class PoolCore: @unchecked Sendable {
 
     /// Puts a dead worker's unfinished items back at the front of the queue. The item it was
     /// known to be running is charged with the death; past the retry limit it fails alone.
-    private func recover(_ worker: WorkerRecord, termination: WorkerTermination) {
+    private func recover(_ worker: WorkerRecord, termination: WorkerTermination, timedOut: Bool = false) {
         var requeued: [QueuedWork] = []
         var failed: [(JobRecord, Int)] = []
         for (position, chunk) in worker.inflight.enumerated() {
             var start = chunk.next
-            // The running item is known when the worker reported starting it: reports are flushed
-            // together with every earlier result, so it was the first unfinished item.
-            if position == 0, let started = worker.lastStarted, started.job == chunk.job.id, started.index == chunk.next {
+            // The item that ran too long, when pinned (see `enforceTimeouts`), fails at once: it
+            // would only hang again. The rest run elsewhere, carefully.
+            if position == 0 && timedOut, let stuck = worker.timedOutItem, stuck.job == chunk.job.id, stuck.index == start {
+                let seconds = Double(settings.taskTimeout ?? 0) / 1e9
+                let error = PoolError(
+                    .timeout,
+                    "\(chunk.job.descriptor.label) item \(start) (task \(chunk.job.descriptor.function)) ran longer than "
+                        + "\(seconds)s in worker \(worker.pid), which was stopped (\(termination))",
+                    workerPID: worker.pid, termination: termination)
+                _ = chunk.job.recordFailure(start, error)
+                events.emit(.itemFinished(job: chunk.job.id, index: start, pid: worker.pid, error: error.message, nanoseconds: 0))
+                failed.append((chunk.job, start))
+                start += 1
+                if start < chunk.end {
+                    requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))
+                }
+                continue
+            }
+            // The running item is known only in a careful chunk (a re-run after a death): there
+            // the worker reports and flushes every start, each flush carrying every earlier
+            // result. Elsewhere a reported item may have finished with its result still in the
+            // worker's buffer while a later, unreported one ran: nothing is charged, and the
+            // careful re-run pins the culprit if it strikes again.
+            if position == 0, chunk.careful, let started = worker.lastStarted, started.job == chunk.job.id, started.index == chunk.next {
                 let attempts = (chunk.job.crashCounts[start] ?? 0) + 1
                 chunk.job.crashCounts[start] = attempts
                 if attempts > settings.maxCrashRetries {

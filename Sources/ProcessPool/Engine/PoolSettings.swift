@@ -2,6 +2,9 @@
 struct PoolSettings: Sendable {
     var maxTasksPerChild: Int?
     var maxCrashRetries: Int
+    /// An item silent for longer than this is stopped (SIGTERM, then SIGKILL after the grace).
+    var taskTimeout: UInt64? = nil
+    var terminationGrace: UInt64 = 1_000_000_000
     var initializer: WorkerInitializer?
     /// Items shorter than this (moving average per worker, over the items of the job it last
     /// reported on) count as tiny: the worker then gets several chunks of that job ahead.

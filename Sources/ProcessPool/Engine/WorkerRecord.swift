@@ -19,6 +19,9 @@ final class WorkerRecord {
         let start: Int
         let count: Int
         var next: Int
+        /// Sent in careful mode: the worker reports and flushes every item's start, so the last
+        /// reported start is exactly the item running now.
+        let careful: Bool
         var end: Int { start + count }
     }
 
@@ -48,6 +51,13 @@ final class WorkerRecord {
     /// worker gets chunks of it one at a time until it reports one.
     var meanJob = -1
     var itemsDone = 0
+    /// When a frame last arrived from the worker (CLOCK_MONOTONIC): a busy worker silent for
+    /// longer than the task timeout is running one item that long.
+    var lastHeard: UInt64 = 0
+    /// Set once the worker was sent SIGTERM for a timeout: when SIGKILL follows.
+    var killDeadline: UInt64?
+    /// The item known to be running past the timeout (its start was reported), if known.
+    var timedOutItem: (job: Int, index: Int)?
     /// The last item the worker reported starting.
     var lastStarted: (job: Int, index: Int)?
 

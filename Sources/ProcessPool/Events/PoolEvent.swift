@@ -84,6 +84,8 @@ public enum WorkerExitReason: String, Sendable, Equatable {
     case protocolViolation
     /// Its initializer failed.
     case initializerFailed
+    /// It ran an item past the pool's `taskTimeout` and was stopped.
+    case timedOut
 }
 
 /// Where a pool is in its life.

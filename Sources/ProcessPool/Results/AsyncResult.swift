@@ -104,6 +104,13 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
 }
 
 extension Duration {
+    /// Whole nanoseconds (clamped at 0).
+    var nanoseconds: UInt64 {
+        let parts = components
+        guard parts.seconds >= 0 else { return 0 }
+        return UInt64(parts.seconds) * 1_000_000_000 + UInt64(max(0, parts.attoseconds) / 1_000_000_000)
+    }
+
     var seconds: Double {
         let parts = components
         return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
