@@ -30,6 +30,12 @@ struct MonitorTmuxTests {
         }
     }
 
+    func waitForTwoBusyWorkers(_ session: TmuxSession) async throws -> String {
+        try await session.waitUntil("two busy workers") { screen in
+            workerRows(screen).filter { $0.state == "busy" }.count == 2
+        }
+    }
+
     func livePIDs(_ screen: String) -> Set<Int32> {
         Set(workerRows(screen).filter { $0.state != "exited" }.map(\.pid))
     }
@@ -66,9 +72,7 @@ struct MonitorTmuxTests {
         let scratch = try scratchDirectory()
         try await TmuxSession.withSession(width: 100, height: 30) { session in
             try launch(session, "--workers 2 --delay 0.5 --count 40", scratch: scratch)
-            let screen = try await session.waitUntil("two busy workers") { screen in
-                workerRows(screen).filter { $0.state == "busy" }.count == 2
-            }
+            let screen = try await waitForTwoBusyWorkers(session)
             #expect(screen.contains("map_async"))
             #expect(screen.contains("chunk 5 (auto)"), "divmod(40, 8) = 5")
             #expect(screen.contains("sum(") || screen.contains("product("), "busy rows name the task")
@@ -123,9 +127,7 @@ struct MonitorTmuxTests {
         let scratch = try scratchDirectory()
         try await TmuxSession.withSession(width: 100, height: 30) { session in
             try launch(session, "--workers 2 --delay 0.5 --count 40", scratch: scratch)
-            let first = try await session.waitUntil("two busy workers") { screen in
-                workerRows(screen).filter { $0.state == "busy" }.count == 2
-            }
+            let first = try await waitForTwoBusyWorkers(session)
             let oldPIDs = livePIDs(first)
             try session.press("]")
             try session.press("r")
@@ -146,9 +148,7 @@ struct MonitorTmuxTests {
         let scratch = try scratchDirectory()
         try await TmuxSession.withSession(width: 100, height: 30) { session in
             try launch(session, "--workers 2 --delay 1 --count 40", scratch: scratch)
-            let screen = try await session.waitUntil("two busy workers") { screen in
-                workerRows(screen).filter { $0.state == "busy" }.count == 2
-            }
+            let screen = try await waitForTwoBusyWorkers(session)
             let before = livePIDs(screen)
             let selected = try #require(workerRows(screen).first?.pid)
             try session.press("k")
@@ -183,9 +183,7 @@ struct MonitorTmuxTests {
         let scratch = try scratchDirectory()
         try await TmuxSession.withSession(width: 100, height: 30) { session in
             try launch(session, "--workers 2 --delay 1 --count 40", scratch: scratch)
-            let screen = try await session.waitUntil("two busy workers") { screen in
-                workerRows(screen).filter { $0.state == "busy" }.count == 2
-            }
+            let screen = try await waitForTwoBusyWorkers(session)
             let workers = livePIDs(screen)
             let someWorker = try #require(workers.first)
             let monitorPID = try #require(parent(of: someWorker))

@@ -690,42 +690,32 @@ final class PoolCore: @unchecked Sendable {
         var failed: [(JobRecord, Int)] = []
         for (position, chunk) in worker.inflight.enumerated() {
             var start = chunk.next
-            // The item that ran too long, when pinned (see `enforceTimeouts`), fails at once: it
-            // would only hang again. The rest run elsewhere, carefully.
-            if position == 0 && timedOut, let stuck = worker.timedOutItem, stuck.job == chunk.job.id, stuck.index == start {
-                let seconds = Double(settings.taskTimeout ?? 0) / 1e9
-                let error = PoolError(
-                    .timeout,
-                    "\(chunk.job.descriptor.label) item \(start) (task \(chunk.job.descriptor.function)) ran longer than "
-                        + "\(seconds)s in worker \(worker.pid), which was stopped (\(termination))",
-                    workerPID: worker.pid, termination: termination)
+            let item = "\(chunk.job.descriptor.label) item \(start) (task \(chunk.job.descriptor.function))"
+            /// Fails the first unfinished item of this chunk with `error` and moves past it.
+            func failRunningItem(_ code: PoolError.Code, _ message: String) {
+                let error = PoolError(code, message, workerPID: worker.pid, termination: termination)
                 _ = chunk.job.recordFailure(start, error)
                 events.emit(.itemFinished(job: chunk.job.id, index: start, pid: worker.pid, error: error.message, nanoseconds: 0))
                 failed.append((chunk.job, start))
                 start += 1
-                if start < chunk.end {
-                    requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))
-                }
-                continue
             }
-            // The running item is known only in a careful chunk (a re-run after a death): there
-            // the worker reports and flushes every start, each flush carrying every earlier
-            // result. Elsewhere a reported item may have finished with its result still in the
-            // worker's buffer while a later, unreported one ran: nothing is charged, and the
-            // careful re-run pins the culprit if it strikes again.
-            if position == 0, chunk.careful, let started = worker.lastStarted, started.job == chunk.job.id, started.index == chunk.next {
+            if position == 0 && timedOut {
+                // The item that ran too long, when pinned (see `enforceTimeouts`), fails at once:
+                // it would only hang again. The rest run elsewhere, carefully.
+                if let stuck = worker.timedOutItem, stuck.job == chunk.job.id, stuck.index == start {
+                    let seconds = Double(settings.taskTimeout ?? 0) / 1e9
+                    failRunningItem(.timeout, "\(item) ran longer than \(seconds)s in worker \(worker.pid), which was stopped (\(termination))")
+                }
+            } else if position == 0, chunk.careful, let started = worker.lastStarted, started.job == chunk.job.id, started.index == start {
+                // The running item is known only in a careful chunk (a re-run after a death):
+                // there the worker reports and flushes every start, each flush carrying every
+                // earlier result. Elsewhere a reported item may have finished with its result
+                // still in the worker's buffer while a later, unreported one ran: nothing is
+                // charged, and the careful re-run pins the culprit if it strikes again.
                 let attempts = (chunk.job.crashCounts[start] ?? 0) + 1
                 chunk.job.crashCounts[start] = attempts
                 if attempts > settings.maxCrashRetries {
-                    let error = PoolError(
-                        .workerCrashed,
-                        "\(chunk.job.descriptor.label) item \(start) (task \(chunk.job.descriptor.function)) killed \(attempts) workers; "
-                            + "the last was worker \(worker.pid) (\(termination))",
-                        workerPID: worker.pid, termination: termination)
-                    _ = chunk.job.recordFailure(start, error)
-                    events.emit(.itemFinished(job: chunk.job.id, index: start, pid: worker.pid, error: error.message, nanoseconds: 0))
-                    failed.append((chunk.job, start))
-                    start += 1
+                    failRunningItem(.workerCrashed, "\(item) killed \(attempts) workers; the last was worker \(worker.pid) (\(termination))")
                 } else {
                     events.emit(.itemRetried(job: chunk.job.id, index: start, attempt: attempts, deadPID: worker.pid))
                 }
