@@ -45,6 +45,7 @@ let package = Package(
             dependencies: [
                 "ProcessPool",
                 "PoolMonitor",
+                "CSystemShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/PoolBench"

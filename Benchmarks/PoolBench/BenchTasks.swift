@@ -1,3 +1,4 @@
+import Glibc
 import ProcessPool
 
 /// The benchmark's task: the anchor's `add((x, y))`, as tiny as a task gets, so that what is
@@ -6,10 +7,16 @@ enum BenchTasks {
     static let registry: TaskRegistry = {
         var registry = TaskRegistry()
         registry.register("add") { (pair: Pair<Int, Int>) in pair.first + pair.second }
+        // For the soak: `first + 1` after sleeping `second` microseconds, so kills land mid-chunk.
+        registry.register("slowIncrement") { (pair: Pair<Int, Int>) -> Int in
+            if pair.second > 0 { usleep(UInt32(pair.second)) }
+            return pair.first + 1
+        }
         return registry
     }()
 
     static let add = PoolTask<Pair<Int, Int>, Int>(name: "add")
+    static let slowIncrement = PoolTask<Pair<Int, Int>, Int>(name: "slowIncrement")
 
     /// The anchor's input: `(i, i + 1)` for `i` in `0..<n`; the results sum to `n * n`.
     static func pairs(_ n: Int) -> [Pair<Int, Int>] { (0..<n).map { Pair($0, $0 + 1) } }
