@@ -37,6 +37,22 @@ struct SoakCommand: AsyncParsableCommand {
     func run() async throws {
         let pool = try ProcessPool(workers: 2)
         defer { pool.terminate() }
+        // Retries as the pool reports them: items charged with a death, and chunk remainders re-queued.
+        let batches = pool.eventBatches(bufferingLimit: 1 << 22)
+        let retryCounter = Task {
+            var retried = 0
+            var requeued = 0
+            for await batch in batches {
+                for event in batch {
+                    switch event.kind {
+                    case .itemRetried: retried += 1
+                    case .chunkRequeued: requeued += 1
+                    default: break
+                    }
+                }
+            }
+            return (retried, requeued)
+        }
         let chaos = Chaos(pool: pool, killEvery: killEvery, resizeEvery: resizeEvery)
         let startFDs = openDescriptors()
         let startRSS = ProcessMemory.residentMegabytes()
@@ -69,10 +85,12 @@ struct SoakCommand: AsyncParsableCommand {
         let (kills, resizes) = chaos.stop()
         pool.close()
         try pool.join()
+        let (retried, requeued) = await retryCounter.value
         let fdDrift = openDescriptors() - startFDs
         let rssDrift = ProcessMemory.residentMegabytes() - startRSS
-        print(String(format: "soak: done: %d items, %d kills survived, %d resizes, %d wrong or lost, fd drift %+d, rss drift %+.1f MB",
-                     done, kills, resizes, wrong, fdDrift, rssDrift))
+        print(String(format: "soak: done: %d items, %d kills survived, %d resizes, %d chunk remainders re-run "
+                        + "(%d items charged with a death), %d wrong or lost, fd drift %+d, rss drift %+.1f MB",
+                     done, kills, resizes, requeued, retried, wrong, fdDrift, rssDrift))
         if wrong > 0 { throw ExitCode(1) }
     }
 
