@@ -64,6 +64,8 @@ struct RunCommandTests {
         (["run", "--count", "-5"], "--count"),
         (["run", "--mode", "fast"], "mode"),
         (["run", "--events", "/nonexistent-dir/log.jsonl"], "/nonexistent-dir/log.jsonl"),
+        (["run", "--events", "/proc/version"], "/proc/version"),
+        (["run", "--events", "/"], "'/'"),
         (["frobnicate"], "frobnicate"),
         (["run", "--crash-on", "foo:1"], "--crash-on"),
         (["run", "--crash-on", "sum:0"], "--crash-on"),
