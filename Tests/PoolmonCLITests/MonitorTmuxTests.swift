@@ -178,7 +178,8 @@ struct MonitorTmuxTests {
         }
     }
 
-    @Test("Ctrl-C and SIGTERM restore the terminal, reap the workers and exit with 128 + signal", arguments: ["C-c", "TERM"])
+    @Test("Ctrl-C, SIGTERM and SIGHUP restore the terminal, reap the workers and exit with 128 + signal",
+          arguments: ["C-c", "TERM", "HUP"])
     func signals(how: String) async throws {
         let scratch = try scratchDirectory()
         try await TmuxSession.withSession(width: 100, height: 30) { session in
@@ -187,12 +188,18 @@ struct MonitorTmuxTests {
             let workers = livePIDs(screen)
             let someWorker = try #require(workers.first)
             let monitorPID = try #require(parent(of: someWorker))
-            if how == "C-c" {
+            let status: Int32
+            switch how {
+            case "C-c":
                 try session.press("C-c")
-            } else {
+                status = 128 + SIGINT
+            case "HUP":
+                #expect(kill(monitorPID, SIGHUP) == 0)
+                status = 128 + SIGHUP
+            default:
                 #expect(kill(monitorPID, SIGTERM) == 0)
+                status = 128 + SIGTERM
             }
-            let status = how == "C-c" ? 130 : 143
             try await session.waitFor("EXIT=\(status)")
             try await expectTerminalRestored(session, scratch: scratch)
             for pid in workers { #expect(kill(pid, 0) != 0 || parent(of: pid) != monitorPID, "worker \(pid) was reaped") }
