@@ -65,7 +65,7 @@ let package = Package(
         // A small program that draws a canvas and echoes keys, for the terminal tests in tmux.
         .executableTarget(name: "CursesHarness", dependencies: ["CursesUI"], path: "Tests/CursesHarness"),
         // tmux sessions and child processes with clean signal state, for the terminal tests.
-        .target(name: "TerminalTestSupport", path: "Tests/TerminalTestSupport"),
+        .target(name: "TerminalTestSupport", dependencies: ["CSystemShims"], path: "Tests/TerminalTestSupport"),
         .testTarget(name: "CursesUITests", dependencies: ["CursesHarness", "CursesUI", "TerminalTestSupport"]),
         .testTarget(
             name: "PoolmonCLITests",

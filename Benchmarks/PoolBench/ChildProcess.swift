@@ -1,6 +1,7 @@
+import CSystemShims
 import Glibc
 
-/// Runs a program to the end with `posix_spawnp`, collecting its standard output and error
+/// Runs a program to the end with `posix_spawnp` (through `CSystemShims`), collecting its standard output and error
 /// (merged) and timing it from spawn to reap.
 ///
 /// `posix_spawn` and `waitpid` directly rather than Foundation's `Process`, whose
@@ -27,36 +28,16 @@ struct ChildProcess {
     /// - Throws: ``BenchError`` when it cannot be started.
     static func run(_ executable: String, _ arguments: [String]) throws -> ChildProcess {
         var pipeEnds: [Int32] = [-1, -1]
-        // `pipe2` is not visible from Swift's Glibc; nothing else spawns here meanwhile, so
-        // setting close-on-exec right after `pipe` leaves no window for a leak.
-        guard pipe(&pipeEnds) == 0 else { throw BenchError("pipe failed: \(errno)") }
-        for fd in pipeEnds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
-
-        // The child starts with an empty signal mask and default dispositions: this may run on a
-        // Swift concurrency thread, which blocks most signals, and a Python pool whose workers
-        // inherit a blocked SIGTERM hangs in `terminate()`.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
+        guard cshim_pipe_cloexec(&pipeEnds) == 0 else { throw BenchError("pipe failed: \(errno)") }
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(null) }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let start = MonotonicSeconds.now()
-        let rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
+        // Clean signal state: this may run on a Swift concurrency thread, which blocks most
+        // signals, and a Python pool whose workers inherit a blocked SIGTERM hangs in `terminate()`.
+        let rc = cshim_spawn_with_clean_signals(&pid, executable, argv, environ, null, pipeEnds[1], pipeEnds[1], 1)
         close(pipeEnds[1])
         guard rc == 0 else {
             close(pipeEnds[0])

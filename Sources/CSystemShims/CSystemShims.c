@@ -66,6 +66,36 @@ int cshim_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int maxevents
     return n;
 }
 
+/// Empty signal mask, every signal at its default action, plus `extra_flags`.
+static int set_clean_signals(posix_spawnattr_t *attr, short extra_flags) {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    int rc = posix_spawnattr_setsigmask(attr, &none);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(attr, &all);
+    if (rc == 0) rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | extra_flags);
+    return rc;
+}
+
+int cshim_spawn_with_clean_signals(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                                   int stdin_fd, int stdout_fd, int stderr_fd, int search_path) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return rc;
+    rc = posix_spawnattr_init(&attr);
+    if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
+    if (rc == 0 && stdin_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    if (rc == 0 && stdout_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    if (rc == 0 && stderr_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+    if (rc == 0) rc = set_clean_signals(&attr, 0);
+    if (rc == 0) rc = search_path ? posix_spawnp(pid, path, &actions, &attr, argv, envp)
+                                  : posix_spawn(pid, path, &actions, &attr, argv, envp);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
+}
+
 int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                        const int *fds, int nfds, int stdout_fd, int stderr_fd) {
     posix_spawn_file_actions_t actions;
@@ -96,15 +126,8 @@ int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *c
         rc = posix_spawn_file_actions_addclose(&actions, staging + i);
 #endif
 
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    if (rc == 0) rc = posix_spawnattr_setsigmask(&attr, &none);
-    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
     if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
-    if (rc == 0)
-        rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                                 POSIX_SPAWN_SETPGROUP);
+    if (rc == 0) rc = set_clean_signals(&attr, POSIX_SPAWN_SETPGROUP);
     if (rc == 0) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
 
     posix_spawnattr_destroy(&attr);

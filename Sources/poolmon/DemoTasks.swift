@@ -65,8 +65,8 @@ enum DemoTasks {
     /// The tutorial's work list: `zip(a, b)` with `a = 1…count`, `b = count+1…2·count`.
     static func work(count: Int, delay: Double, quiet: Bool) -> [DemoItem] {
         let nanoseconds = Int((delay * 1e9).rounded())
-        return (1...max(count, 1)).prefix(count).map { i in
-            DemoItem(x: i, y: count + i, delayNanoseconds: nanoseconds, quiet: quiet)
+        return (0..<count).map { i in
+            DemoItem(x: i + 1, y: count + i + 1, delayNanoseconds: nanoseconds, quiet: quiet)
         }
     }
 }

@@ -184,7 +184,7 @@ struct ApplyAndMapTests {
         #expect(finishedBefore == 8, "every item finished before the job completed")
     }
 
-    @Test("with several failures, the first to arrive wins")
+    @Test("with several failures, the first to arrive wins", .timeLimit(.minutes(2)))
     func firstFailureWins() async throws {
         let pool = try TestEnvironment.pool(workers: 2)
         defer { pool.terminate() }

@@ -7,7 +7,7 @@ import Testing
 /// Checklist 22: a worker killed mid-task never hangs the pool.
 @Suite("Crash recovery")
 struct CrashRecoveryTests {
-    @Test("a worker SIGKILLed mid-task is replaced and its items re-run; the results are right")
+    @Test("a worker SIGKILLed mid-task is replaced and its items re-run; the results are right", .timeLimit(.minutes(2)))
     func killedWorker() async throws {
         let pool = try TestEnvironment.pool(workers: 2)
         defer { pool.terminate() }

@@ -41,7 +41,7 @@ struct WorkerManagementTests {
         #expect(Set(intervals.map { $0[2] }).count <= workers)
     }
 
-    @Test("growing starts new workers at once; shrinking retires workers after their chunk")
+    @Test("growing starts new workers at once; shrinking retires workers after their chunk", .timeLimit(.minutes(2)))
     func resize() async throws {
         let pool = try TestEnvironment.pool(workers: 1)
         defer { pool.terminate() }
@@ -52,12 +52,31 @@ struct WorkerManagementTests {
         #expect(Set(pool.workerPIDs).isSuperset(of: first))
         #expect(try await pool.mapAsync(TestTasks.square, Array(0..<30), chunksize: 1).value == (0..<30).map { $0 * $0 })
 
+        // Shrink while all three workers hold a gated item: the two retired ones must finish
+        // their item (no re-run, no crash) and then exit cleanly.
+        var events = pool.events().makeAsyncIterator()
         let gate = TestEnvironment.temporaryDirectory().appendingPathComponent("gate").path
         let busy = try pool.mapAsync(TestTasks.gatedValue, (0..<3).map { GatedValue($0, gate: gate) }, chunksize: 1)
-        #expect(TestEnvironment.eventually { true })
+        var holding = Set<Int32>()
+        while holding.count < 3, let event = await events.next() {
+            if case .chunkDispatched(_, _, _, _, let pid, _) = event.kind { holding.insert(pid) }
+        }
         try pool.resize(workers: 1)
         TestEnvironment.open(gate)
-        #expect(try busy.get(timeout: .seconds(60)) == [0, 1, 2], "retired workers finished their chunks first")
+        #expect(try busy.get(timeout: .seconds(60)) == [0, 1, 2])
+        var retired = 0
+        while retired < 2, let event = await events.next() {
+            switch event.kind {
+            case .workerExited(_, _, let termination, let reason):
+                #expect(reason == .retired && termination == .exited(code: 0), "\(reason), \(termination)")
+                retired += 1
+            case .itemRetried, .chunkRequeued:
+                Issue.record("a retired worker's item was re-run: \(event.kind)")
+            default:
+                break
+            }
+        }
+        #expect(retired == 2)
         #expect(TestEnvironment.eventually { pool.workerPIDs.count == 1 })
         #expect(try await pool.apply(TestTasks.square, 7) == 49)
         #expect { try pool.resize(workers: 0) } throws: { ($0 as? PoolError)?.code == .invalidArgument }

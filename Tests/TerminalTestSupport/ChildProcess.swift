@@ -1,3 +1,4 @@
+import CSystemShims
 import Foundation
 import Glibc
 
@@ -45,34 +46,12 @@ public enum ChildProcess {
             inputDescriptor = open("/dev/null", O_RDONLY | O_CLOEXEC)
         case .closedPipe:
             var ends: [Int32] = [-1, -1]
-            // pipe2 is not visible from Swift's Glibc module; the close-on-exec race only matters
-            // for a concurrent spawn, and only ever leaks a pipe end (closed here at once).
-            guard pipe(&ends) == 0 else { throw Failure(description: "pipe: errno \(errno)") }
-            _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
-            _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+            guard cshim_pipe_cloexec(&ends) == 0 else { throw Failure(description: "pipe: errno \(errno)") }
             inputDescriptor = ends[0]
             pipeWriteEnd = ends[1]
         }
         defer { close(inputDescriptor) }
         if pipeWriteEnd >= 0 { close(pipeWriteEnd) }
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, inputDescriptor, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout.descriptor, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr.descriptor, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -81,7 +60,8 @@ public enum ChildProcess {
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        let spawned = cshim_spawn_with_clean_signals(&pid, path, argv, envp, inputDescriptor,
+                                                     stdout.descriptor, stderr.descriptor, 0)
         guard spawned == 0 else {
             throw Failure(description: "cannot run \(path): \(String(cString: strerror(spawned)))")
         }

@@ -43,6 +43,14 @@ int cshim_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int maxevents
 int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                        const int *fds, int nfds, int stdout_fd, int stderr_fd);
 
+/// posix_spawn(3) (posix_spawnp when `search_path` is non-zero) of an ordinary child: `stdin_fd`,
+/// `stdout_fd`, `stderr_fd` (when >= 0) become 0, 1 and 2; the signal mask is emptied and every
+/// signal reset to its default action, whatever the calling thread had (a thread of Swift's
+/// cooperative pool blocks most signals, and a child inheriting that cannot be stopped).
+/// Returns 0 or an errno value, like posix_spawn.
+int cshim_spawn_with_clean_signals(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                                   int stdin_fd, int stdout_fd, int stderr_fd, int search_path);
+
 /// The number of CPUs this process may run on (sched_getaffinity), or -1.
 int cshim_usable_cpu_count(void);
 
