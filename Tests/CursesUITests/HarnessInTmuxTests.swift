@@ -180,7 +180,9 @@ struct HarnessInTmuxTests {
         try await TmuxSession.withSession { session in
             let harness = try HarnessInPane(session: session)
             try await harness.start(prefix: "LANG=C LC_ALL=C")
-            let screen = try await session.waitFor("unicode off")
+            // Wait for the last line drawn, not the first: a capture can land mid-frame.
+            let screen = try await session.waitFor("blocks #.:-=+*%")
+            #expect(screen.contains("unicode off"))
             #expect(screen.contains("+--------------------+"))
             #expect(screen.contains("| box                |"))
             #expect(screen.contains("blocks #.:-=+*%"))
