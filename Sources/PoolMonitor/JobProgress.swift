@@ -134,6 +134,57 @@ public struct JobProgress: Sendable {
         return true
     }
 
+    /// Records a run of items `start ..< start+count` of one chunk, finished in order (schema 2's
+    /// `itemsFinished`). Costs O(count / 64) for the finished bits and O(1) otherwise: only the
+    /// newest few indices go into the completion history, which shows no more anyway.
+    mutating func itemsFinished(start: Int, count: Int) {
+        guard start >= 0, count > 0, start <= Int.max - count else { return }
+        let end = start + count
+        reserve(items: end, chunks: 0)
+        if plan.runs.isEmpty && descriptor.itemCount > 0 {
+            let size = max(1, descriptor.chunksize)
+            chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
+        }
+        var fresh = 0
+        var index = start
+        while index < end {
+            let word = index >> 6
+            let low = index & 63
+            let high = min(64, low + (end - index))
+            let mask: UInt64 = (high - low == 64) ? ~0 : ((1 << UInt64(high - low)) - 1) << UInt64(low)
+            fresh += (mask & ~finishedBits[word]).nonzeroBitCount
+            finishedBits[word] |= mask
+            index += high - low
+        }
+        guard fresh > 0 else { return }
+        itemsDone += fresh
+        itemsInFlight = max(0, itemsInFlight - fresh)
+        for recent in max(start, end - 256)..<end { recentCompletions.append(recent) }
+        guard let chunk = plan.chunk(containing: start), let items = plan.items(ofChunk: chunk) else { return }
+        reserve(items: 0, chunks: chunk + 1)
+        let before = Int(chunkFinished[chunk])
+        let after = min(items.count, before + fresh)
+        chunkFinished[chunk] = Int32(after)
+        if after == items.count && before < items.count {
+            chunksDone += 1
+            recentChunkCompletions.append(chunk)
+            if let position = openChunks.firstIndex(of: chunk) { openChunks.remove(at: position) }
+        } else if before == 0 && after < items.count {
+            openChunks.append(chunk)
+        }
+    }
+
+    /// A late subscriber's starting point: what the job did before the monitor joined. The
+    /// items themselves are not known, only how many.
+    mutating func progressBeforeJoining(finished: Int, failed: Int, delivered: Int, chunksDone: Int) {
+        let total = max(0, itemCount)
+        itemsDone = min(max(0, finished), total)
+        itemsFailed = min(max(0, failed), itemsDone)
+        itemsDelivered = min(max(0, delivered), total)
+        if descriptor.mode == .imap { deliveredPrefix = itemsDelivered }
+        self.chunksDone = min(max(0, chunksDone), max(0, chunkCount))
+    }
+
     mutating func resultsDelivered(start: Int, count: Int) {
         guard count > 0 else { return }
         recentDeliveries.append(start..<start + count)

@@ -74,6 +74,11 @@ public struct MonitorState: Sendable {
     /// The times of the ticks, to say how much time a sample stands for.
     public private(set) var tickTimes = RecentHistory<UInt64>(capacity: historyCapacity)
 
+    /// Which pool of which process this is (`poolCreated`); nil for a log without it (schema 1).
+    public private(set) var poolIdentity: PoolIdentity?
+    /// The chunk size the pool uses for its next jobs, when a monitor set one (`settingsChanged`).
+    public private(set) var liveChunksizeOverride: Int?
+
     private var slotByPID: [Int32: Int] = [:]
     private var jobPosition: [Int: Int] = [:]
 
@@ -85,6 +90,17 @@ public struct MonitorState: Sendable {
         self.settings = settings
         pendingSettings = settings
         self.describer = describer
+    }
+
+    /// A pool's number within its process, and that process.
+    public struct PoolIdentity: Sendable, Equatable {
+        public var pool: Int
+        public var pid: Int32
+
+        public init(pool: Int, pid: Int32) {
+            self.pool = pool
+            self.pid = pid
+        }
     }
 
     /// Where the run is.
@@ -220,6 +236,16 @@ public struct MonitorState: Sendable {
         case .itemFinished(let job, let index, let pid, let error, _):
             withJob(job) { $0.itemFinished(index, error: error) }
             withWorker(pid) { $0.itemFinished(WorkerSlot.ItemRef(job: job, index: index), failed: error != nil, at: time) }
+        case .itemsFinished(let job, let start, let count, let pid, _):
+            guard count > 0 else { break }
+            withJob(job) { $0.itemsFinished(start: start, count: count) }
+            withWorker(pid) { $0.itemsFinished(job: job, start: start, count: count, at: time) }
+        case .jobProgress(let job, let finished, let failed, let delivered, let chunksDone):
+            withJob(job) { $0.progressBeforeJoining(finished: finished, failed: failed, delivered: delivered, chunksDone: chunksDone) }
+        case .poolCreated(let pool, let pid, _):
+            poolIdentity = PoolIdentity(pool: pool, pid: pid)
+        case .settingsChanged(let chunksize):
+            liveChunksizeOverride = chunksize
         case .itemRetried(let job, _, _, _):
             retries += 1
             withJob(job) { $0.itemRetried() }
@@ -332,7 +358,7 @@ public struct MonitorState: Sendable {
 
     private static func isScheduling(_ kind: PoolEvent.Kind) -> Bool {
         switch kind {
-        case .workerReady, .itemStarted, .itemFinished, .workerOutput, .workerFault: false
+        case .workerReady, .itemStarted, .itemFinished, .itemsFinished, .workerOutput, .workerFault: false
         default: true
         }
     }

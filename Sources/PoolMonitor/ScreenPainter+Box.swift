@@ -396,7 +396,13 @@ extension ScreenPainter {
             return [pool, Span("⚠ \(count) events dropped", CellStyle(color: .red, bold: true))]
         case .workerReady(_, let pid):
             return [pool, Span("worker \(pid) ready")]
-        case .itemStarted, .itemFinished, .workerOutput, .workerFault:
+        case .poolCreated(let id, let pid, let workers):
+            return [pool, Span("pool \(id) of process \(pid) created with \(workers) worker\(workers == 1 ? "" : "s")")]
+        case .jobProgress(let id, let finished, let failed, _, _):
+            return [job(id), Span("joined late: \(finished) item\(finished == 1 ? "" : "s") finished before\(failed > 0 ? " (\(failed) failed)" : "")")]
+        case .settingsChanged(let chunksize):
+            return [pool, Span("chunk size for the next jobs: \(chunksize.map(String.init) ?? "each job's own")")]
+        case .itemStarted, .itemFinished, .itemsFinished, .workerOutput, .workerFault:
             return []
         }
     }

@@ -155,6 +155,22 @@ public struct WorkerSlot: Sendable {
         jobSinceSample = item.job
     }
 
+    /// A run of items of one chunk finished (schema 2's `itemsFinished`).
+    mutating func itemsFinished(job: Int, start: Int, count: Int, at time: UInt64) {
+        itemsDone += count
+        if let reported = reportedItem, reported.job == job, reported.index >= start, reported.index < start + count {
+            reportedItem = nil
+        }
+        lastActivityAt = time
+        jobSinceSample = job
+        if let position = assignments.firstIndex(where: {
+            $0.job == job && $0.start <= start && start < $0.start + $0.count
+        }) {
+            assignments[position].finished += count
+            if assignments[position].finished >= assignments[position].count { assignments.remove(at: position) }
+        }
+    }
+
     mutating func itemFinished(_ item: ItemRef, failed: Bool, at time: UInt64) {
         itemsDone += 1
         if failed { itemsFailed += 1 }

@@ -48,6 +48,14 @@ public final class ProcessPool: Sendable {
         /// When set, submitting a task not registered here throws ``PoolError/Code/unknownTask``
         /// at once (otherwise each item fails with that error in the worker).
         public var registry: TaskRegistry?
+        /// Let monitors that come later watch and control this pool (`poolmon attach`): the pool
+        /// listens on a socket in a private directory (see ``MonitorChannel``). `nil` (the
+        /// default) follows the environment: attachable when `POOLMON_ATTACHABLE=1`.
+        public var attachable: Bool?
+        /// A monitor's socket to connect to and stream events to; `nil` (the default) takes it
+        /// from `POOLMON_SOCKET`, which `poolmon watch -- CMD` sets for the program it runs. A
+        /// socket that does not answer is ignored: the pool runs unwatched.
+        public var monitorSocket: String?
 
         public init(workers: Int? = nil, maxTasksPerChild: Int? = nil, initializer: WorkerInitializer? = nil) {
             self.workers = workers
@@ -58,6 +66,8 @@ public final class ProcessPool: Sendable {
 
     public let configuration: Configuration
     let shared: PoolShared
+    /// The monitor channel's ends this pool has: a monitor it connected to, a socket it listens on.
+    private let monitorLinks: [MonitorLink]
 
     /// Starts a pool; the workers are running when it returns.
     /// - Throws: ``PoolError/Code/invalidArgument`` for `workers < 1` or `maxTasksPerChild < 1`,
@@ -119,7 +129,34 @@ public final class ProcessPool: Sendable {
         }
         thread.name = "ProcessPool IO"
         thread.start()
-        try started.wait()
+        do {
+            try started.wait()
+        } catch {
+            monitorLinks = []
+            throw error
+        }
+        monitorLinks = Self.startMonitorLinks(configuration, shared: shared)
+    }
+
+    private static func startMonitorLinks(_ configuration: Configuration, shared: PoolShared) -> [MonitorLink] {
+        let environment = ProcessInfo.processInfo.environment
+        var modes: [MonitorLink.Mode] = []
+        if let path = configuration.monitorSocket ?? environment[MonitorChannel.socketEnvironmentKey], !path.isEmpty {
+            modes.append(.connect(path))
+        }
+        if configuration.attachable ?? (environment[MonitorChannel.attachEnvironmentKey] == "1") {
+            modes.append(.listen)
+        }
+        return modes.compactMap { MonitorLink.start(shared: shared, mode: $0) }
+    }
+
+    /// The socket monitors can attach to, when the pool is attachable (see
+    /// ``Configuration/attachable``).
+    public var attachSocketPath: String? { monitorLinks.lazy.compactMap(\.listeningPath).first }
+
+    /// Gives connected monitors a moment to receive the pool's last events.
+    private func drainMonitorLinks() {
+        for link in monitorLinks { link.waitUntilDrained(timeout: .seconds(2)) }
     }
 
     deinit {
@@ -144,6 +181,19 @@ public final class ProcessPool: Sendable {
 
     /// The PIDs of the worker processes alive now, by slot.
     public var workerPIDs: [Int32] { shared.state.withLock { $0.workerPIDs } }
+
+    /// This pool's number among the pools this process has created, from 1 (a monitor tells
+    /// several pools of one program apart by it).
+    public var id: Int { shared.poolID }
+
+    /// When set, every later submission uses this chunk size instead of its own or Python's
+    /// default: what a monitor's `]`/`[` keys set. Results do not change, only how the work is
+    /// cut. Setting it announces ``PoolEvent/Kind/settingsChanged(chunksize:)``.
+    /// - Precondition: nil or at least 1 (smaller values are ignored and read back as nil).
+    public var chunksizeOverride: Int? {
+        get { shared.chunksizeOverride }
+        set { shared.setChunksizeOverride(newValue) }
+    }
 
     /// Python's default chunksize for `map_async` of `count` items on `workers` workers:
     /// `chunksize, extra = divmod(count, workers * 4); if extra: chunksize += 1`.
@@ -308,6 +358,7 @@ public final class ProcessPool: Sendable {
         }
         shared.wakeUp()
         shared.waitUntilFinished()
+        drainMonitorLinks()
     }
 
     /// Waits for the workers to exit after ``close()`` or ``terminate()``. Python's `join`.
@@ -316,6 +367,7 @@ public final class ProcessPool: Sendable {
         let running = shared.state.withLock { $0.lifecycle == .running }
         if running { throw PoolError(.stillRunning, "join() needs close() or terminate() first") }
         shared.waitUntilFinished()
+        drainMonitorLinks()
     }
 
     /// Changes the worker count while the pool runs: new workers start at once; surplus ones are
@@ -361,12 +413,10 @@ public final class ProcessPool: Sendable {
     }
 
     private func resolveChunksize(_ chunksize: Int?, count: Int) throws -> (Int, Bool) {
-        if let chunksize {
-            guard chunksize >= 1 else {
-                throw PoolError(.invalidArgument, "chunksize must be at least 1 (got \(chunksize))")
-            }
-            return (chunksize, false)
+        if let chunksize, chunksize < 1 {
+            throw PoolError(.invalidArgument, "chunksize must be at least 1 (got \(chunksize))")
         }
+        if let chunksize = chunksizeOverride ?? chunksize { return (chunksize, false) }
         return (Self.defaultChunksize(items: count, workers: workerCount), true)
     }
 
@@ -407,7 +457,7 @@ public final class ProcessPool: Sendable {
     private func submitStream<Argument, Result>(
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int, label: String?
     ) throws -> ResultStream<Result> {
-        _ = try resolveChunksize(chunksize, count: 0)
+        let (chunksize, _) = try resolveChunksize(chunksize, count: 0)
         try checkTask(task)
         let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
         let stream = ResultStream<Result>(decode: task.decodeResult)
@@ -421,7 +471,7 @@ public final class ProcessPool: Sendable {
     private func submitLazyStream<Argument, Result, Input: AsyncSequence & Sendable>(
         _ task: PoolTask<Argument, Result>, _ items: Input, mode: JobMode, chunksize: Int, label: String?
     ) throws -> ResultStream<Result> where Input.Element == Argument {
-        _ = try resolveChunksize(chunksize, count: 0)
+        let (chunksize, _) = try resolveChunksize(chunksize, count: 0)
         try checkTask(task)
         let stream = ResultStream<Result>(decode: task.decodeResult)
         let description = descriptor(task, mode: mode, count: 0, chunksize: chunksize, automatic: false, label: label)

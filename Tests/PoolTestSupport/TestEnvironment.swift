@@ -81,3 +81,24 @@ public enum TestEnvironment {
         ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
     }
 }
+
+extension PoolEvent.Kind {
+    /// The items this event says finished successfully: one for `itemFinished` without an
+    /// error, a run for `itemsFinished` (schema 2 reports short items in runs).
+    public var successfullyFinishedItems: (job: Int, indices: Range<Int>)? {
+        switch self {
+        case .itemFinished(let job, let index, _, nil, _): (job, index..<index + 1)
+        case .itemsFinished(let job, let start, let count, _, _): (job, start..<start + count)
+        default: nil
+        }
+    }
+
+    /// The items this event says finished, with or without an error.
+    public var finishedItemCount: Int {
+        switch self {
+        case .itemFinished: 1
+        case .itemsFinished(_, _, let count, _, _): count
+        default: 0
+        }
+    }
+}

@@ -177,9 +177,9 @@ struct ApplyAndMapTests {
         pool.close()
         try pool.join()
         let all = await collector.value
-        let finished = all.filter { if case .itemFinished = $0.kind { return true } else { return false } }.count
+        let finished = all.reduce(0) { $0 + $1.kind.finishedItemCount }
         let completedAt = try #require(all.firstIndex { if case .jobCompleted = $0.kind { return true } else { return false } })
-        let finishedBefore = all[..<completedAt].filter { if case .itemFinished = $0.kind { return true } else { return false } }.count
+        let finishedBefore = all[..<completedAt].reduce(0) { $0 + $1.kind.finishedItemCount }
         #expect(finished == 8)
         #expect(finishedBefore == 8, "every item finished before the job completed")
     }

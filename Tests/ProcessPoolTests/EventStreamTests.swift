@@ -23,7 +23,7 @@ struct EventStreamTests {
         #expect(started.count == 2)
         let job = try #require(all.compactMap { if case .jobSubmitted(let job) = $0.kind { job } else { nil } }.first)
         #expect(job.label == "naps" && job.function == "sleepThenReturn" && job.itemCount == 6 && job.chunksize == 2)
-        let finished = all.compactMap { if case .itemFinished(_, let index, _, nil, _) = $0.kind { index } else { nil } }
+        let finished = all.compactMap { $0.kind.successfullyFinishedItems }.flatMap { $0.indices }
         #expect(finished.sorted() == Array(0..<6))
         let starts = all.filter { if case .itemStarted = $0.kind { true } else { false } }
         #expect(starts.count == 6, "2 ms items report their starts")
@@ -86,6 +86,10 @@ struct EventStreamTests {
             .jobCompleted(job: 4, error: "failed"), .poolResized(from: 2, to: 3),
             .poolStateChanged(.closed), .workerOutput(pid: 42, line: "Worker 42 is processing sum(1,11)"),
             .workerFault(pid: 0, message: "bad"), .eventsDropped(count: 17),
+            .poolCreated(pool: 2, pid: 4242, workers: 3),
+            .itemsFinished(job: 3, start: 4, count: 512, pid: 42, nanoseconds: 98_765),
+            .jobProgress(job: 3, finished: 7, failed: 1, delivered: 4, chunksDone: 3),
+            .settingsChanged(chunksize: 8), .settingsChanged(chunksize: nil),
         ]
         for (i, kind) in kinds.enumerated() {
             let event = PoolEvent(time: UInt64(i) * 1_234_567_891 + 7, kind: kind)
@@ -95,9 +99,67 @@ struct EventStreamTests {
         }
     }
 
+    @Test("a version 1 line still reads (schema 2 added events, changed none)")
+    func readsVersionOne() throws {
+        let event = try PoolEvent(jsonLine: #"{"v":1,"t":1.5,"event":"itemFinished","job":1,"index":3,"pid":7,"ns":10}"#)
+        #expect(event == PoolEvent(time: 1_500_000_000, kind: .itemFinished(job: 1, index: 3, pid: 7, error: nil, nanoseconds: 10)))
+    }
+
+    @Test("tiny items are reported in runs, slow ones one by one, and every item exactly once")
+    func coarseRuns() async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        let events = pool.eventBatches(bufferingLimit: 1 << 20)
+        let collector = Task { var all: [PoolEvent] = []; for await batch in events { all += batch }; return all }
+        let values = try await pool.mapAsync(TestTasks.square, Array(0..<20_000), chunksize: 1000).value
+        #expect(values == (0..<20_000).map { $0 * $0 })
+        pool.close()
+        try pool.join()
+        let all = await collector.value
+        let runs = all.filter { if case .itemsFinished = $0.kind { true } else { false } }
+        let singles = all.filter { if case .itemFinished = $0.kind { true } else { false } }
+        var seen = [Int](repeating: 0, count: 20_000)
+        for event in all { if let (_, indices) = event.kind.successfullyFinishedItems { for i in indices { seen[i] += 1 } } }
+        #expect(seen.allSatisfy { $0 == 1 }, "every item reported finished exactly once")
+        #expect(!runs.isEmpty)
+        #expect(runs.count + singles.count < 2_000, "tiny items come in runs (\(runs.count) runs, \(singles.count) single)")
+        guard case .poolCreated(let id, let pid, let workers)? = all.first?.kind else {
+            Issue.record("the stream starts with poolCreated, not \(String(describing: all.first))"); return
+        }
+        #expect(id == pool.id && pid == getpid() && workers == 2)
+    }
+
+    @Test("a late subscriber's snapshot carries each running job's progress, not just its existence")
+    func lateSnapshot() async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        defer { pool.terminate() }
+        let gate = TestEnvironment.temporaryDirectory().appendingPathComponent("late-gate").path
+        // Items 0-3 finish at once; item 4 waits on the gate, so the job is mid-way when we join.
+        let items = (0..<4).map { GatedValue($0) } + [GatedValue(4, gate: gate)] + (5..<8).map { GatedValue($0) }
+        let result = try pool.mapAsync(TestTasks.gatedValue, items, chunksize: 1, label: "late")
+        // Everything but the gated item finishes; then a second monitor joins.
+        var first = pool.events().makeAsyncIterator()
+        var finished = 0
+        while finished < 7, let event = await first.next() { finished += event.kind.finishedItemCount }
+        var late = pool.events().makeAsyncIterator()
+        var progress: (finished: Int, chunksDone: Int)?
+        var holding: Int?
+        var snapshot: [PoolEvent.Kind] = []
+        while let event = await late.next() {
+            snapshot.append(event.kind)
+            if case .jobProgress(_, let done, _, _, let chunks) = event.kind { progress = (done, chunks) }
+            if case .chunkDispatched(_, _, let start, _, _, _) = event.kind { holding = start; break }
+        }
+        if case .poolCreated(let id, _, _)? = snapshot.first { #expect(id == pool.id) } else { Issue.record("no poolCreated first") }
+        let seen = try #require(progress)
+        #expect(seen.finished == 7 && seen.chunksDone == 7)
+        #expect(holding == 4, "the worker holding the gated item is shown busy with it")
+        TestEnvironment.open(gate)
+        #expect(try await result.value.count == 8)
+    }
+
     @Test("corrupt lines are rejected with a reason")
     func corruptLines() {
-        for line in ["", "{", "[]", #"{"v":1,"t":1,"event":"nope"}"#, #"{"v":2,"t":1,"event":"poolResized","from":1,"to":2}"#,
+        for line in ["", "{", "[]", #"{"v":1,"t":1,"event":"nope"}"#, #"{"v":3,"t":1,"event":"poolResized","from":1,"to":2}"#,
                      #"{"v":1,"t":1,"event":"workerStarted","slot":"x","pid":1}"#] {
             #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: line) }
         }

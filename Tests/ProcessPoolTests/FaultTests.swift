@@ -57,7 +57,7 @@ struct FaultTests {
         pool.close()
         try pool.join()
         let all = await collector.value
-        let finished = Set(all.compactMap { if case .itemFinished(let job, let index, _, nil, _) = $0.kind, job == 1 { index } else { nil } })
+        let finished = Set(all.compactMap { $0.kind.successfullyFinishedItems }.filter { $0.job == 1 }.flatMap { $0.indices })
         #expect(finished == [0, 1, 2, 4, 5, 6, 7], "every other item of the job completed")
         #expect(all.contains { if case .workerExited(_, _, _, .timedOut) = $0.kind { true } else { false } })
     }

@@ -54,4 +54,6 @@ int cshim_spawn_with_clean_signals(pid_t *pid, const char *path, char *const arg
 /// The number of CPUs this process may run on (sched_getaffinity), or -1.
 int cshim_usable_cpu_count(void);
 
+#include "UnixSockets.h"
+
 #endif

@@ -11,6 +11,12 @@ final class JobRecord {
 
     private let results: ResultTable
     private(set) var finishedCount = 0
+    /// Items that failed (for a late monitor's snapshot).
+    private(set) var failedCount = 0
+    /// Items handed to the caller so far (for a late monitor's snapshot).
+    private(set) var deliveredCount = 0
+    /// Chunks whose every item has finished (for a late monitor's snapshot).
+    private(set) var chunksDone = 0
     /// Errors by item, kept for in-order delivery by `imap`.
     private var failures: [Int: any Error] = [:]
     private(set) var firstError: (any Error)?
@@ -68,10 +74,14 @@ final class JobRecord {
     func recordFailure(_ index: Int, _ error: any Error) -> Bool {
         guard results.recordFailure(index) else { return false }
         finishedCount += 1
+        failedCount += 1
         if firstError == nil { firstError = error }
         if case .whole = delivery {} else { failures[index] = error }
         return true
     }
+
+    /// Counts a chunk all of whose items have finished.
+    func chunkFinished() { chunksDone += 1 }
 
     /// Hands whatever became deliverable after `index` finished to the caller's sink; the
     /// caller sees it at the next ``commitDeliveries()`` (one per batch of results).
@@ -86,6 +96,7 @@ final class JobRecord {
                 hand(nextToDeliver, to: sink)
                 nextToDeliver += 1
             }
+            deliveredCount += nextToDeliver - start
             return nextToDeliver > start ? (start, nextToDeliver - start) : nil
         case .unordered(let sink):
             let chunk = index / chunksize
@@ -94,6 +105,7 @@ final class JobRecord {
             let start = chunk * chunksize
             let count = min(chunksize, itemCount - start)
             for i in start..<(start + count) { hand(i, to: sink) }
+            deliveredCount += count
             return (start, count)
         }
     }
@@ -123,6 +135,7 @@ final class JobRecord {
         switch delivery {
         case .whole(let finish):
             finish(JobResults(table: results, firstError: firstError))
+            deliveredCount = itemCount
             return itemCount > 0 ? (0, itemCount) : nil
         case .ordered(let sink), .unordered(let sink):
             if let inputError { sink.deliver(failure: inputError) }

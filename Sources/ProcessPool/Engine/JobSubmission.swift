@@ -108,6 +108,8 @@ enum PoolCommand: Sendable {
     case appendInput(job: Int, items: EncodedItems)
     case endInput(job: Int, error: PoolError?)
     case resize(Int)
+    /// Announce a new ``ProcessPool/chunksizeOverride`` (already stored in ``PoolShared``).
+    case chunksizeChanged(Int?)
     /// Start sending events to a subscriber created by ``EventHub/subscribe(bufferingLimit:)``.
     case activateSubscriber(Int)
     case close

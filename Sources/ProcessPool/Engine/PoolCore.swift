@@ -42,7 +42,10 @@ final class PoolCore: @unchecked Sendable {
     private var queue = Deque<QueuedWork>()
     private var queuedItems = 0
     private var queuedChunks = 0
-    private var jobs: [Int: JobRecord] = [:]
+    private var jobs: [Int: JobRecord] = [:] {
+        // Published for a monitor's hello (a lock per job submitted or completed, not per item).
+        didSet { let count = jobs.count; shared.state.withLock { $0.runningJobs = count } }
+    }
     private var lifecycle = Lifecycle.running
     private var nextWorkerID: UInt64 = 1
     private var startFailuresInARow = 0
@@ -142,6 +145,7 @@ final class PoolCore: @unchecked Sendable {
             job.inputError = error
             if job.isComplete { completeJob(job) }
         case .resize(let count): resize(to: count)
+        case .chunksizeChanged(let chunksize): events.emit(.settingsChanged(chunksize: chunksize))
         case .activateSubscriber(let id): events.activate(id, snapshot: snapshot())
         case .close:
             guard lifecycle == .running else { return }
@@ -182,12 +186,35 @@ final class PoolCore: @unchecked Sendable {
     /// The state so far, as events, for a subscriber that joins late: the workers, and the jobs
     /// still running (their progress before now is not replayed).
     private func snapshot() -> [PoolEvent.Kind] {
-        var kinds: [PoolEvent.Kind] = [.poolResized(from: 0, to: targetWorkers)]
+        var kinds: [PoolEvent.Kind] = [
+            .poolCreated(pool: shared.poolID, pid: getpid(), workers: targetWorkers),
+            .poolResized(from: 0, to: targetWorkers),
+        ]
+        if let chunksize = shared.chunksizeOverride { kinds.append(.settingsChanged(chunksize: chunksize)) }
         for worker in slots.compactMap({ $0 }) {
             kinds.append(.workerStarted(slot: worker.slot, pid: worker.pid))
             if worker.state != .starting { kinds.append(.workerReady(slot: worker.slot, pid: worker.pid)) }
         }
-        for job in jobs.values.sorted(by: { $0.id < $1.id }) { kinds.append(.jobSubmitted(job.descriptor)) }
+        // Each running job with its plan and progress so far: a fold of the past, not a replay.
+        let queue = queueDepth
+        for job in jobs.values.sorted(by: { $0.id < $1.id }) {
+            kinds.append(.jobSubmitted(job.descriptor))
+            if job.chunkCount > 0 {
+                kinds.append(.chunksQueued(job: job.id, firstChunk: 0, chunks: job.chunkCount, start: 0,
+                                           count: job.itemCount, queue: queue))
+            }
+            if job.finishedCount > 0 || job.deliveredCount > 0 {
+                kinds.append(.jobProgress(job: job.id, finished: job.finishedCount, failed: job.failedCount,
+                                          delivered: job.deliveredCount, chunksDone: job.chunksDone))
+            }
+        }
+        // What each worker holds now, so that the grid shows it busy at once.
+        for worker in slots.compactMap({ $0 }) {
+            for chunk in worker.inflight {
+                kinds.append(.chunkDispatched(job: chunk.job.id, chunk: chunk.chunk, start: chunk.next,
+                                              count: chunk.end - chunk.next, pid: worker.pid, queue: queue))
+            }
+        }
         return kinds
     }
 
@@ -437,7 +464,12 @@ final class PoolCore: @unchecked Sendable {
         // a protocol violation mid-frame re-runs the rest and nothing twice.
         defer {
             let done = head.next - start
-            if head.next == head.end { worker.inflight.removeFirst() } else { worker.inflight[0] = head }
+            if head.next == head.end {
+                worker.inflight.removeFirst()
+                job.chunkFinished()
+            } else {
+                worker.inflight[0] = head
+            }
             worker.inflightItems -= done
             worker.itemsDone += done
             worker.meanItemNanoseconds = mean
@@ -445,6 +477,31 @@ final class PoolCore: @unchecked Sendable {
             job.commitDeliveries()
             if worker.inflight.isEmpty { workerIdle(worker) }
         }
+        // Short successful items are reported as runs (one `itemsFinished` per run), slow or
+        // failed ones one by one: watching a pool of tiny tasks then costs an event per frame,
+        // not per item. The run is emitted before anything that breaks it, so events stay in order.
+        var runStart = start
+        var runCount = 0
+        var runNanoseconds: UInt64 = 0
+        func emitRun() {
+            guard runCount > 0 else { return }
+            if runCount == 1 {
+                events.emit(.itemFinished(job: jobID, index: runStart, pid: worker.pid, error: nil,
+                                          nanoseconds: runNanoseconds), at: stamp)
+            } else {
+                events.emit(.itemsFinished(job: jobID, start: runStart, count: runCount, pid: worker.pid,
+                                           nanoseconds: runNanoseconds), at: stamp)
+            }
+            runCount = 0
+            runNanoseconds = 0
+        }
+        var delivered = (start: 0, count: 0)
+        func emitDelivered() {
+            guard delivered.count > 0 else { return }
+            events.emit(.resultsDelivered(job: jobID, start: delivered.start, count: delivered.count), at: stamp)
+            delivered.count = 0
+        }
+        defer { if watched { emitRun(); emitDelivered() } }
         for index in start..<(start + count) {
             guard let status = ItemStatus(rawValue: try reader.read(UInt8.self)) else {
                 throw WireFormatError.invalidValue("item status")
@@ -466,10 +523,30 @@ final class PoolCore: @unchecked Sendable {
             // The average decides how far ahead this worker gets (kept in a local: stored once).
             mean = WorkerRecord.movingMean(mean, adding: duration)
             if watched {
-                events.emit(.itemFinished(job: jobID, index: index, pid: worker.pid,
-                                          error: failure.map { "\($0)" }, nanoseconds: duration), at: stamp)
+                if failure == nil && duration < PoolEvent.perItemThreshold {
+                    if runCount == 0 { runStart = index }
+                    runCount += 1
+                    runNanoseconds &+= duration
+                } else {
+                    emitRun()
+                    events.emit(.itemFinished(job: jobID, index: index, pid: worker.pid,
+                                              error: failure.map { "\($0)" }, nanoseconds: duration), at: stamp)
+                }
             }
-            itemFinished(job, index: index)
+            // Deliveries during one frame are contiguous (imap: the ordered prefix grows;
+            // imapUnordered: at most this chunk): one event after the finishes that caused it.
+            if let range = job.deliver(after: index) {
+                if delivered.count > 0 && delivered.start + delivered.count == range.start {
+                    delivered.count += range.count
+                } else {
+                    if watched { emitDelivered() }
+                    delivered = range
+                }
+            }
+            if job.isComplete {
+                if watched { emitRun(); emitDelivered() }
+                completeJob(job)
+            }
         }
     }
 

@@ -14,6 +14,10 @@ final class PoolShared: Sendable {
         var finished = false
         var workerPIDs: [Int32] = []
         var targetWorkers: Int
+        /// The chunk size for the next submissions, when a monitor (or the program) set one.
+        var chunksizeOverride: Int?
+        /// Jobs submitted and not complete (for a monitor's hello).
+        var runningJobs = 0
     }
 
     let state: Mutex<State>
@@ -22,6 +26,23 @@ final class PoolShared: Sendable {
     let wakeFD: Int32
     private let finishedCondition = NSCondition()
     private let nextJob = Atomic<Int>(1)
+    /// Numbers the pools of this process from 1, in the order they were created.
+    private static let nextPoolID = Atomic<Int>(1)
+    /// This pool's number among the pools of this process (see ``PoolEvent/Kind/poolCreated(pool:pid:workers:)``).
+    let poolID = PoolShared.nextPoolID.wrappingAdd(1, ordering: .relaxed).oldValue
+
+    var chunksizeOverride: Int? { state.withLock { $0.chunksizeOverride } }
+
+    /// Sets the chunk size for the next submissions (values below 1 mean none) and announces it.
+    func setChunksizeOverride(_ newValue: Int?) {
+        let value = newValue.flatMap { $0 >= 1 ? $0 : nil }
+        let changed = state.withLock { state -> Bool in
+            guard state.chunksizeOverride != value else { return false }
+            state.chunksizeOverride = value
+            return true
+        }
+        if changed { try? send(.chunksizeChanged(value), always: true) }
+    }
 
     init(targetWorkers: Int, origin: UInt64) throws {
         state = Mutex(State(targetWorkers: targetWorkers))

@@ -42,6 +42,13 @@ final class EventHub: Sendable {
         return (stream, handle.subscription.id)
     }
 
+    /// A subscriber read synchronously (``EventSubscription/takeAll()``) by a thread of its own,
+    /// such as the monitor channel's. It receives nothing until activated; dropping the handle
+    /// unsubscribes.
+    func subscribeDirect(bufferingLimit: Int) -> SubscriptionHandle? {
+        makeSubscription(bufferingLimit: bufferingLimit)
+    }
+
     /// The stream owns the handle: once the stream is gone, or its task is cancelled, the hub
     /// stops queueing events for it.
     private func makeSubscription(bufferingLimit: Int) -> SubscriptionHandle? {
@@ -105,7 +112,7 @@ final class EventHub: Sendable {
 }
 
 /// Unsubscribes when the stream that owns it goes away or its task is cancelled.
-private final class SubscriptionHandle: Sendable {
+final class SubscriptionHandle: Sendable {
     let hub: EventHub
     let subscription: EventSubscription
 

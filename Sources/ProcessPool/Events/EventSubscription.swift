@@ -99,6 +99,15 @@ final class EventSubscription: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Everything queued, without waiting, and whether the stream has ended (for a reader on a
+    /// thread of its own; once `finished` is true, nothing more will come after these events).
+    func takeAll() -> (events: [PoolEvent], finished: Bool) {
+        queue.withLock { queue in
+            defer { queue.events = [] }
+            return (queue.events, queue.finished)
+        }
+    }
+
     /// The next event if one is queued, without suspending: the common case, kept synchronous
     /// so that reading a queued event costs no async call.
     func nextIfQueued() -> PoolEvent? {

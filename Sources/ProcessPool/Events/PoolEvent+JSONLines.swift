@@ -1,15 +1,20 @@
 import Foundation
 
-/// The JSON Lines form of ``PoolEvent``: one object per line, schema version 1.
+/// The JSON Lines form of ``PoolEvent``: one object per line, schema version 2.
 ///
-/// Every line has `"v": 1`, `"t"` (seconds since the pool started, exact to the nanosecond) and
+/// Version 2 adds `poolCreated` (the first line of every pool's stream, so a log of several runs
+/// says where each begins), `itemsFinished` (a run of short items in one line), `jobProgress` (a
+/// late subscriber's snapshot) and `settingsChanged`; a version 1 log (which has none of them)
+/// still reads. Every line has `"v"`, `"t"` (seconds since the pool started, exact to the nanosecond) and
 /// `"event"` (the case name); the other fields are the case's, named as in Swift, with these
 /// spellings: a worker exit has `"exit"` or `"signal"` (the other is absent) and `"reason"`; queue
 /// depths are `"queued_chunks"` and `"queued_items"`; an item's duration is `"ns"`; a failure is
 /// `"error"` (absent on success). The README lists every event with an example.
 extension PoolEvent {
     /// The schema version written in every line's `"v"`.
-    public static let jsonSchemaVersion = 1
+    public static let jsonSchemaVersion = 2
+    /// The schema versions ``init(jsonLine:)`` reads.
+    public static let readableSchemaVersions: ClosedRange<Int> = 1...2
 
     /// This event as one line of JSON (no newline).
     public var jsonLine: String {
@@ -17,6 +22,17 @@ extension PoolEvent {
         line.field("v", Self.jsonSchemaVersion)
         line.raw("t", "\(time / 1_000_000_000).\(String(time % 1_000_000_000).leftPadded(to: 9))")
         switch kind {
+        case .poolCreated(let pool, let pid, let workers):
+            line.field("event", "poolCreated"); line.field("pool", pool); line.field("pid", pid); line.field("workers", workers)
+        case .itemsFinished(let job, let start, let count, let pid, let nanoseconds):
+            line.field("event", "itemsFinished"); line.field("job", job); line.field("start", start)
+            line.field("count", count); line.field("pid", pid); line.field("ns", nanoseconds)
+        case .jobProgress(let job, let finished, let failed, let delivered, let chunksDone):
+            line.field("event", "jobProgress"); line.field("job", job); line.field("finished", finished)
+            line.field("failed", failed); line.field("delivered", delivered); line.field("chunks_done", chunksDone)
+        case .settingsChanged(let chunksize):
+            line.field("event", "settingsChanged")
+            if let chunksize { line.field("chunksize", chunksize) }
         case .workerStarted(let slot, let pid):
             line.field("event", "workerStarted"); line.field("slot", slot); line.field("pid", pid)
         case .workerReady(let slot, let pid):
@@ -90,14 +106,26 @@ extension PoolEvent {
     }
 
     private init(_ line: JSONLine) throws {
-        guard line.v == Self.jsonSchemaVersion else {
-            throw EventLogError(line: 0, message: "schema version \(line.v) is not supported (this build reads \(Self.jsonSchemaVersion))")
+        guard Self.readableSchemaVersions.contains(line.v) else {
+            throw EventLogError(line: 0, message: "schema version \(line.v) is not supported (this build reads 1 and 2)")
         }
         // Doubles keep 15 significant digits: nanoseconds survive for runs under about 11 days.
         guard line.t.isFinite, line.t >= 0 else { throw EventLogError(line: 0, message: "\"t\" must be a time in seconds") }
         let time = UInt64((line.t * 1e9).rounded())
         let kind: Kind
         switch line.event {
+        case "poolCreated":
+            kind = .poolCreated(pool: try line.need(line.pool, "pool"), pid: try line.need(line.pid, "pid"),
+                                workers: try line.need(line.workers, "workers"))
+        case "itemsFinished":
+            kind = .itemsFinished(job: try line.need(line.job, "job"), start: try line.need(line.start, "start"),
+                                  count: try line.need(line.count, "count"), pid: try line.need(line.pid, "pid"),
+                                  nanoseconds: try line.need(line.ns, "ns"))
+        case "jobProgress":
+            kind = .jobProgress(job: try line.need(line.job, "job"), finished: try line.need(line.finished, "finished"),
+                                failed: try line.need(line.failed, "failed"), delivered: try line.need(line.delivered, "delivered"),
+                                chunksDone: try line.need(line.chunks_done, "chunks_done"))
+        case "settingsChanged": kind = .settingsChanged(chunksize: line.chunksize)
         case "workerStarted": kind = .workerStarted(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"))
         case "workerReady": kind = .workerReady(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"))
         case "workerExited":
@@ -167,6 +195,7 @@ private struct JSONLine: Decodable {
     var t: Double
     var event: String
     var slot, job, chunk, chunks, start, count, index, items, chunksize, attempt, from, to, queued_chunks, queued_items: Int?
+    var pool, workers, finished, failed, delivered, chunks_done: Int?
     var pid, dead_pid, exit, signal: Int32?
     var ns: UInt64?
     var auto: Bool?
@@ -197,8 +226,8 @@ public struct EventLogError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 /// Builds one JSON object with fields in a fixed order, without `JSONEncoder`'s per-line cost.
-private struct JSONLineWriter {
-    private var text = "{"
+struct JSONLineWriter {
+    private(set) var text = "{"
 
     mutating func raw(_ key: String, _ value: String) {
         if text.count > 1 { text += "," }

@@ -14,6 +14,10 @@ public struct PoolEvent: Sendable, Equatable {
     }
 
     public enum Kind: Sendable, Equatable {
+        /// The first event of every pool's stream (and of a late subscriber's snapshot): which
+        /// pool this is. `pool` numbers the pools of one process from 1; `pid` is that process.
+        /// In a log holding several runs, each run starts here (its times start again at 0).
+        case poolCreated(pool: Int, pid: Int32, workers: Int)
         /// A worker process was spawned into `slot` (slots are stable rows: a replacement reuses one).
         case workerStarted(slot: Int, pid: Int32)
         /// The worker ran its initializer and takes tasks.
@@ -35,6 +39,17 @@ public struct PoolEvent: Sendable, Equatable {
         case itemStarted(job: Int, index: Int, pid: Int32)
         /// A worker finished an item; `error` is the failure's description, `nil` on success.
         case itemFinished(job: Int, index: Int, pid: Int32, error: String?, nanoseconds: UInt64)
+        /// Items `start ..< start+count` of one chunk finished, in order, on one worker, all
+        /// successfully, in `nanoseconds` in all: the coarse form of ``itemFinished`` for items too
+        /// short to be seen one by one (schema 2). A failed item, or one that took longer than
+        /// ``PoolEvent/perItemThreshold``, always has its own ``itemFinished``.
+        case itemsFinished(job: Int, start: Int, count: Int, pid: Int32, nanoseconds: UInt64)
+        /// A late subscriber's snapshot only: how far a running job had got before it joined
+        /// (items finished and failed, items handed to the caller, chunks done).
+        case jobProgress(job: Int, finished: Int, failed: Int, delivered: Int, chunksDone: Int)
+        /// The chunk size the pool will use for its next submissions changed (nil: each job's
+        /// own, or Python's formula). Set by ``ProcessPool/chunksizeOverride`` (a monitor's `]`/`[`).
+        case settingsChanged(chunksize: Int?)
         /// An item whose worker died before finishing it was queued again (`attempt` counts runs so far).
         case itemRetried(job: Int, index: Int, attempt: Int, deadPID: Int32)
         /// Results `start ..< start+count` became available to the caller (at the end for
@@ -53,6 +68,13 @@ public struct PoolEvent: Sendable, Equatable {
         /// Events this subscriber lost because it fell behind (counted, never silent).
         case eventsDropped(count: Int)
     }
+}
+
+extension PoolEvent {
+    /// Items that run longer than this get one ``Kind/itemFinished`` each; shorter ones are
+    /// reported as runs (``Kind/itemsFinished``): a person cannot see them one by one, and one
+    /// event per run is what keeps watching a pool of tiny tasks nearly free.
+    public static let perItemThreshold: UInt64 = 20_000_000
 }
 
 /// How a worker process ended.
