@@ -51,7 +51,7 @@ final class ReplaySource: MonitorSource {
         var run = 0
         for (number, events) in runs.enumerated() {
             if number > 0 {
-                inbox.post(.summary(run: run, ["replay of \(name): run \(number) of \(runs.count) ended"]))
+                inbox.post(.summary(run: run, ["run \(number) of \(runs.count) in \(name) ended"]))
                 try? await Task.sleep(nanoseconds: UInt64(Self.pauseBetweenRuns / speed * 1e9))
                 guard isCurrent(generation) else { return }
             }
@@ -70,7 +70,9 @@ final class ReplaySource: MonitorSource {
                 inbox.post(.events(run: run, [event]))
             }
         }
-        let runCount = runs.count > 1 ? " in \(runs.count) runs" : ""
-        inbox.post(.runFinished(run: run, summary: ["replay of \(name): \(events.count) events\(runCount)"]))
+        // The counts before the file name, which may be long enough to be cut off.
+        let summary = runs.count > 1 ? "replay of \(runs.count) runs (\(events.count) events): \(name)"
+            : "replay of \(name): \(events.count) events"
+        inbox.post(.runFinished(run: run, summary: [summary]))
     }
 }
