@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import ProcessPool
+import TerminalTestSupport
 import Testing
 
 /// `poolmon run --events`: the log is written as the run goes, to whatever the path names
@@ -189,5 +190,16 @@ struct LiveEventLogTests {
         })
         #expect(printed.isSubset(of: exited), "each worker that printed was terminated, and the log says so")
         #expect(startedPIDs(events).isSuperset(of: printed))
+    }
+
+    @Test("with standard output closed at start, the log does not become standard output")
+    func closedStandardOutput() throws {
+        let log = try scratchDirectory().appendingPathComponent("closed.jsonl").path
+        // The first descriptor opened would be 1: where `print` writes the totals.
+        _ = try ChildProcess.run("/bin/sh", ["-c", "exec '\(PoolmonProcess.executable)' run --workers 2 --delay 0 --quiet --events '\(log)' >&-"])
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(!text.contains("Sum of"), "the totals did not go into the log")
+        let events = try wholeLog(log)
+        #expect(events.last?.kind == .poolStateChanged(.finished))
     }
 }
