@@ -14,11 +14,12 @@ import ProcessPool
 /// **Writing.** A log is most useful while the run goes (`tail -f`, `jq`) and after the run is
 /// killed, so it is flushed at least every ``flushInterval`` while events flow; but a busy pool
 /// hands over hundreds of thousands of events a second, so never once per event. ``append(_:)``
-/// only encodes and copies bytes under a lock. A thread of the writer's own takes them when
-/// the buffer is big or the interval has passed since its last write, and sleeps until then, so
-/// the tail of a burst followed by silence goes out within the interval too. The writes happen
-/// on that thread because one can block for as long as a FIFO's reader is slow, which must
-/// never park a thread of Swift's cooperative pool.
+/// only queues the batch it is given, under a lock. A thread of the writer's own takes what is
+/// queued when there is a lot or the interval has passed since its last write, and sleeps until
+/// then, so the tail of a burst followed by silence goes out within the interval too. That
+/// thread also turns events into JSON: the reader of the pool's events keeps up with the pool,
+/// and no CPU of the cooperative pool goes to it. And a write can block for as long as a FIFO's
+/// reader is slow, which must never park a thread of the cooperative pool.
 ///
 /// **Errors.** Bytes go out with `write(2)` (retrying EINTR and partial writes); Foundation's
 /// `FileHandle.write` would trap on ENOSPC, EFBIG or EPIPE. The first error is kept as
@@ -38,12 +39,14 @@ final class EventLogWriter: @unchecked Sendable {
 
     /// The longest time an event waits in the buffer while the writer is free to write.
     static let flushInterval: UInt64 = 100_000_000
-    /// A buffer this big is written at once, without waiting for the interval.
-    static let flushSize = 256 << 10
-    /// Beyond this much unwritten (a reader that stopped reading), events are dropped and
+    /// This many events waiting are written at once, without waiting for the interval.
+    static let flushCount = 4096
+    /// About the most events turned into one write.
+    static let writeCount = 65_536
+    /// Beyond this many events waiting (a reader that stopped reading), events are dropped and
     /// counted, and an `eventsDropped` line in the log says how many, as the pool does for a
     /// slow subscriber: memory stays bounded and the pool never waits for its log.
-    static let bufferLimit = 16 << 20
+    static let queueLimit = 1 << 20
 
     let path: String
     private let descriptor: Int32
@@ -53,8 +56,9 @@ final class EventLogWriter: @unchecked Sendable {
     private let isPipe: Bool
     private let condition = NSCondition()
 
-    private var pending: [UInt8] = []
-    /// Bytes taken by the writer thread and not yet written.
+    private var pending: [[PoolEvent]] = []
+    private var pendingCount = 0
+    /// Events taken by the writer thread and not yet written.
     private var writing = false
     /// When the last write began (``EventClock`` nanoseconds; 0: none yet, the first goes out at once).
     private var lastWriteStart: UInt64 = 0
@@ -120,32 +124,28 @@ final class EventLogWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Queues `events` for writing; never blocks on the file. Ignored after an error or `close`.
+    /// Queues `events` for writing; never blocks on the file, and costs a lock and an array
+    /// append. Ignored after an error or `close`.
     func append(_ events: [PoolEvent]) {
         guard let first = events.first else { return }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(events.count * 128)
-        for event in events {
-            bytes.append(contentsOf: event.jsonLine.utf8)
-            bytes.append(UInt8(ascii: "\n"))
-        }
         condition.lock()
         defer { condition.unlock() }
         guard storedFailure == nil, !closing else { return }
-        if unannouncedDrops > 0 && pending.count < Self.bufferLimit {
-            pending.append(contentsOf: PoolEvent(time: first.time, kind: .eventsDropped(count: unannouncedDrops)).jsonLine.utf8)
-            pending.append(UInt8(ascii: "\n"))
+        let wasEmpty = pending.isEmpty
+        if unannouncedDrops > 0 && pendingCount < Self.queueLimit {
+            pending.append([PoolEvent(time: first.time, kind: .eventsDropped(count: unannouncedDrops))])
+            pendingCount += 1
             unannouncedDrops = 0
         }
-        guard pending.count + bytes.count <= Self.bufferLimit else {
+        guard pendingCount + events.count <= Self.queueLimit else {
             unannouncedDrops += events.count
             droppedTotal += events.count
             return
         }
-        let wasEmpty = pending.isEmpty
-        pending.append(contentsOf: bytes)
-        // An empty buffer means the thread sleeps without a deadline: wake it to set one.
-        if wasEmpty || pending.count >= Self.flushSize { condition.broadcast() }
+        pending.append(events)
+        pendingCount += events.count
+        // An empty queue means the thread sleeps without a deadline: wake it to set one.
+        if wasEmpty || pendingCount >= Self.flushCount { condition.broadcast() }
     }
 
     /// Writes everything appended so far without waiting for the interval, and waits until it
@@ -207,6 +207,8 @@ final class EventLogWriter: @unchecked Sendable {
     // MARK: the writer thread
 
     private func runWriterThread() {
+        // The JSON lines of one write; its storage is reused.
+        var bytes: [UInt8] = []
         condition.lock()
         while true {
             if let failure = storedFailure, !failureReported, let handler = failureHandler {
@@ -223,15 +225,31 @@ final class EventLogWriter: @unchecked Sendable {
             }
             let now = EventClock.now()
             let due = lastWriteStart == 0 ? now : lastWriteStart &+ Self.flushInterval
-            guard closing || flushRequested || pending.count >= Self.flushSize || now >= due else {
+            guard closing || flushRequested || pendingCount >= Self.flushCount || now >= due else {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: Double(due - now) / 1e9))
                 continue
             }
-            let bytes = pending
-            pending = []
+            // At most about `writeCount` events per write: a backlog goes out in pieces, so that
+            // its JSON never needs one huge buffer.
+            var taken = 0
+            var takenEvents = 0
+            while taken < pending.count && takenEvents < Self.writeCount {
+                takenEvents += pending[taken].count
+                taken += 1
+            }
+            let batches = pending[..<taken]
+            pending.removeFirst(taken)
+            pendingCount -= takenEvents
             writing = true
             lastWriteStart = now
             condition.unlock()
+            bytes.removeAll(keepingCapacity: true)
+            for batch in batches {
+                for event in batch {
+                    bytes.append(contentsOf: event.jsonLine.utf8)
+                    bytes.append(UInt8(ascii: "\n"))
+                }
+            }
             let error = writeAll(bytes)
             condition.lock()
             writing = false
@@ -239,6 +257,7 @@ final class EventLogWriter: @unchecked Sendable {
             if let error {
                 storedFailure = Failure(path: path, reason: String(cString: strerror(error)))
                 pending = []
+                pendingCount = 0
             }
             condition.broadcast()
         }
