@@ -192,6 +192,19 @@ struct LiveEventLogTests {
         #expect(startedPIDs(events).isSuperset(of: printed))
     }
 
+    @Test("SIGTERM in a flood of events (tiny tasks) still leaves every event up to the stop")
+    func stoppedFlood() throws {
+        let log = try scratchDirectory().appendingPathComponent("flood.jsonl").path
+        let run = try PoolmonProcess(["run", "--workers", "2", "--delay", "0", "--quiet", "--count", "1000000", "--chunksize", "1", "--events", log])
+        #expect(eventually { completeEvents(log).count >= 2000 })
+        kill(run.pid, SIGTERM)
+        run.waitForExit()
+        #expect(run.status == 128 + SIGTERM, "stderr: \(run.stderr)")
+        let events = try wholeLog(log)
+        #expect(events.contains { $0.kind == .poolStateChanged(.terminated) })
+        #expect(events.last?.kind == .poolStateChanged(.finished))
+    }
+
     @Test("with standard output closed at start, the log does not become standard output")
     func closedStandardOutput() throws {
         let log = try scratchDirectory().appendingPathComponent("closed.jsonl").path
