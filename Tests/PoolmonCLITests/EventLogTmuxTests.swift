@@ -106,6 +106,24 @@ struct EventLogTmuxTests {
         #expect(busy.isSubset(of: exited), "the log goes on to the workers' exits: \(busy) \(exited)")
     }
 
+    @Test("q during a flood of events (tiny tasks) keeps every event up to the stop")
+    func quitInFlood() async throws {
+        let scratch = try scratchDirectory()
+        let log = scratch.appendingPathComponent("flood.jsonl").path
+        try await TmuxSession.withSession(width: 100, height: 30) { session in
+            try launch(session, "--workers 2 --delay 0 --count 1000000 --chunksize 1 --events \(log)", scratch: scratch)
+            try await session.waitUntil("2000 lines in the log") { _ in
+                let data = FileManager.default.contents(atPath: log) ?? Data()
+                return data.lazy.filter { $0 == UInt8(ascii: "\n") }.count >= 2000
+            }
+            try session.press("q")
+            try await session.waitFor("EXIT=0", timeout: .seconds(60))
+        }
+        let events = try wholeLog(log)
+        #expect(events.contains { $0.kind == .poolStateChanged(.terminated) })
+        #expect(events.last?.kind == .poolStateChanged(.finished))
+    }
+
     @Test("a write error in watch restores the terminal, then prints one line and exits 74")
     func writeErrorInMonitor() async throws {
         let scratch = try scratchDirectory()

@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 import ProcessPool
-import TerminalTestSupport
 import Testing
 
 /// `poolmon run --events`: the log is written as the run goes, to whatever the path names
@@ -202,17 +201,6 @@ struct LiveEventLogTests {
         #expect(run.status == 128 + SIGTERM, "stderr: \(run.stderr)")
         let events = try wholeLog(log)
         #expect(events.contains { $0.kind == .poolStateChanged(.terminated) })
-        #expect(events.last?.kind == .poolStateChanged(.finished))
-    }
-
-    @Test("with standard output closed at start, the log does not become standard output")
-    func closedStandardOutput() throws {
-        let log = try scratchDirectory().appendingPathComponent("closed.jsonl").path
-        // The first descriptor opened would be 1: where `print` writes the totals.
-        _ = try ChildProcess.run("/bin/sh", ["-c", "exec '\(PoolmonProcess.executable)' run --workers 2 --delay 0 --quiet --events '\(log)' >&-"])
-        let text = try String(contentsOfFile: log, encoding: .utf8)
-        #expect(!text.contains("Sum of"), "the totals did not go into the log")
-        let events = try wholeLog(log)
         #expect(events.last?.kind == .poolStateChanged(.finished))
     }
 }
