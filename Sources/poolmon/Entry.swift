@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import ProcessPool
 
 /// The program's entry point: worker mode first, then the command line.
@@ -19,6 +20,11 @@ enum Entry {
         } catch {
             // A signal's cleanup makes pending work fail; the signal thread owns the exit then.
             SignalStop.waitIfStopping()
+            if let failure = error as? EventLogWriter.Failure {
+                // Not a usage error: one line, and EX_IOERR as for any output that failed.
+                FileHandle.standardError.write(Data("poolmon: \(failure)\n".utf8))
+                Poolmon.exit(withError: ExitCode(74))
+            }
             Poolmon.exit(withError: error)
         }
     }

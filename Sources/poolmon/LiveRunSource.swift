@@ -1,23 +1,32 @@
+import Dispatch
 import Foundation
 import Glibc
 import ProcessPool
 import Synchronization
 
 /// Runs the tutorial on a real pool for the monitor, again whenever asked.
+///
+/// With an event log (`watch --events`), every run's events go into the one open log, a run's
+/// after the one before it: `r` and `--loop` add runs to the file rather than replacing it.
 final class LiveRunSource: MonitorSource {
     private struct State {
         var run = 0
         var pool: ProcessPool?
+        /// The task copying the latest run's events to the inbox and the log.
+        var recording: Task<Void, Never>?
     }
 
     private let state = Mutex(State())
     private let inbox: MonitorInbox
-    private let eventLogPath: String?
+    private let eventLog: EventLogWriter?
+    /// Entered by each run's recording task, left when it has handed over its last event:
+    /// ``stop()`` waits on it so that a stopped run's log is complete.
+    private let recordings = DispatchGroup()
     let isLive = true
 
-    init(inbox: MonitorInbox, eventLogPath: String?) {
+    init(inbox: MonitorInbox, eventLog: EventLogWriter?) {
         self.inbox = inbox
-        self.eventLogPath = eventLogPath
+        self.eventLog = eventLog
     }
 
     func start(_ settings: RunSettings) {
@@ -41,6 +50,8 @@ final class LiveRunSource: MonitorSource {
         Glibc.kill(pid, SIGKILL)
     }
 
+    /// Stops the run, and with a log, waits (boundedly: a FIFO's reader may have stopped
+    /// reading) until every event the pool emitted is written.
     func stop() {
         let pool = state.withLock { state in
             state.run += 1
@@ -48,6 +59,9 @@ final class LiveRunSource: MonitorSource {
             return state.pool
         }
         pool?.terminate()
+        guard let eventLog else { return }
+        _ = recordings.wait(timeout: .now() + 10)
+        eventLog.waitUntilWritten(timeout: .seconds(10))
     }
 
     private func execute(run: Int, _ settings: RunSettings) async {
@@ -64,22 +78,26 @@ final class LiveRunSource: MonitorSource {
                 return
             }
             inbox.post(.runStarted(run: run, origin: pool.eventClockOrigin, timeScale: 1))
-            let recorder = try eventLogPath.map { try EventRecorder(path: $0) }
             let batches = pool.eventBatches(bufferingLimit: 1 << 20)
-            let inbox = self.inbox
-            let pump = Task {
-                for await batch in batches {
-                    inbox.post(.events(run: run, batch))
-                    for event in batch { recorder?.append(event) }
+            let (inbox, eventLog, recordings) = (self.inbox, self.eventLog, self.recordings)
+            recordings.enter()
+            state.withLock { state in
+                let previous = state.recording
+                state.recording = Task {
+                    // The previous run's pool is already terminated; its last events go first.
+                    await previous?.value
+                    for await batch in batches {
+                        inbox.post(.events(run: run, batch))
+                        eventLog?.append(batch)
+                    }
+                    recordings.leave()
                 }
-                try? recorder?.finish(dropped: 0)
             }
             let results = try await DemoRun.run(on: pool, settings)
             inbox.post(.runFinished(run: run, summary: [DemoRun.totalLine("sum", results.sums),
                                                         DemoRun.totalLine("product", results.products)]))
             pool.close()
             try pool.join()
-            await pump.value
         } catch {
             inbox.post(.runFailed(run: run, message: "\(error)"))
         }

@@ -11,6 +11,11 @@ enum MonitorMessage: Sendable {
     /// The run finished; these lines (the tutorial's totals) go on screen.
     case runFinished(run: Int, summary: [String])
     case runFailed(run: Int, message: String)
+    /// Lines for the results box while the run goes on (a followed log says so).
+    case summary(run: Int, [String])
+    /// The session cannot go on (the event log cannot be written, a followed log went bad): the
+    /// loop ends, the terminal is restored, and the session throws `error`.
+    case sessionFailed(any Error)
 }
 
 /// Messages from the run (any thread) to the UI thread, which drains them every frame. Events

@@ -23,6 +23,8 @@ final class MonitorLoop {
     private var timeScale = 1.0
     private var restartAt: UInt64?
     private var lastTick: UInt64 = 0
+    /// Why the session must end (see ``MonitorMessage/sessionFailed(_:)``).
+    private var sessionFailure: (any Error)?
 
     private static let frameInterval: UInt64 = 33_000_000
     /// One sample of the sparkline and task streams per 100 ms of event time.
@@ -47,6 +49,7 @@ final class MonitorLoop {
     }
 
     /// Runs until `q`, an interruption (a signal), or the terminal going away.
+    /// - Throws: what the source reported as ending the session, once the terminal is restored.
     func run() throws {
         try CursesTerminal.withTerminal(interrupter: interrupter) { terminal in
             source.start(settings)
@@ -64,6 +67,7 @@ final class MonitorLoop {
                     dirty = true
                 }
                 if drainInbox() { dirty = true }
+                if sessionFailure != nil { break }
                 let now = eventNow
                 // Histories only move while the run does: a finished run costs no frames.
                 if feed.live.phase == .running && now &- lastTick >= Self.tickInterval {
@@ -91,6 +95,7 @@ final class MonitorLoop {
                 }
             }
         }
+        if let sessionFailure { throw sessionFailure }
     }
 
     /// "Now" on the current run's event time line.
@@ -134,6 +139,9 @@ final class MonitorLoop {
         for message in messages {
             switch message {
             case .runStarted(let id, let origin, let timeScale):
+                // A log holding several runs: each starts on a fresh screen, as after `r`. (A
+                // restart has made one already and set `currentRun` to -1; at the start it is 0.)
+                if currentRun > 0 { feed = MonitorFeed(feed.live.nextRun()) }
                 currentRun = id
                 self.origin = origin
                 self.timeScale = timeScale
@@ -145,6 +153,10 @@ final class MonitorLoop {
                 if let loopDelay { restartAt = EventClock.now() + loopDelay }
             case .runFailed(let id, let message) where id == currentRun:
                 feed.update { $0.summaryLines = ["run failed: \(message)"] }
+            case .summary(let id, let lines) where id == currentRun:
+                feed.update { $0.summaryLines = lines }
+            case .sessionFailed(let error):
+                sessionFailure = error
             default:
                 break  // a previous run's stragglers
             }

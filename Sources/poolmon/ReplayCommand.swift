@@ -2,29 +2,68 @@ import ArgumentParser
 import Foundation
 import ProcessPool
 
-/// `poolmon replay FILE`: a recorded `--events` log, played into the same monitor.
+/// `poolmon replay FILE`: a recorded `--events` log, played into the same monitor; with
+/// `--follow`, a log still being written, shown as it grows.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Play a log recorded with --events into the monitor."
+        abstract: "Play a log recorded with --events into the monitor, or follow one as it is written."
     )
 
     @Argument(help: "A JSON Lines event log written by `poolmon run --events FILE` or `poolmon watch --events FILE`.")
     var file: String
 
-    @Option(help: "Playback speed: 2 plays twice as fast.")
-    var speed: Double = 1
+    @Option(help: "Playback speed: 2 plays twice as fast (default 1; not with --follow).")
+    var speed: Double?
+
+    @Flag(help: "Show the log as another process writes it, as `tail -f` does: what is there at once, then events as they are appended.")
+    var follow = false
 
     func validate() throws {
-        guard speed.isFinite, speed > 0, speed <= 10_000 else {
-            throw ValidationError("--speed must be greater than 0 and at most 10000 (got \(speed))")
+        if let speed {
+            guard !follow else {
+                throw ValidationError("--speed does not apply to --follow, which shows events as they are written")
+            }
+            guard speed.isFinite, speed > 0, speed <= 10_000 else {
+                throw ValidationError("--speed must be greater than 0 and at most 10000 (got \(speed))")
+            }
         }
     }
 
     func run() throws {
-        let events: [PoolEvent]
+        let inbox = MonitorInbox()
+        let source: any MonitorSource
+        let settings: RunSettings
+        if follow {
+            // Checked now, so that a missing or corrupt log fails before the screen changes; the
+            // source reads it again from the start.
+            let existing = try Self.reportingFailures { () throws(EventLogReader.Failure) -> [PoolEvent] in
+                try EventLogFollower(path: file).readAvailable().events
+            }
+            try MonitorSession.requireTerminal()
+            settings = Self.settings(replaying: existing)
+            source = FollowedLogSource(path: file, inbox: inbox)
+        } else {
+            let events = try Self.reportingFailures { () throws(EventLogReader.Failure) -> [PoolEvent] in
+                try EventLogReader.read(path: file)
+            }
+            try MonitorSession.requireTerminal()
+            settings = Self.settings(replaying: events)
+            source = ReplaySource(events: events, speed: speed ?? 1, name: file, inbox: inbox)
+        }
         do {
-            events = try EventLogReader.read(path: file)
+            try MonitorSession.run(source: source, inbox: inbox, settings: settings, loopDelay: nil)
+        } catch let failure as EventLogReader.Failure {
+            // A followed log that went bad (or away) mid-session: reported once the terminal is back.
+            _ = try Self.reportingFailures { () throws(EventLogReader.Failure) in throw failure }
+        }
+    }
+
+    /// Runs `body`; a missing or unreadable log exits with status 66, a corrupt one with 64,
+    /// naming the line.
+    private static func reportingFailures<T>(_ body: () throws(EventLogReader.Failure) -> T) throws -> T {
+        do {
+            return try body()
         } catch {
             if case .unreadable = error {
                 FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
@@ -32,9 +71,10 @@ struct ReplayCommand: ParsableCommand {
             }
             throw ValidationError("\(error)")
         }
-        try MonitorSession.requireTerminal()
-        let inbox = MonitorInbox()
-        let source = ReplaySource(events: events, speed: speed, name: file, inbox: inbox)
+    }
+
+    /// The monitor's settings for a log: the first pool's size, the last job's mode and chunk size.
+    private static func settings(replaying events: [PoolEvent]) -> RunSettings {
         var settings = RunSettings(workers: 1)
         for event in events {
             switch event.kind {
@@ -45,6 +85,6 @@ struct ReplayCommand: ParsableCommand {
             default: continue
             }
         }
-        try MonitorSession.run(source: source, inbox: inbox, settings: settings, loopDelay: nil)
+        return settings
     }
 }

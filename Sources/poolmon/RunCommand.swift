@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import ProcessPool
 
@@ -15,18 +16,36 @@ struct RunCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
-        let recorder = try options.events.map { try EventRecorder(path: $0) }
+        // Opened before any worker starts: an unwritable path fails now, with status 64.
+        let eventLog = try await options.events.asyncMap { try await EventLogWriter.open(path: $0) }
         let pool: ProcessPool
         do {
             pool = try ProcessPool(configuration: DemoRun.poolConfiguration(RunSettings(options, quiet: quiet), captureOutput: false))
         } catch {
+            await eventLog?.close()
             throw ValidationError("\(error)")
         }
-        let stop = SignalStop.install { pool.terminate() }
+        // A log that cannot be written ends the run: the workers are stopped and reaped, and the
+        // error is reported below (status 74) instead of the totals.
+        eventLog?.onFailure { _ in pool.terminate() }
+        let recordingDone = DispatchGroup()
+        let stop = SignalStop.install {
+            pool.terminate()
+            // Stopping keeps the log: everything the pool emitted up to its end is written out
+            // before the signal thread exits (bounded, in case a FIFO's reader stopped reading).
+            if let eventLog {
+                _ = recordingDone.wait(timeout: .now() + 10)
+                eventLog.blockingClose(timeout: .seconds(10))
+            }
+        }
         defer { stop.cancel() }
-        let recording = recorder.map { recorder in
-            let events = pool.events(bufferingLimit: 1 << 20)
-            return Task { await recorder.record(events) }
+        let recording = eventLog.map { eventLog in
+            let batches = pool.eventBatches(bufferingLimit: 1 << 20)
+            recordingDone.enter()
+            return Task {
+                for await batch in batches { eventLog.append(batch) }
+                recordingDone.leave()
+            }
         }
 
         let results: (sums: Result<[Int], any Error>, products: Result<[Int], any Error>)
@@ -35,14 +54,23 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             pool.terminate()
             await recording?.value
+            await eventLog?.close()
+            if let failure = eventLog?.failure { throw failure }
             throw error
         }
         pool.close()
         try pool.join()
-        if let recording {
-            await recording.value
-            try recorder?.finish(dropped: pool.droppedEventCount)
+        await recording?.value
+        if let eventLog {
+            await eventLog.close()
+            if let failure = eventLog.failure { throw failure }
+            let dropped = pool.droppedEventCount + eventLog.droppedEventCount
+            if dropped > 0 {
+                FileHandle.standardError.write(Data("poolmon: \(dropped) events were dropped from '\(eventLog.path)' (the writer fell behind)\n".utf8))
+            }
         }
+        // A signal stopped the pool: its thread reports that and exits, not the totals.
+        SignalStop.waitIfStopping()
         var failed = false
         for (job, result) in [("sum", results.sums), ("product", results.products)] {
             let line = DemoRun.totalLine(job, result)
@@ -55,5 +83,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         // A job that failed (a poison item) fails the command, after the other job's total.
         if failed { throw ExitCode(1) }
+    }
+}
+
+extension Optional {
+    /// `map` with an async transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

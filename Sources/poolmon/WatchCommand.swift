@@ -18,9 +18,20 @@ struct WatchCommand: ParsableCommand {
     func run() throws {
         try MonitorSession.requireTerminal()
         let inbox = MonitorInbox()
-        let source = LiveRunSource(inbox: inbox, eventLogPath: options.events)
-        if let path = options.events { _ = try EventRecorder(path: path) }  // fail now, not mid-run
-        try MonitorSession.run(source: source, inbox: inbox, settings: RunSettings(options, quiet: false),
-                               loopDelay: loop ? 3_000_000_000 : nil)
+        // One log for the whole session, opened now so that an unwritable path fails before the
+        // screen changes (status 64); every run the monitor makes is appended to it.
+        let eventLog = try options.events.map { try EventLogWriter(path: $0) }
+        // A write error ends the session; the terminal is restored before the error is printed.
+        eventLog?.onFailure { failure in inbox.post(.sessionFailed(failure)) }
+        let source = LiveRunSource(inbox: inbox, eventLog: eventLog)
+        do {
+            try MonitorSession.run(source: source, inbox: inbox, settings: RunSettings(options, quiet: false),
+                                   loopDelay: loop ? 3_000_000_000 : nil)
+        } catch {
+            eventLog?.blockingClose(timeout: nil)
+            throw eventLog?.failure ?? error
+        }
+        eventLog?.blockingClose(timeout: nil)
+        if let failure = eventLog?.failure { throw failure }
     }
 }

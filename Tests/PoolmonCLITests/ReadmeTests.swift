@@ -25,7 +25,7 @@ struct ReadmeTests {
     @Test("every subcommand and option README.md names exists", arguments: [
         ("run", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--quiet", "--events"]),
         ("watch", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--events", "--loop"]),
-        ("replay", ["--speed"]),
+        ("replay", ["--speed", "--follow"]),
     ])
     func commands(subcommand: String, options: [String]) throws {
         #expect(Self.readme.contains("poolmon \(subcommand)"))

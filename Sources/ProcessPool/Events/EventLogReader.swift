@@ -1,12 +1,13 @@
 import Foundation
 
-/// Reads a JSON Lines event log written by `--events`, for replay.
+/// Reads a whole JSON Lines event log written by `--events`, for replay. (A log still being
+/// written is read as it grows with ``EventLogDecoder``.)
 public enum EventLogReader {
     /// Why a log could not be read.
     public enum Failure: Error, Sendable, Equatable, CustomStringConvertible {
         /// The file is missing or unreadable (exit status 66 on the command line).
         case unreadable(path: String, reason: String)
-        /// A line is not a valid event (exit status 65).
+        /// A line is not a valid event (exit status 64 on the command line).
         case corrupt(path: String, EventLogError)
         /// The file holds no events at all.
         case empty(path: String)
@@ -31,26 +32,12 @@ public enum EventLogReader {
                 ?? (FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file")
             throw .unreadable(path: path, reason: reason)
         }
-        var events: [PoolEvent] = []
-        var lineNumber = 0
-        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        for line in lines {
-            lineNumber += 1
-            if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { continue }
-            guard let text = String(data: Data(line), encoding: .utf8) else {
-                throw .corrupt(path: path, EventLogError(line: lineNumber, message: "not UTF-8 text"))
-            }
-            do {
-                events.append(try PoolEvent(jsonLine: text))
-            } catch var error as EventLogError {
-                error.line = lineNumber
-                if lineNumber == lines.count && data.last != UInt8(ascii: "\n") {
-                    error.message += " (the last line looks truncated)"
-                }
-                throw .corrupt(path: path, error)
-            } catch {
-                throw .corrupt(path: path, EventLogError(line: lineNumber, message: "\(error)"))
-            }
+        var decoder = EventLogDecoder()
+        let events: [PoolEvent]
+        do {
+            events = try decoder.decode(data) + decoder.finish()
+        } catch {
+            throw .corrupt(path: path, error)
         }
         guard !events.isEmpty else { throw .empty(path: path) }
         return events
