@@ -42,7 +42,7 @@ struct EventLogTmuxTests {
     }
 
     func poolStarts(_ events: [PoolEvent]) -> Int {
-        events.filter { if case .poolResized(from: 0, _) = $0.kind { true } else { false } }.count
+        events.filter { if case .poolCreated = $0.kind { true } else { false } }.count
     }
 
     /// The PIDs in the worker rows of the screen that are busy.

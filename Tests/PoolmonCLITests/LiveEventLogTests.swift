@@ -52,7 +52,7 @@ struct LiveEventLogTests {
         #expect(eventually { completeEvents(log).contains(where: isItemStarted) })
         #expect(processExists(run.pid), "the run is still going when its first task starts are in the file")
         let events = completeEvents(log)
-        if case .poolResized(from: 0, _) = events.first?.kind {} else { Issue.record("the log begins with the pool's size: \(events.prefix(1))") }
+        if case .poolCreated = events.first?.kind {} else { Issue.record("the log begins with the pool's creation: \(events.prefix(1))") }
     }
 
     @Test("a symlink is followed: the target gets the log and the link stays a link")

@@ -82,5 +82,12 @@ struct EventLogDecoderTests {
         #expect(PoolEvent.runs(in: []).isEmpty)
         #expect(!event(2.0).beginsNewRun(after: event(2.5)))
         #expect(!event(1, .poolResized(from: 2, to: 3)).beginsNewRun(after: event(0.5)))
+        // Schema 2: poolCreated starts a run, and the poolResized after it belongs to that run.
+        let created = event(0, .poolCreated(pool: 2, pid: 7, workers: 2))
+        #expect(created.beginsNewRun(after: event(3)))
+        #expect(!event(0, .poolResized(from: 0, to: 2)).beginsNewRun(after: created))
+        let schema2 = [event(0, .poolCreated(pool: 1, pid: 7, workers: 2)), event(0, .poolResized(from: 0, to: 2)), event(0.5),
+                       event(0, .poolCreated(pool: 2, pid: 7, workers: 2)), event(0, .poolResized(from: 0, to: 2))]
+        #expect(PoolEvent.runs(in: schema2).map(\.count) == [3, 2])
     }
 }

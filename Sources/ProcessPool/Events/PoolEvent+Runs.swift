@@ -3,12 +3,13 @@ extension PoolEvent {
     /// before it in the log.
     ///
     /// `poolmon watch --events` records every run the monitor makes (`r`, `--loop`) into one
-    /// file, one pool after another, and each pool's event times start again at 0. A pool's
-    /// stream begins with `poolResized` from 0 workers (the pool's size, sent to every new
-    /// subscriber first); failing that, time running backwards by more than a second can only
-    /// be a new pool. This is the one place that decides, so that a marker that says it outright
-    /// (a `poolCreated` event) needs one more line here.
+    /// file, one pool after another, and each pool's event times start again at 0. In schema 2
+    /// every pool's stream begins with `poolCreated`; a schema 1 stream begins with `poolResized`
+    /// from 0 workers (the pool's size, sent to every new subscriber first); failing both, time
+    /// running backwards by more than a second can only be a new pool.
     public func beginsNewRun(after previous: PoolEvent) -> Bool {
+        if case .poolCreated = kind { return true }
+        if case .poolCreated = previous.kind { return false }
         if case .poolResized(from: 0, _) = kind { return true }
         return time &+ 1_000_000_000 < previous.time
     }
