@@ -67,9 +67,11 @@ let package = Package(
         // tmux sessions and child processes with clean signal state, for the terminal tests.
         .target(name: "TerminalTestSupport", dependencies: ["CSystemShims"], path: "Tests/TerminalTestSupport"),
         .testTarget(name: "CursesUITests", dependencies: ["CursesHarness", "CursesUI", "TerminalTestSupport"]),
+        // A program that uses ProcessPool as a user's would, watched by `poolmon watch -- CMD` and `attach` in the tests.
+        .executableTarget(name: "WatchedProgram", dependencies: ["ProcessPool"], path: "Tests/WatchedProgram"),
         .testTarget(
             name: "PoolmonCLITests",
-            dependencies: ["poolmon", "ReadmeExample", "ProcessPool", "TerminalTestSupport"]
+            dependencies: ["poolmon", "ReadmeExample", "WatchedProgram", "ProcessPool", "TerminalTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -21,6 +21,7 @@ public enum KeyMap {
         case .up: .selectPrevious
         case .down: .selectNext
         case .control("l"), .resize: .redraw
+        case .tab: .nextPool
         default: nil
         }
     }

@@ -24,4 +24,6 @@ public enum MonitorCommand: Sendable, Equatable, Hashable, CaseIterable {
     case selectNext
     /// Repaint the whole terminal.
     case redraw
+    /// Show the next pool of the watched program (`Tab`).
+    case nextPool
 }

@@ -31,6 +31,7 @@ public struct MonitorFeed: Sendable {
         frozen.settings = live.settings
         frozen.pendingSettings = live.pendingSettings
         frozen.summaryLines = live.summaryLines
+        frozen.watched = live.watched
         return frozen
     }
 

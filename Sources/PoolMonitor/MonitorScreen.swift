@@ -96,6 +96,7 @@ extension MonitorScreen {
         ("space", "pause the view (events still counted)"),
         ("k", "kill the selected worker (SIGKILL)"),
         ("↑  ↓", "select a worker"),
+        ("Tab", "next pool of a watched program"),
         ("Ctrl-L", "redraw the screen"),
     ]
 

@@ -37,6 +37,8 @@ public struct MonitorState: Sendable {
     public var summaryLines: [String] = []
     /// Set on the copy the screen shows while paused (``MonitorFeed`` sets it).
     public var freeze: Freeze?
+    /// What is being watched, when it is not poolmon's own tutorial run (set by the app).
+    public var watched: WatchedProgram?
 
     // MARK: folded from events
 
@@ -90,6 +92,38 @@ public struct MonitorState: Sendable {
         self.settings = settings
         pendingSettings = settings
         self.describer = describer
+    }
+
+    /// A program watched through the monitor channel (`poolmon watch -- CMD`, `poolmon attach`):
+    /// what the header and the key bar say about it.
+    public struct WatchedProgram: Sendable, Equatable {
+        /// The command line, as the header names it.
+        public var command: String
+        /// Which of the program's pools this is, and how many the monitor knows (`pool 1/2`).
+        public var poolNumber: Int
+        public var poolCount: Int
+        /// Whether the keys act on the pool: false once its connection has closed.
+        public var connected: Bool
+        /// `attach` (leaving with `q` detaches) rather than `watch -- CMD` (`q` stops CMD).
+        public var attached: Bool
+        /// How the program ended (`exit 0`, `SIGKILL`), once it has.
+        public var exitStatus: String?
+        /// The last thing a key did or could not do, in words.
+        public var message: String?
+        /// The pool's engine as its hello said (`swift`, `cpython`).
+        public var engine: String
+
+        public init(command: String, poolNumber: Int = 0, poolCount: Int = 0, connected: Bool = false, attached: Bool = false,
+                    exitStatus: String? = nil, message: String? = nil, engine: String = "swift") {
+            self.command = command
+            self.poolNumber = poolNumber
+            self.poolCount = poolCount
+            self.connected = connected
+            self.attached = attached
+            self.exitStatus = exitStatus
+            self.message = message
+            self.engine = engine
+        }
     }
 
     /// A pool's number within its process, and that process.

@@ -410,11 +410,18 @@ extension ScreenPainter {
     // MARK: key bar
 
     mutating func drawKeyBar(y: Int) {
-        let keys: [(key: String, label: String, priority: Int)] = [
-            ("q", "quit", 0), ("?", "help", 1), ("space", state.freeze == nil ? "pause" : "resume", 2),
-            ("+/-", "workers", 3), ("[/]", "chunk", 4), ("m", "mode", 5), ("r", "restart", 6),
-            ("k", "kill", 7), ("↑↓", "select", 8),
-        ]
+        let pause = state.freeze == nil ? "pause" : "resume"
+        let keys: [(key: String, label: String, priority: Int)]
+        if let watched = state.watched {
+            // A watched program decides its own runs and modes: no `r`, no `m`.
+            let quit = watched.attached ? "detach" : (watched.exitStatus == nil ? "quit (stops it)" : "quit")
+            keys = [("q", quit, 0), ("?", "help", 1), ("space", pause, 2), ("+/-", "workers", 3),
+                    ("[/]", "chunk of next jobs", 4), ("k", "kill", 5), ("Tab", "next pool", 6), ("↑↓", "select", 7)]
+        } else {
+            keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2),
+                    ("+/-", "workers", 3), ("[/]", "chunk", 4), ("m", "mode", 5), ("r", "restart", 6),
+                    ("k", "kill", 7), ("↑↓", "select", 8)]
+        }
         // Keep the most important keys that fit, in their usual order.
         var kept = Set<Int>()
         var used = 1

@@ -131,7 +131,35 @@ struct ScreenPainter {
     /// wait for the next run, and events lost on the way.
     private func notices() -> [[Span]] {
         var lines: [[Span]] = []
-        if state.hasPendingChanges {
+        if let watched = state.watched {
+            // What matters most first: how the program ended, which pool this is; the command
+            // line takes what room is left.
+            var tail: [Span] = []
+            if let pool = state.poolIdentity {
+                tail.append(Span("  pool \(pool.pool) of pid \(pool.pid)"))
+            }
+            if watched.poolCount > 1 {
+                tail += [Span(" (\(watched.poolNumber)/\(watched.poolCount)", CellStyle(color: .yellow, bold: true)),
+                         Span(" Tab next)", Self.dim)]
+            } else if watched.poolCount == 0 {
+                tail.append(Span("  no pool yet", Self.dim))
+            }
+            if watched.engine != "swift" { tail.append(Span("  \(watched.engine)", Self.dim)) }
+            if let status = watched.exitStatus {
+                tail += [Span("  ended: ", Self.dim), Span(status, CellStyle(color: status == "exit 0" ? .green : .red, bold: true))]
+            } else if !watched.connected && watched.poolCount > 0 {
+                tail.append(Span("  pool finished", Self.dim))
+            }
+            let lead = watched.attached ? "attached " : "watching "
+            let room = max(8, width - lead.count - tail.width)
+            var line = [Span(lead, Self.dim), Span(TextFormat.clip(watched.command, room), Self.bold)]
+            line += tail
+            lines.append(line)
+            if let message = watched.message {
+                lines.append([Span("» ", CellStyle(color: .yellow, bold: true)), Span(message, CellStyle(color: .yellow))])
+            }
+        }
+        if state.hasPendingChanges && state.watched == nil {
             var line = [Span("next run:", CellStyle(color: .yellow, bold: true))]
             let active = state.settings, pending = state.pendingSettings
             if pending.chunksize != active.chunksize {

@@ -16,6 +16,16 @@ enum MonitorMessage: Sendable {
     /// The session cannot go on (the event log cannot be written, a followed log went bad): the
     /// loop ends, the terminal is restored, and the session throws `error`.
     case sessionFailed(any Error)
+    /// A pool of a watched program connected (each pool is a run of its own; `Tab` switches).
+    case poolConnected(run: Int, ChannelHello)
+    /// Its connection closed (the pool finished, or the program ended), with why if it broke.
+    case poolDisconnected(run: Int, reason: String?)
+    /// A pool answered a command the keys sent.
+    case commandAnswered(run: Int, what: String, ChannelReply)
+    /// A line the watched program wrote (standard output or error).
+    case programOutput(pid: Int32, line: String)
+    /// The watched program ended: `exit 0`, `SIGKILL`…
+    case programExited(status: String)
 }
 
 /// Messages from the run (any thread) to the UI thread, which drains them every frame. Events

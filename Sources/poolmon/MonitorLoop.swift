@@ -9,17 +9,19 @@ import ProcessPool
 /// input, resize or the once-a-second clock; events are folded as they are drained (O(1) each)
 /// and a frame samples the state, so a flood of events never queues frames.
 final class MonitorLoop {
-    private let source: any MonitorSource
+    let source: any MonitorSource
     private let inbox: MonitorInbox
     private let interrupter: TerminalInterrupter
     private var settings: RunSettings
     /// Restart this long after a run ends (`--loop`), or never.
     private let loopDelay: UInt64?
 
-    private var feed: MonitorFeed
-    private var ui = MonitorUIState()
-    private var currentRun = 0
-    private var origin = EventClock.now()
+    var feed: MonitorFeed
+    var ui = MonitorUIState()
+    var currentRun = 0
+    var origin = EventClock.now()
+    /// A watched program's pools (`watch -- CMD`, `attach`); unused for the tutorial and logs.
+    var program: ProgramView?
     private var timeScale = 1.0
     private var restartAt: UInt64?
     private var lastTick: UInt64 = 0
@@ -38,6 +40,10 @@ final class MonitorLoop {
         self.settings = settings
         self.loopDelay = loopDelay
         feed = MonitorFeed(MonitorState(settings: settings.monitorSettings, describer: Self.describeItem))
+        if let watched = source.watchedProgram {
+            program = ProgramView(command: watched.command, attached: watched.attached)
+            refreshWatched()
+        }
     }
 
     /// The tutorial's names for items (`sum(5,15)`); other tasks as `label[index]`.
@@ -105,6 +111,7 @@ final class MonitorLoop {
 
     private func handle(_ command: MonitorCommand, terminal: CursesTerminal) {
         if ui.handle(command, in: feed.shown) { return }
+        if program != nil, handleProgramKey(command) { return }
         switch command {
         case .redraw: terminal.forceRedraw()
         case .togglePause: feed.togglePause(now: eventNow)
@@ -118,7 +125,7 @@ final class MonitorLoop {
         case .chunkUp, .chunkDown, .cycleMode:
             guard source.isLive else { return }
             feed.update { _ = $0.handle(command) }
-        case .quit, .toggleHelp, .selectNext, .selectPrevious: break
+        case .quit, .toggleHelp, .selectNext, .selectPrevious, .nextPool: break
         }
     }
 
@@ -137,6 +144,7 @@ final class MonitorLoop {
     private func drainInbox() -> Bool {
         let messages = inbox.drain()
         for message in messages {
+            if program != nil, drainProgramMessage(message) { continue }
             switch message {
             case .runStarted(let id, let origin, let timeScale):
                 // A log holding several runs: each starts on a fresh screen, as after `r`. (A

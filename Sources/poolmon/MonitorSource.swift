@@ -1,3 +1,5 @@
+import ProcessPool
+
 /// Where the monitor's events come from: a live run of the tutorial, or a recorded log.
 protocol MonitorSource: Sendable {
     /// Whether keys that change the run (workers, chunk size, mode, kill) apply.
@@ -10,4 +12,24 @@ protocol MonitorSource: Sendable {
     func kill(pid: Int32)
     /// Stops the run; returns once its workers are reaped.
     func stop()
+    /// The program whose pools this source connects (`watch -- CMD`, `attach`); nil for
+    /// poolmon's own tutorial run and for logs.
+    var watchedProgram: WatchedProgramInfo? { get }
+    /// Sends a command to the pool shown as `run` (sources of watched programs only).
+    /// - Returns: false when it could not be sent (the pool is gone).
+    func send(_ action: ChannelCommand.Action, toRun run: Int, describing what: String) -> Bool
+}
+
+/// A program watched through the monitor channel, as a source describes it.
+struct WatchedProgramInfo: Sendable {
+    /// Its command line (for `attach`, as its pool's hello said).
+    var command: String
+    /// `attach`: `q` detaches and leaves it running; otherwise `q` stops it.
+    var attached: Bool
+}
+
+extension MonitorSource {
+    var watchedProgram: WatchedProgramInfo? { nil }
+
+    func send(_ action: ChannelCommand.Action, toRun run: Int, describing what: String) -> Bool { false }
 }

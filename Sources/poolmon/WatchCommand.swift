@@ -15,8 +15,14 @@ struct WatchCommand: ParsableCommand {
     @Flag(help: "Start the run again a few seconds after it ends.")
     var loop = false
 
+    @Argument(parsing: .postTerminator, help: ArgumentHelp(
+        "A program to run and watch instead of the tutorial: every ProcessPool it creates shows up here (after --).",
+        valueName: "command"))
+    var command: [String] = []
+
     func run() throws {
         try MonitorSession.requireTerminal()
+        if !command.isEmpty { return try watchProgram() }
         let inbox = MonitorInbox()
         // One log for the whole session, opened now so that an unwritable path fails before the
         // screen changes (status 64); every run the monitor makes is appended to it.
@@ -33,5 +39,27 @@ struct WatchCommand: ParsableCommand {
         }
         eventLog?.blockingClose(timeout: nil)
         if let failure = eventLog?.failure { throw failure }
+    }
+
+    /// `poolmon watch -- CMD`: the program's pools, live; poolmon exits with the program's status.
+    private func watchProgram() throws {
+        let inbox = MonitorInbox()
+        let eventLog = try options.events.map { try EventLogWriter(path: $0) }
+        eventLog?.onFailure { failure in inbox.post(.sessionFailed(failure)) }
+        let source: ProgramSource
+        do {
+            source = try ProgramSource(command: command, inbox: inbox, eventLog: eventLog)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        do {
+            try MonitorSession.run(source: source, inbox: inbox, settings: RunSettings(options, quiet: false), loopDelay: nil)
+        } catch {
+            eventLog?.blockingClose(timeout: nil)
+            throw eventLog?.failure ?? error
+        }
+        eventLog?.blockingClose(timeout: nil)
+        if let failure = eventLog?.failure { throw failure }
+        if let code = source.exitCode, code != 0 { throw ExitCode(code) }
     }
 }

@@ -24,6 +24,7 @@ struct KeyMapTests {
         (.down, .selectNext),
         (.control("l"), .redraw),
         (.resize, .redraw),
+        (.tab, .nextPool),
     ])
     func mapsKey(key: KeyInput, command: MonitorCommand) {
         #expect(KeyMap.command(for: key) == command)
@@ -36,7 +37,7 @@ struct KeyMapTests {
         #expect(KeyMap.command(for: .escape, helpVisible: false) == nil)
     }
 
-    @Test("unbound keys do nothing", arguments: [KeyInput.character("x"), .character("j"), .left, .tab, .enter, .function(5), .control("c")])
+    @Test("unbound keys do nothing", arguments: [KeyInput.character("x"), .character("j"), .left, .enter, .function(5), .control("c")])
     func unbound(key: KeyInput) {
         #expect(KeyMap.command(for: key) == nil)
     }
@@ -44,14 +45,14 @@ struct KeyMapTests {
     @Test("every command has a key, and the help lists as many entries as there are key groups")
     func everyCommandReachable() {
         let keys: [KeyInput] = (32...126).map { .character(Character(UnicodeScalar($0)!)) }
-            + (1...12).map { .function($0) } + [.up, .down, .left, .right, .escape, .resize]
+            + (1...12).map { .function($0) } + [.up, .down, .left, .right, .escape, .resize, .tab]
             + "abcdefghijklmnopqrstuvwxyz".map { .control($0) }
         let reachable = Set(keys.compactMap { KeyMap.command(for: $0) })
         #expect(reachable == Set(MonitorCommand.allCases))
         // One help line per command, but +/-, ]/[ and ↑/↓ share theirs.
         #expect(MonitorScreen.helpEntries.count == MonitorCommand.allCases.count - 3)
         let help = MonitorScreen.helpEntries.map(\.keys).joined(separator: " ")
-        for key in ["q", "F10", "?", "h", "F1", "+", "-", "]", "[", "m", "r", "space", "k", "↑", "↓", "Ctrl-L"] {
+        for key in ["q", "F10", "?", "h", "F1", "+", "-", "]", "[", "m", "r", "space", "k", "↑", "↓", "Ctrl-L", "Tab"] {
             #expect(help.contains(key), "help lists \(key)")
         }
     }
