@@ -330,6 +330,34 @@ public final class ProcessPool: Sendable {
         shared.state.withLock { $0.targetWorkers = workers }
     }
 
+    /// Sends `signal` to one worker of this pool.
+    ///
+    /// The signal goes only to a current worker of this pool, through the pool's own handle on
+    /// the process (a pidfd), never to a stale PID that another process may have taken since.
+    /// A worker that dies of a signal sent this way is replaced like any lost worker, and its
+    /// unfinished items run again, without counting toward ``Configuration/maxCrashRetries``:
+    /// a kill the caller asked for is no evidence against the item the worker was running.
+    /// - Parameters:
+    ///   - pid: the worker's PID, as in ``workerPIDs`` or the events.
+    ///   - signal: the signal number (1…64), such as `SIGKILL` or `SIGSTOP`.
+    /// - Throws: ``PoolError/Code/invalidArgument`` when `pid` is not a worker of this pool (or
+    ///   no longer is: it has exited, or the pool has finished), or `signal` is not a signal.
+    public func signalWorker(pid: Int32, signal: Int32) throws {
+        guard signal >= 1 && signal <= 64 else {
+            throw PoolError(.invalidArgument, "\(signal) is not a signal number (1…64)")
+        }
+        let reply = CommandReply()
+        let wake = try shared.state.withLock { state throws(PoolError) -> Bool in
+            guard !state.finished else {
+                throw PoolError(.invalidArgument, "process \(pid) is not a worker of this pool (the pool has finished)")
+            }
+            state.inbox.append(.signalWorker(pid: pid, signal: signal, reply: reply))
+            return state.inbox.count == 1
+        }
+        if wake { shared.wakeUp() }
+        try reply.wait()
+    }
+
     /// A live stream of everything the pool does. It starts with the current workers (and jobs)
     /// and ends when the pool has finished.
     /// - Parameter bufferingLimit: events held for a slow reader; beyond that, new events are

@@ -108,6 +108,8 @@ enum PoolCommand: Sendable {
     case appendInput(job: Int, items: EncodedItems)
     case endInput(job: Int, error: PoolError?)
     case resize(Int)
+    /// Send a signal to the worker with this PID, if it is one of ours; the outcome goes to `reply`.
+    case signalWorker(pid: Int32, signal: Int32, reply: CommandReply)
     /// Start sending events to a subscriber created by ``EventHub/subscribe(bufferingLimit:)``.
     case activateSubscriber(Int)
     case close
