@@ -107,7 +107,7 @@ public final class ProcessPool: Sendable {
         let core = try PoolCore(shared: shared, settings: settings, spawner: spawner, workers: workers)
         // The IO thread spawns the workers (see `PoolCore.startWorkers`); wait until it has.
         let started = StartupResult()
-        let thread = Thread {
+        try DedicatedThread.start(name: "ProcessPool IO") {
             do {
                 try core.startWorkers()
             } catch {
@@ -117,8 +117,6 @@ public final class ProcessPool: Sendable {
             started.report(nil)
             core.run()
         }
-        thread.name = "ProcessPool IO"
-        thread.start()
         try started.wait()
     }
 
@@ -192,7 +190,7 @@ public final class ProcessPool: Sendable {
         label: String? = nil, callback: (@Sendable ([Result]) -> Void)? = nil,
         errorCallback: (@Sendable (any Error) -> Void)? = nil
     ) throws -> AsyncResult<[Result]> {
-        try submitMap(task, Array(items), mode: .map, chunksize: chunksize, label: label,
+        try submitMap(task, items, mode: .map, chunksize: chunksize, label: label,
                       callback: callback, errorCallback: errorCallback)
     }
 
@@ -398,13 +396,18 @@ public final class ProcessPool: Sendable {
         return (Self.defaultChunksize(items: count, workers: workerCount), true)
     }
 
+    /// Encodes `items` straight from the sequence (a lazy one is never held as an array of
+    /// arguments beside the encoded bytes), then submits them.
     private func submitMap<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: [Argument], mode: JobMode, chunksize: Int?, label: String?,
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int?, label: String?,
         callback: (@Sendable ([Result]) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?
     ) throws -> AsyncResult<[Result]> {
-        let (size, automatic) = try resolveChunksize(chunksize, count: items.count)
+        if let chunksize { _ = try resolveChunksize(chunksize, count: 0) }
+        try checkTask(task)
+        let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
+        let (size, automatic) = try resolveChunksize(chunksize, count: encoded.count)
         let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback)
-        try submitWhole(task, items, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
+        try submitEncoded(task, encoded, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
             result.resolve(all)
         }
         return result
@@ -416,7 +419,15 @@ public final class ProcessPool: Sendable {
         label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
     ) throws {
         try checkTask(task)
-        let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
+        try submitEncoded(task, try EncodedItems(items, task: task.name, encode: task.encodeArgument), mode: mode,
+                          chunksize: chunksize, automatic: automatic, label: label, finish: finish)
+    }
+
+    /// Submits a job of encoded arguments whose results are handed over all at once.
+    private func submitEncoded<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ encoded: EncodedItems, mode: JobMode, chunksize: Int, automatic: Bool,
+        label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
+    ) throws {
         let decode = task.decodeResult
         let delivery = JobDelivery.whole { results in
             if let error = results.firstError {
@@ -428,7 +439,7 @@ public final class ProcessPool: Sendable {
             })
         }
         try shared.send(.submit(JobSubmission(
-            descriptor: descriptor(task, mode: mode, count: items.count, chunksize: chunksize, automatic: automatic, label: label),
+            descriptor: descriptor(task, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic, label: label),
             items: encoded, inputComplete: true, delivery: delivery)))
     }
 

@@ -15,21 +15,27 @@ struct RunCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
+        if StandardStreams.wasClosedAtStart(STDOUT_FILENO) {
+            StandardStreams.complain("poolmon: standard output is closed: there is nowhere to write the results")
+            throw ExitCode(74)
+        }
         let recorder = try options.events.map { try EventRecorder(path: $0) }
         let pool: ProcessPool
         do {
             pool = try ProcessPool(configuration: DemoRun.poolConfiguration(RunSettings(options, quiet: quiet), captureOutput: false))
         } catch {
-            throw ValidationError("\(error)")
+            StandardStreams.complain("poolmon: cannot start the pool: \(error)")
+            throw ExitCode(71)
         }
         let stop = SignalStop.install { pool.terminate() }
         defer { stop.cancel() }
+        OutputWatch.start()
         let recording = recorder.map { recorder in
             let events = pool.events(bufferingLimit: 1 << 20)
             return Task { await recorder.record(events) }
         }
 
-        let results: (sums: Result<[Int], any Error>, products: Result<[Int], any Error>)
+        let results: DemoRun.Totals
         do {
             results = try await DemoRun.run(on: pool, RunSettings(options, quiet: quiet))
         } catch {
@@ -37,6 +43,8 @@ struct RunCommand: AsyncParsableCommand {
             await recording?.value
             throw error
         }
+        // A stop (a signal, or nobody reading standard output) failed the jobs: it owns the exit.
+        SignalStop.waitIfStopping()
         pool.close()
         try pool.join()
         if let recording {
@@ -48,12 +56,27 @@ struct RunCommand: AsyncParsableCommand {
             let line = DemoRun.totalLine(job, result)
             if case .failure = result {
                 failed = true
-                FileHandle.standardError.write(Data("poolmon: \(line)\n".utf8))
+                StandardStreams.complain("poolmon: \(line)")
             } else {
-                print(line)
+                try Self.writeResult(line)
             }
         }
         // A job that failed (a poison item) fails the command, after the other job's total.
         if failed { throw ExitCode(1) }
+    }
+
+    /// Writes a line of the results to standard output, unbuffered; a failure is said on
+    /// standard error and fails the command (141 for a closed pipe, as SIGPIPE would; else 74).
+    static func writeResult(_ line: String) throws {
+        do {
+            try StandardStreams.write(line + "\n", to: STDOUT_FILENO)
+        } catch {
+            if error.isBrokenPipe {
+                StandardStreams.complain("poolmon: standard output was closed (broken pipe); the results are lost")
+                throw ExitCode(128 + SIGPIPE)
+            }
+            StandardStreams.complain("poolmon: cannot write the results: \(error)")
+            throw ExitCode(74)
+        }
     }
 }

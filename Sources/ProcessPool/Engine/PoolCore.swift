@@ -57,7 +57,7 @@ final class PoolCore: @unchecked Sendable {
         self.targetWorkers = workers
         events = EventBatch(hub: shared.events)
         epollFD = cshim_epoll_create()
-        guard epollFD >= 0 else { throw PoolError(.spawnFailed, "epoll_create1 failed: \(errnoDescription())") }
+        guard epollFD >= 0 else { throw PoolError(.spawnFailed, "cannot create the pool's epoll set: \(ResourceShortage.describe(errno))") }
         watch(shared.wakeFD, token: Self.wakeToken)
     }
 

@@ -27,7 +27,7 @@ final class PoolShared: Sendable {
         state = Mutex(State(targetWorkers: targetWorkers))
         events = EventHub(origin: origin)
         wakeFD = cshim_eventfd()
-        guard wakeFD >= 0 else { throw PoolError(.spawnFailed, "eventfd failed: \(errnoDescription())") }
+        guard wakeFD >= 0 else { throw PoolError(.spawnFailed, "cannot create the pool's eventfd: \(ResourceShortage.describe(errno))") }
     }
 
     deinit { close(wakeFD) }
