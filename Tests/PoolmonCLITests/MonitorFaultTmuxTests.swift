@@ -16,6 +16,13 @@ extension MonitorTmuxTests {
         return result
     }
 
+    /// Like `waitForTwoBusyWorkers`, with room for a machine loaded by the rest of the suite.
+    func waitForTwoBusyWorkersPatiently(_ session: TmuxSession) async throws -> String {
+        try await session.waitUntil("two busy workers", timeout: .seconds(90)) { screen in
+            workerRows(screen).filter { $0.state == "busy" }.count == 2
+        }
+    }
+
     /// tmux's view of the pane: the alternate screen off and the cursor visible again.
     func expectScreenRestored(_ session: TmuxSession) throws {
         let flags = try session.run(["display-message", "-p", "-t", TmuxSession.target, "#{alternate_on} #{cursor_flag}"])
@@ -28,7 +35,7 @@ extension MonitorTmuxTests {
         let scratch = try scratchDirectory()
         try await TmuxSession.withSession(width: 100, height: 30) { session in
             try launch(session, "--workers 2 --delay 1 --count 40", scratch: scratch)
-            let screen = try await waitForTwoBusyWorkers(session)
+            let screen = try await waitForTwoBusyWorkersPatiently(session)
             let workers = livePIDs(screen)
             let monitorPID = try #require(workers.first.flatMap { parent(of: $0) })
             let number: Int32
@@ -45,7 +52,7 @@ extension MonitorTmuxTests {
                 number = try #require(names[how])
                 #expect(kill(monitorPID, number) == 0)
             }
-            try await session.waitFor("EXIT=\(128 + number)")
+            try await session.waitFor("EXIT=\(128 + number)", timeout: .seconds(60))
             try await expectTerminalRestored(session, scratch: scratch)
             try expectScreenRestored(session)
             for pid in workers { #expect(kill(pid, 0) != 0 || parent(of: pid) != monitorPID, "worker \(pid) was reaped") }
@@ -57,7 +64,7 @@ extension MonitorTmuxTests {
         let scratch = try scratchDirectory()
         try await TmuxSession.withSession(width: 100, height: 50) { session in
             try launch(session, "--workers 2 --delay 1 --count 400", scratch: scratch)
-            let screen = try await waitForTwoBusyWorkers(session)
+            let screen = try await waitForTwoBusyWorkersPatiently(session)
             let monitorPID = try #require(livePIDs(screen).first.flatMap { parent(of: $0) })
             // One send-keys: the ten presses reach the terminal back to back.
             try session.run(["send-keys", "-t", TmuxSession.target] + Array(repeating: "+", count: 10))
