@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "PoolTestWorker", dependencies: ["PoolTestSupport"], path: "Tests/PoolTestWorker"),
         .testTarget(
             name: "ProcessPoolTests",
-            dependencies: ["ProcessPool", "PoolTestSupport", "PoolTestWorker", "CSystemShims"]
+            dependencies: ["ProcessPool", "PoolTestSupport", "PoolTestWorker", "CSystemShims", "TerminalTestSupport"]
         ),
         .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "ProcessPool"], exclude: ["Fixtures", "Golden"]),
         // A small program that draws a canvas and echoes keys, for the terminal tests in tmux.

@@ -19,8 +19,24 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
+/// Moves `fd` above the standard streams (0, 1, 2), close-on-exec. A program started with
+/// stdin or stdout closed would otherwise get them back from its first `pipe`/`open`, and then
+/// read its own pipe as input or write its results into it.
+static int above_standard_streams(int fd) {
+    if (fd < 0 || fd > 2) return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return moved;
+}
+
+int cshim_above_standard_streams(int fd) {
+    return above_standard_streams(fd);
+}
+
 int cshim_pidfd_open(pid_t pid) {
-    return (int)syscall(SYS_pidfd_open, pid, 0);
+    return above_standard_streams((int)syscall(SYS_pidfd_open, pid, 0));
 }
 
 int cshim_pidfd_send_signal(int pidfd, int sig) {
@@ -32,7 +48,7 @@ int cshim_set_parent_death_signal(int sig) {
 }
 
 int cshim_epoll_create(void) {
-    return epoll_create1(EPOLL_CLOEXEC);
+    return above_standard_streams(epoll_create1(EPOLL_CLOEXEC));
 }
 
 int cshim_epoll_add(int epfd, int fd, uint32_t events, uint64_t token) {
@@ -48,11 +64,23 @@ int cshim_epoll_del(int epfd, int fd) {
 }
 
 int cshim_eventfd(void) {
-    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return above_standard_streams(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 }
 
 int cshim_pipe_cloexec(int fds[2]) {
-    return pipe2(fds, O_CLOEXEC);
+    if (pipe2(fds, O_CLOEXEC) != 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        int moved = above_standard_streams(fds[i]);
+        if (moved < 0) {
+            int saved = errno;
+            if (i == 0) close(fds[1]); else close(fds[0]);
+            fds[0] = fds[1] = -1;
+            errno = saved;
+            return -1;
+        }
+        fds[i] = moved;
+    }
+    return 0;
 }
 
 int cshim_epoll_wait(int epfd, uint32_t *events, uint64_t *tokens, int maxevents, int timeout_ms) {
@@ -98,6 +126,7 @@ int cshim_spawn_with_clean_signals(pid_t *pid, const char *path, char *const arg
 
 int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                        const int *fds, int nfds, int stdout_fd, int stderr_fd) {
+    if (nfds < 0 || nfds > 16) return EINVAL;
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     int rc = posix_spawn_file_actions_init(&actions);
@@ -105,25 +134,34 @@ int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *c
     rc = posix_spawnattr_init(&attr);
     if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
 
-    // Move the inherited descriptors up out of the way first, so that a source fd that happens
-    // to equal a target slot (3, 4, ...) is never clobbered before it is copied.
-    // Staging slots sit above every source descriptor, so no source is overwritten.
-    int staging = 3;
-    for (int i = 0; i < nfds; i++) if (fds[i] >= staging) staging = fds[i] + 1;
-    if (stdout_fd >= staging) staging = stdout_fd + 1;
-    if (stderr_fd >= staging) staging = stderr_fd + 1;
+    // Move the inherited descriptors out of the way first, so that a source fd that happens to
+    // equal a target slot (3, 4, ...) is never clobbered before it is copied. The staging slots
+    // are the lowest numbers from 3 + nfds up that are no source: low, so that they stay below
+    // the descriptor limit (a slot past `ulimit -n` makes dup2 fail with EBADF), and closed
+    // again below.
+    int staging[16];
+    int candidate = 3 + nfds;
+    for (int i = 0; i < nfds; i++) {
+        for (;;) {
+            int taken = candidate == stdout_fd || candidate == stderr_fd;
+            for (int j = 0; j < nfds && !taken; j++) taken = candidate == fds[j];
+            if (!taken) break;
+            candidate++;
+        }
+        staging[i] = candidate++;
+    }
     for (int i = 0; i < nfds && rc == 0; i++)
-        rc = posix_spawn_file_actions_adddup2(&actions, fds[i], staging + i);
+        rc = posix_spawn_file_actions_adddup2(&actions, fds[i], staging[i]);
     if (rc == 0 && stdout_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
     if (rc == 0 && stderr_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
     // dup2 onto the final slot clears FD_CLOEXEC there; everything else is closed below.
     for (int i = 0; i < nfds && rc == 0; i++)
-        rc = posix_spawn_file_actions_adddup2(&actions, staging + i, 3 + i);
+        rc = posix_spawn_file_actions_adddup2(&actions, staging[i], 3 + i);
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
     if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3 + nfds);
 #else
     for (int i = 0; i < nfds && rc == 0; i++)
-        rc = posix_spawn_file_actions_addclose(&actions, staging + i);
+        rc = posix_spawn_file_actions_addclose(&actions, staging[i]);
 #endif
 
     if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);

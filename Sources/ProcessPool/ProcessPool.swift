@@ -117,7 +117,7 @@ public final class ProcessPool: Sendable {
         let core = try PoolCore(shared: shared, settings: settings, spawner: spawner, workers: workers)
         // The IO thread spawns the workers (see `PoolCore.startWorkers`); wait until it has.
         let started = StartupResult()
-        let thread = Thread {
+        try DedicatedThread.start(name: "ProcessPool IO") {
             do {
                 try core.startWorkers()
             } catch {
@@ -127,8 +127,6 @@ public final class ProcessPool: Sendable {
             started.report(nil)
             core.run()
         }
-        thread.name = "ProcessPool IO"
-        thread.start()
         do {
             try started.wait()
         } catch {
@@ -242,7 +240,7 @@ public final class ProcessPool: Sendable {
         label: String? = nil, callback: (@Sendable ([Result]) -> Void)? = nil,
         errorCallback: (@Sendable (any Error) -> Void)? = nil
     ) throws -> AsyncResult<[Result]> {
-        try submitMap(task, Array(items), mode: .map, chunksize: chunksize, label: label,
+        try submitMap(task, items, mode: .map, chunksize: chunksize, label: label,
                       callback: callback, errorCallback: errorCallback)
     }
 
@@ -382,6 +380,22 @@ public final class ProcessPool: Sendable {
         shared.state.withLock { $0.targetWorkers = workers }
     }
 
+    /// Sends `signal` to one worker of this pool.
+    ///
+    /// The signal goes only to a current worker of this pool, through the pool's own handle on
+    /// the process (a pidfd), never to a stale PID that another process may have taken since.
+    /// A worker that dies of a signal sent this way is replaced like any lost worker, and its
+    /// unfinished items run again, without counting toward ``Configuration/maxCrashRetries``:
+    /// a kill the caller asked for is no evidence against the item the worker was running.
+    /// - Parameters:
+    ///   - pid: the worker's PID, as in ``workerPIDs`` or the events.
+    ///   - signal: the signal number (1…64), such as `SIGKILL` or `SIGSTOP`.
+    /// - Throws: ``PoolError/Code/invalidArgument`` when `pid` is not a worker of this pool (or
+    ///   no longer is: it has exited, or the pool has finished), or `signal` is not a signal.
+    public func signalWorker(pid: Int32, signal: Int32) throws {
+        try shared.signalWorker(pid: pid, signal: signal)
+    }
+
     /// A live stream of everything the pool does. It starts with the current workers (and jobs)
     /// and ends when the pool has finished.
     /// - Parameter bufferingLimit: events held for a slow reader; beyond that, new events are
@@ -420,13 +434,18 @@ public final class ProcessPool: Sendable {
         return (Self.defaultChunksize(items: count, workers: workerCount), true)
     }
 
+    /// Encodes `items` straight from the sequence (a lazy one is never held as an array of
+    /// arguments beside the encoded bytes), then submits them.
     private func submitMap<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: [Argument], mode: JobMode, chunksize: Int?, label: String?,
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int?, label: String?,
         callback: (@Sendable ([Result]) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?
     ) throws -> AsyncResult<[Result]> {
-        let (size, automatic) = try resolveChunksize(chunksize, count: items.count)
+        if let chunksize { _ = try resolveChunksize(chunksize, count: 0) }
+        try checkTask(task)
+        let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
+        let (size, automatic) = try resolveChunksize(chunksize, count: encoded.count)
         let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback)
-        try submitWhole(task, items, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
+        try submitEncoded(task, encoded, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
             result.resolve(all)
         }
         return result
@@ -438,7 +457,15 @@ public final class ProcessPool: Sendable {
         label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
     ) throws {
         try checkTask(task)
-        let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
+        try submitEncoded(task, try EncodedItems(items, task: task.name, encode: task.encodeArgument), mode: mode,
+                          chunksize: chunksize, automatic: automatic, label: label, finish: finish)
+    }
+
+    /// Submits a job of encoded arguments whose results are handed over all at once.
+    private func submitEncoded<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ encoded: EncodedItems, mode: JobMode, chunksize: Int, automatic: Bool,
+        label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
+    ) throws {
         let decode = task.decodeResult
         let delivery = JobDelivery.whole { results in
             if let error = results.firstError {
@@ -450,7 +477,7 @@ public final class ProcessPool: Sendable {
             })
         }
         try shared.send(.submit(JobSubmission(
-            descriptor: descriptor(task, mode: mode, count: items.count, chunksize: chunksize, automatic: automatic, label: label),
+            descriptor: descriptor(task, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic, label: label),
             items: encoded, inputComplete: true, delivery: delivery)))
     }
 

@@ -33,6 +33,11 @@ struct DemoOptions: ParsableArguments {
         valueName: "job:item"))
     var crashOn: PoisonItem?
 
+    @Option(name: .customLong("task-timeout"), help: ArgumentHelp(
+        "Stop a worker whose task runs longer than this (SIGTERM, then SIGKILL) and replace it; the item fails if it hangs again.",
+        valueName: "seconds"))
+    var taskTimeout: Double?
+
     func validate() throws {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1 (got \(workers))") }
         if let chunksize, chunksize < 1 { throw ValidationError("--chunksize must be at least 1 (got \(chunksize))") }
@@ -41,6 +46,9 @@ struct DemoOptions: ParsableArguments {
         }
         guard count >= 0, count <= 10_000_000 else {
             throw ValidationError("--count must be between 0 and 10000000 (got \(count))")
+        }
+        if let taskTimeout, !(taskTimeout.isFinite && taskTimeout > 0 && taskTimeout <= 86_400) {
+            throw ValidationError("--task-timeout must be more than 0 and at most 86400 seconds (got \(taskTimeout))")
         }
         if let crashOn, crashOn.item > count {
             throw ValidationError("--crash-on item \(crashOn.item) is beyond --count \(count)")

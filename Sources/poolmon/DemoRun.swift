@@ -11,6 +11,8 @@ struct RunSettings: Sendable, Equatable {
     var count: Int
     var quiet: Bool
     var poison: PoisonItem?
+    /// `--task-timeout`: a task silent for longer is stopped and its worker replaced.
+    var taskTimeout: Double?
 
     /// The defaults, with this many workers.
     init(workers: Int) {
@@ -31,6 +33,7 @@ struct RunSettings: Sendable, Equatable {
         count = options.count
         self.quiet = quiet
         poison = options.crashOn
+        taskTimeout = options.taskTimeout
     }
 }
 
@@ -40,6 +43,7 @@ enum DemoRun {
     static func poolConfiguration(_ settings: RunSettings, captureOutput: Bool) -> ProcessPool.Configuration {
         var configuration = ProcessPool.Configuration(workers: settings.workers)
         configuration.captureOutput = captureOutput
+        configuration.taskTimeout = settings.taskTimeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) }
         if settings.poison != nil {
             // The poison item aborts on purpose: spare the user Swift's crash report for each one.
             var environment = ProcessInfo.processInfo.environment
@@ -49,32 +53,39 @@ enum DemoRun {
         return configuration
     }
 
+    /// The totals of both jobs, or why a job has none.
+    typealias Totals = (sums: Result<Int128, any Error>, products: Result<Int128, any Error>)
+
     /// The tutorial's closing line for one job: its total, or why it has none.
-    static func totalLine(_ job: String, _ results: Result<[Int], any Error>) -> String {
+    static func totalLine(_ job: String, _ total: Result<Int128, any Error>) -> String {
         let noun = job == "sum" ? "sums" : "products"
-        switch results {
-        case .success(let values): return "Sum of \(noun) of 'a' and 'b' is \(values.reduce(0, +))"
+        switch total {
+        case .success(let value): return "Sum of \(noun) of 'a' and 'b' is \(value)"
         case .failure(let error): return "Sum of \(noun) of 'a' and 'b' failed: \(error)"
         }
     }
 
+    /// The exact total of a job's results. 128 bits: at `--count 10000000` the products alone
+    /// add up to about 8.3 × 10²⁰, past `Int.max` (9.2 × 10¹⁸); each result fits in an `Int`.
+    static func total(_ values: some Sequence<Int>) -> Int128 {
+        var total: Int128 = 0
+        for value in values { total += Int128(value) }
+        return total
+    }
+
     /// Submits both jobs, then waits for both in the chosen mode; one failing does not lose the other.
-    /// - Returns: the results of `sum` and of `product`, each in the order the mode delivers them.
-    static func run(on pool: ProcessPool, _ settings: RunSettings)
-        async throws -> (sums: Result<[Int], any Error>, products: Result<[Int], any Error>)
-    {
-        func work(_ job: String) -> [DemoItem] {
-            var items = DemoTasks.work(count: settings.count, delay: settings.delay, quiet: settings.quiet)
-            if let poison = settings.poison, poison.job == job, poison.item <= items.count {
-                items[poison.item - 1].crash = true
-            }
-            return items
+    /// - Returns: the totals of `sum` and of `product`. Streamed results are added up as they
+    ///   arrive, not kept: memory stays flat whatever `--count` is.
+    static func run(on pool: ProcessPool, _ settings: RunSettings) async throws -> Totals {
+        func work(_ job: String) -> LazyMapSequence<Range<Int>, DemoItem> {
+            let poison = settings.poison.flatMap { $0.job == job ? $0.item - 1 : nil }
+            return DemoTasks.work(count: settings.count, delay: settings.delay, quiet: settings.quiet, crashAt: poison)
         }
         switch settings.mode {
         case .mapAsync:
             let sums = try pool.mapAsync(DemoTasks.sum, work("sum"), chunksize: settings.chunksize, label: "sum")
             let products = try pool.mapAsync(DemoTasks.product, work("product"), chunksize: settings.chunksize, label: "product")
-            return (await Result { try await sums.value }, await Result { try await products.value })
+            return (await Result { total(try await sums.value) }, await Result { total(try await products.value) })
         case .imap, .imapUnordered:
             let chunksize = settings.chunksize ?? 1
             let ordered = settings.mode == .imap
@@ -84,7 +95,12 @@ enum DemoRun {
             let products = try ordered
                 ? pool.imap(DemoTasks.product, work("product"), chunksize: chunksize, label: "product")
                 : pool.imapUnordered(DemoTasks.product, work("product"), chunksize: chunksize, label: "product")
-            return (await Result { try await sums.collect() }, await Result { try await products.collect() })
+            func add(_ stream: ResultStream<Int>) async throws -> Int128 {
+                var total: Int128 = 0
+                for try await value in stream { total += Int128(value) }
+                return total
+            }
+            return (await Result { try await add(sums) }, await Result { try await add(products) })
         }
     }
 }

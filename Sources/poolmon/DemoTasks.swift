@@ -10,12 +10,14 @@ struct DemoItem: WireCodable, Equatable {
     /// Abort the worker on this item (`--crash-on`): a poison item, to watch recovery.
     var crash = false
 
+    /// 17 bytes on the wire (x and y as 32 bits: `--count` is at most 10,000,000, so y is at most
+    /// 20,000,000; the delay; one byte of flags): a job of ten million items is encoded in
+    /// ~170 MB less than with every field at full width.
     func encode(to writer: inout WireWriter) {
-        x.encode(to: &writer)
-        y.encode(to: &writer)
-        delayNanoseconds.encode(to: &writer)
-        quiet.encode(to: &writer)
-        crash.encode(to: &writer)
+        writer.write(UInt32(truncatingIfNeeded: x))
+        writer.write(UInt32(truncatingIfNeeded: y))
+        writer.write(UInt64(max(0, delayNanoseconds)))
+        writer.write(UInt8((quiet ? 1 : 0) | (crash ? 2 : 0)))
     }
 
     init(x: Int, y: Int, delayNanoseconds: Int, quiet: Bool, crash: Bool = false) {
@@ -27,11 +29,12 @@ struct DemoItem: WireCodable, Equatable {
     }
 
     init(from reader: inout WireReader) throws(WireFormatError) {
-        x = try Int(from: &reader)
-        y = try Int(from: &reader)
-        delayNanoseconds = try Int(from: &reader)
-        quiet = try Bool(from: &reader)
-        crash = try Bool(from: &reader)
+        x = Int(try reader.read(UInt32.self))
+        y = Int(try reader.read(UInt32.self))
+        delayNanoseconds = Int(clamping: try reader.read(UInt64.self))
+        let flags = try reader.read(UInt8.self)
+        quiet = flags & 1 != 0
+        crash = flags & 2 != 0
     }
 }
 
@@ -62,11 +65,13 @@ enum DemoTasks {
         return operation(item.x, item.y)
     }
 
-    /// The tutorial's work list: `zip(a, b)` with `a = 1…count`, `b = count+1…2·count`.
-    static func work(count: Int, delay: Double, quiet: Bool) -> [DemoItem] {
+    /// The tutorial's work list: `zip(a, b)` with `a = 1…count`, `b = count+1…2·count`, made
+    /// as the pool encodes it (no array of items beside the encoded one).
+    /// - Parameter crashAt: the 0-based index of the item that aborts its worker (`--crash-on`).
+    static func work(count: Int, delay: Double, quiet: Bool, crashAt: Int? = nil) -> LazyMapSequence<Range<Int>, DemoItem> {
         let nanoseconds = Int((delay * 1e9).rounded())
-        return (0..<count).map { i in
-            DemoItem(x: i + 1, y: count + i + 1, delayNanoseconds: nanoseconds, quiet: quiet)
+        return (0..<count).lazy.map { i in
+            DemoItem(x: i + 1, y: count + i + 1, delayNanoseconds: nanoseconds, quiet: quiet, crash: i == crashAt)
         }
     }
 }

@@ -45,9 +45,10 @@ final class LiveRunSource: MonitorSource {
     }
 
     func kill(pid: Int32) {
-        // Only ever a worker of our own pool, never whatever process reuses a stale PID.
-        guard let pool = state.withLock({ $0.pool }), pool.workerPIDs.contains(pid) else { return }
-        Glibc.kill(pid, SIGKILL)
+        // Through the pool: only ever a worker of our own pool, never whatever process reuses a
+        // stale PID, and the kill is not held against the item the worker was running.
+        guard let pool = state.withLock({ $0.pool }) else { return }
+        try? pool.signalWorker(pid: pid, signal: SIGKILL)
     }
 
     /// Stops the run, and with a log, waits (boundedly: a FIFO's reader may have stopped

@@ -27,6 +27,10 @@ final class MonitorLoop {
     private var lastTick: UInt64 = 0
     /// Why the session must end (see ``MonitorMessage/sessionFailed(_:)``).
     private var sessionFailure: (any Error)?
+    /// The worker count the user's `+`/`-` presses have asked for and the pool has not yet
+    /// confirmed (its `poolResized` event lags behind a burst of keys): each press counts from
+    /// here, not from the last confirmed size, so no press is lost whatever the key rate.
+    private var requestedWorkers: Int?
 
     private static let frameInterval: UInt64 = 33_000_000
     /// One sample of the sparkline and task streams per 100 ms of event time.
@@ -120,8 +124,14 @@ final class MonitorLoop {
             if source.isLive, let pid = ui.selectedPID(in: feed.live) { source.kill(pid: pid) }
         case .addWorker, .removeWorker:
             guard source.isLive else { return }
-            feed.update { _ = $0.handle(command) }
-            source.resize(workers: feed.live.settings.workers)
+            let confirmed = feed.live.targetWorkers > 0 ? feed.live.targetWorkers : feed.live.settings.workers
+            let workers = max(1, (requestedWorkers ?? confirmed) + (command == .addWorker ? 1 : -1))
+            requestedWorkers = workers
+            feed.update { state in
+                state.settings.workers = workers
+                state.pendingSettings.workers = workers
+            }
+            source.resize(workers: workers)
         case .chunkUp, .chunkDown, .cycleMode:
             guard source.isLive else { return }
             feed.update { _ = $0.handle(command) }
@@ -134,6 +144,7 @@ final class MonitorLoop {
         let next = feed.live.nextRun()
         settings.apply(next.settings)
         feed = MonitorFeed(next)
+        requestedWorkers = nil
         // Until the new run announces itself, whatever arrives is the old run's end (its
         // termination when restarted mid-run) and must not reach the fresh state.
         currentRun = -1
@@ -155,7 +166,11 @@ final class MonitorLoop {
                 self.timeScale = timeScale
                 lastTick = 0
             case .events(let id, let events) where id == currentRun:
-                for event in events { feed.apply(event) }
+                for event in events {
+                    feed.apply(event)
+                    // The pool has caught up with the presses: count from its size again.
+                    if case .poolResized(_, let to) = event.kind, to == requestedWorkers { requestedWorkers = nil }
+                }
             case .runFinished(let id, let summary) where id == currentRun:
                 feed.update { $0.summaryLines = summary }
                 if let loopDelay { restartAt = EventClock.now() + loopDelay }

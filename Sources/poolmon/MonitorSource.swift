@@ -8,7 +8,7 @@ protocol MonitorSource: Sendable {
     func start(_ settings: RunSettings)
     /// Changes the live run's worker count.
     func resize(workers: Int)
-    /// Sends SIGKILL to a worker of the live run.
+    /// Sends SIGKILL to a worker of the live run; the kill is not charged to its item.
     func kill(pid: Int32)
     /// Stops the run; returns once its workers are reaped.
     func stop()

@@ -31,6 +31,10 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let problem = Self.notALogFile(file) {
+            StandardStreams.complain("Error: cannot read the event log '\(file)': \(problem)")
+            throw ExitCode(66)
+        }
         let inbox = MonitorInbox()
         let source: any MonitorSource
         let settings: RunSettings
@@ -86,5 +90,22 @@ struct ReplayCommand: ParsableCommand {
             }
         }
         return settings
+    }
+
+    /// Why `path` is no log file, if it exists and is not a regular file: a directory, or a FIFO
+    /// or device, which may never end (`/dev/zero`) or block the open (a FIFO with no writer).
+    /// Checked with `stat`, which opens nothing. `nil` for a regular file or a missing one.
+    static func notALogFile(_ path: String) -> String? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: return nil
+        case S_IFDIR: return "it is a directory, not a regular file"
+        case S_IFIFO: return "it is a FIFO (named pipe), not a regular file; replay reads a log written by --events"
+        case S_IFCHR: return "it is a character device, not a regular file; replay reads a log written by --events"
+        case S_IFBLK: return "it is a block device, not a regular file; replay reads a log written by --events"
+        case S_IFSOCK: return "it is a socket, not a regular file; replay reads a log written by --events"
+        default: return "not a regular file"
+        }
     }
 }

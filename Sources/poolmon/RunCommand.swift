@@ -16,6 +16,10 @@ struct RunCommand: AsyncParsableCommand {
     var quiet = false
 
     func run() async throws {
+        if StandardStreams.wasClosedAtStart(STDOUT_FILENO) {
+            StandardStreams.complain("poolmon: standard output is closed: there is nowhere to write the results")
+            throw ExitCode(74)
+        }
         // Opened before any worker starts: an unwritable path fails now, with status 64.
         let eventLog = try await options.events.asyncMap { try await EventLogWriter.open(path: $0) }
         let pool: ProcessPool
@@ -23,7 +27,8 @@ struct RunCommand: AsyncParsableCommand {
             pool = try ProcessPool(configuration: DemoRun.poolConfiguration(RunSettings(options, quiet: quiet), captureOutput: false))
         } catch {
             await eventLog?.close()
-            throw ValidationError("\(error)")
+            StandardStreams.complain("poolmon: cannot start the pool: \(error)")
+            throw ExitCode(71)
         }
         // A log that cannot be written ends the run: the workers are stopped and reaped, and the
         // error is reported below (status 74) instead of the totals.
@@ -39,6 +44,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         defer { stop.cancel() }
+        OutputWatch.start()
         let recording = eventLog.map { eventLog in
             let batches = pool.eventBatches(bufferingLimit: 1 << 20)
             recordingDone.enter()
@@ -48,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
 
-        let results: (sums: Result<[Int], any Error>, products: Result<[Int], any Error>)
+        let results: DemoRun.Totals
         do {
             results = try await DemoRun.run(on: pool, RunSettings(options, quiet: quiet))
         } catch {
@@ -58,6 +64,8 @@ struct RunCommand: AsyncParsableCommand {
             if let failure = eventLog?.failure { throw failure }
             throw error
         }
+        // A stop (a signal, or nobody reading standard output) failed the jobs: it owns the exit.
+        SignalStop.waitIfStopping()
         pool.close()
         try pool.join()
         await recording?.value
@@ -76,13 +84,28 @@ struct RunCommand: AsyncParsableCommand {
             let line = DemoRun.totalLine(job, result)
             if case .failure = result {
                 failed = true
-                FileHandle.standardError.write(Data("poolmon: \(line)\n".utf8))
+                StandardStreams.complain("poolmon: \(line)")
             } else {
-                print(line)
+                try Self.writeResult(line)
             }
         }
         // A job that failed (a poison item) fails the command, after the other job's total.
         if failed { throw ExitCode(1) }
+    }
+
+    /// Writes a line of the results to standard output, unbuffered; a failure is said on
+    /// standard error and fails the command (141 for a closed pipe, as SIGPIPE would; else 74).
+    static func writeResult(_ line: String) throws {
+        do {
+            try StandardStreams.write(line + "\n", to: STDOUT_FILENO)
+        } catch {
+            if error.isBrokenPipe {
+                StandardStreams.complain("poolmon: standard output was closed (broken pipe); the results are lost")
+                throw ExitCode(128 + SIGPIPE)
+            }
+            StandardStreams.complain("poolmon: cannot write the results: \(error)")
+            throw ExitCode(74)
+        }
     }
 }
 

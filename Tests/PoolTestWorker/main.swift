@@ -1,6 +1,10 @@
 import PoolTestSupport
 import ProcessPool
 
-// The worker executable of the engine tests: serves the test tasks and nothing else.
+// The worker executable of the engine tests: serves the test tasks. Run by a test as
+// `PoolTestWorker scenario NAME`, it drives a pool of its own instead (see `Scenario`).
 WorkerProcess.runIfRequested(TestTasks.registry)
+if CommandLine.arguments.count == 3 && CommandLine.arguments[1] == "scenario" {
+    Scenario.run(CommandLine.arguments[2])
+}
 print("PoolTestWorker is started by the engine tests as a pool worker; it does nothing on its own.")

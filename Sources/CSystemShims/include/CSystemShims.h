@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/// `fd` itself when it is above 2; otherwise a close-on-exec duplicate at 3 or above, with `fd`
+/// closed (-1 and errno on failure). Every descriptor the shims below create goes through it.
+int cshim_above_standard_streams(int fd);
+
 /// pidfd_open(2): a file descriptor that becomes readable when `pid` exits.
 int cshim_pidfd_open(pid_t pid);
 

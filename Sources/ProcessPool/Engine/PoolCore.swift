@@ -60,7 +60,7 @@ final class PoolCore: @unchecked Sendable {
         self.targetWorkers = workers
         events = EventBatch(hub: shared.events)
         epollFD = cshim_epoll_create()
-        guard epollFD >= 0 else { throw PoolError(.spawnFailed, "epoll_create1 failed: \(errnoDescription())") }
+        guard epollFD >= 0 else { throw PoolError(.spawnFailed, "cannot create the pool's epoll set: \(ResourceShortage.describe(errno))") }
         watch(shared.wakeFD, token: Self.wakeToken)
     }
 
@@ -104,6 +104,10 @@ final class PoolCore: @unchecked Sendable {
         events.emit(.poolStateChanged(.finished))
         events.finishAll()
         shared.markFinished()
+        // Commands that arrived after the last turn: nobody will act on them now.
+        for case .signalWorker(let pid, _, let reply) in shared.takeCommands() {
+            reply.report(PoolError(.invalidArgument, "process \(pid) is not a worker of this pool (the pool has finished)"))
+        }
     }
 
     private var isFinished: Bool {
@@ -146,6 +150,7 @@ final class PoolCore: @unchecked Sendable {
             if job.isComplete { completeJob(job) }
         case .resize(let count): resize(to: count)
         case .chunksizeChanged(let chunksize): events.emit(.settingsChanged(chunksize: chunksize))
+        case .signalWorker(let pid, let signal, let reply): signalWorker(pid: pid, signal: signal, reply: reply)
         case .activateSubscriber(let id): events.activate(id, snapshot: snapshot())
         case .close:
             guard lifecycle == .running else { return }
@@ -243,6 +248,22 @@ final class PoolCore: @unchecked Sendable {
             worker.exitIntent = .retired
             if worker.inflight.isEmpty { closeCommand(worker) }
         }
+    }
+
+    /// Signals one of our workers through its pidfd: never a stale PID, since a worker stays in
+    /// `workers` (and its pidfd open) until it is reaped.
+    private func signalWorker(pid: Int32, signal: Int32, reply: CommandReply) {
+        guard let worker = workers.values.first(where: { $0.pid == pid }) else {
+            reply.report(PoolError(.invalidArgument, "process \(pid) is not a worker of this pool"))
+            return
+        }
+        worker.requestedSignals.insert(signal)
+        if cshim_pidfd_send_signal(worker.pidfd, signal) != 0 && errno != ESRCH {
+            // ESRCH: it has exited and waits to be reaped; nothing more to do.
+            reply.report(PoolError(.invalidArgument, "cannot signal worker \(pid): \(errnoDescription())"))
+            return
+        }
+        reply.report(nil)
     }
 
     private func terminate() {
@@ -665,14 +686,30 @@ final class PoolCore: @unchecked Sendable {
                 try spawnWorker(slot: slot)
                 live += 1
             } catch {
-                events.emit(.workerFault(pid: 0, message: "\(error)"))
-                startFailuresInARow += 1
-                if startFailuresInARow > settings.maxStartFailures || workers.isEmpty {
-                    breakPool(error as? PoolError ?? PoolError(.spawnFailed, "\(error)"))
-                }
+                cannotStart(error as? PoolError ?? PoolError(.spawnFailed, "\(error)"), live: live)
                 return
             }
         }
+    }
+
+    /// A worker could not be started (descriptors, processes or memory ran out). The pool stays
+    /// at the size it has and says why; only a pool left with no worker at all, which cannot
+    /// start one, is broken.
+    private func cannotStart(_ error: PoolError, live: Int) {
+        if workers.isEmpty {
+            breakPool(PoolError(.spawnFailed, "the pool has no worker left and \(error.message)"))
+            return
+        }
+        guard live > 0 else {
+            // Only workers on their way out: try again when they have exited.
+            events.emit(.workerFault(pid: 0, message: error.message))
+            return
+        }
+        let old = targetWorkers
+        events.emit(.workerFault(pid: 0, message: "\(error.message); the pool stays at \(live) worker\(live == 1 ? "" : "s")"))
+        targetWorkers = live
+        shared.state.withLock { $0.targetWorkers = live }
+        events.emit(.poolResized(from: old, to: live))
     }
 
     /// Stops workers that have been running one item past the task timeout: SIGTERM first, then
@@ -739,7 +776,10 @@ final class PoolCore: @unchecked Sendable {
         }
         if !worker.inflight.isEmpty && lifecycle != .terminating {
             if reason != .protocolViolation && reason != .initializerFailed && reason != .timedOut { reason = .crashed }
-            recover(worker, termination: termination, timedOut: reason == .timedOut)
+            // A death the caller asked for (`signalWorker`) is no evidence against the item.
+            var requested = false
+            if case .signaled(let signal) = termination { requested = worker.requestedSignals.contains(signal) }
+            recover(worker, termination: termination, timedOut: reason == .timedOut, charge: !requested)
         }
         if reason == .crashed && worker.state == .starting {
             startFailuresInARow += 1
@@ -762,7 +802,9 @@ final class PoolCore: @unchecked Sendable {
 
     /// Puts a dead worker's unfinished items back at the front of the queue. The item it was
     /// known to be running is charged with the death; past the retry limit it fails alone.
-    private func recover(_ worker: WorkerRecord, termination: WorkerTermination, timedOut: Bool = false) {
+    /// - Parameter charge: whether the death counts against the running item (not when the caller
+    ///   killed the worker on purpose).
+    private func recover(_ worker: WorkerRecord, termination: WorkerTermination, timedOut: Bool = false, charge: Bool = true) {
         var requeued: [QueuedWork] = []
         var failed: [(JobRecord, Int)] = []
         for (position, chunk) in worker.inflight.enumerated() {
@@ -783,7 +825,7 @@ final class PoolCore: @unchecked Sendable {
                     let seconds = Double(settings.taskTimeout ?? 0) / 1e9
                     failRunningItem(.timeout, "\(item) ran longer than \(seconds)s in worker \(worker.pid), which was stopped (\(termination))")
                 }
-            } else if position == 0, chunk.careful, let started = worker.lastStarted, started.job == chunk.job.id, started.index == start {
+            } else if position == 0, charge, chunk.careful, let started = worker.lastStarted, started.job == chunk.job.id, started.index == start {
                 // The running item is known only in a careful chunk (a re-run after a death):
                 // there the worker reports and flushes every start, each flush carrying every
                 // earlier result. Elsewhere a reported item may have finished with its result

@@ -33,6 +33,23 @@ final class PoolShared: Sendable {
 
     var chunksizeOverride: Int? { state.withLock { $0.chunksizeOverride } }
 
+    /// Sends `signal` to a current worker, through the IO thread (see ``ProcessPool/signalWorker(pid:signal:)``).
+    func signalWorker(pid: Int32, signal: Int32) throws(PoolError) {
+        guard signal >= 1 && signal <= 64 else {
+            throw PoolError(.invalidArgument, "\(signal) is not a signal number (1…64)")
+        }
+        let reply = CommandReply()
+        let wake = try state.withLock { state throws(PoolError) -> Bool in
+            guard !state.finished else {
+                throw PoolError(.invalidArgument, "process \(pid) is not a worker of this pool (the pool has finished)")
+            }
+            state.inbox.append(.signalWorker(pid: pid, signal: signal, reply: reply))
+            return state.inbox.count == 1
+        }
+        if wake { wakeUp() }
+        try reply.wait()
+    }
+
     /// Sets the chunk size for the next submissions (values below 1 mean none) and announces it.
     func setChunksizeOverride(_ newValue: Int?) {
         let value = newValue.flatMap { $0 >= 1 ? $0 : nil }
@@ -48,7 +65,7 @@ final class PoolShared: Sendable {
         state = Mutex(State(targetWorkers: targetWorkers))
         events = EventHub(origin: origin)
         wakeFD = cshim_eventfd()
-        guard wakeFD >= 0 else { throw PoolError(.spawnFailed, "eventfd failed: \(errnoDescription())") }
+        guard wakeFD >= 0 else { throw PoolError(.spawnFailed, "cannot create the pool's eventfd: \(ResourceShortage.describe(errno))") }
     }
 
     deinit { close(wakeFD) }

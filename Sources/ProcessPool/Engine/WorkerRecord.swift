@@ -58,6 +58,9 @@ final class WorkerRecord {
     var killDeadline: UInt64?
     /// The item known to be running past the timeout (its start was reported), if known.
     var timedOutItem: (job: Int, index: Int)?
+    /// Signals sent to it through ``ProcessPool/signalWorker(pid:signal:)``: a death by one of
+    /// them is the caller's doing, not evidence against the item it was running.
+    var requestedSignals: Set<Int32> = []
     /// The last item the worker reported starting.
     var lastStarted: (job: Int, index: Int)?
 

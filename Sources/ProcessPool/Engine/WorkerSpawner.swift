@@ -63,10 +63,10 @@ final class WorkerSpawner {
             if !keep { for fd in [command[1], result[0], output[0]] where fd >= 0 { close(fd) } }
         }
         guard cshim_pipe_cloexec(&command) == 0, cshim_pipe_cloexec(&result) == 0 else {
-            throw PoolError(.spawnFailed, "cannot create worker pipes: \(errnoDescription())")
+            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its pipes: \(ResourceShortage.describe(errno))")
         }
         if captureOutput && cshim_pipe_cloexec(&output) != 0 {
-            throw PoolError(.spawnFailed, "cannot create worker output pipe: \(errnoDescription())")
+            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its output pipe: \(ResourceShortage.describe(errno))")
         }
         var pid: pid_t = 0
         let fds: [Int32] = [command[0], result[1]]
@@ -77,11 +77,11 @@ final class WorkerSpawner {
             }
         }
         guard rc == 0 else {
-            throw PoolError(.spawnFailed, "cannot start worker '\(String(cString: path))': \(String(cString: strerror(rc)))")
+            throw PoolError(.spawnFailed, "cannot start worker '\(String(cString: path))': \(ResourceShortage.describe(rc))")
         }
         let pidfd = cshim_pidfd_open(pid)
         guard pidfd >= 0 else {
-            let reason = errnoDescription()
+            let reason = ResourceShortage.describe(errno)
             kill(pid, SIGKILL)
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)

@@ -284,17 +284,14 @@ final class MonitorLink: @unchecked Sendable {
                 return ChannelReply(id: command.id, accepted: false, message: "\(error)")
             }
         case .signal(let pid, let signal):
-            guard (1...64).contains(signal) else {
-                return ChannelReply(id: command.id, accepted: false, message: "\(signal) is not a signal")
+            // Through the pool: only a current worker (never a stale PID), and a death the
+            // monitor asked for is not held against the item the worker was running.
+            do {
+                try shared.signalWorker(pid: pid, signal: signal)
+                return ChannelReply(id: command.id, accepted: true, message: "\(signalName(signal)) → worker \(pid)")
+            } catch {
+                return ChannelReply(id: command.id, accepted: false, message: error.message)
             }
-            // Only a current worker of this pool: never whatever process reuses a stale PID.
-            guard pid > 0, shared.state.withLock({ $0.workerPIDs.contains(pid) }) else {
-                return ChannelReply(id: command.id, accepted: false, message: "\(pid) is not a worker of this pool")
-            }
-            guard kill(pid, signal) == 0 else {
-                return ChannelReply(id: command.id, accepted: false, message: "kill \(pid): \(errnoDescription())")
-            }
-            return ChannelReply(id: command.id, accepted: true, message: "\(signalName(signal)) → worker \(pid)")
         case .chunksize(let size):
             if let size, size < 1 {
                 return ChannelReply(id: command.id, accepted: false, message: "chunk size must be at least 1 (got \(size))")

@@ -20,8 +20,18 @@ public enum WorkerProcess {
     /// exits the process. Anywhere else, returns immediately.
     public static func runIfRequested(_ registry: TaskRegistry) {
         guard let value = getenv(environmentKey) else { return }
-        let parent = pid_t(String(cString: value)) ?? 0
+        let text = String(cString: value)
+        let parent = pid_t(text) ?? 0
         unsetenv(environmentKey)  // a task that runs this program again gets a normal process
+        // A pool gives its workers a pipe on 3 and 4. Without them the variable leaked into an
+        // ordinary run (exported in a shell, say): say so rather than exit without a word.
+        guard isPipe(commandDescriptor) && isPipe(resultDescriptor) else {
+            let program = CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "") } ?? "worker"
+            let line = "\(program): \(environmentKey) is set (to '\(text)'), which starts this program as a process-pool worker, "
+                + "but no pool started it (it has no pool pipes on descriptors 3 and 4): unset \(environmentKey) to run it normally\n"
+            line.utf8CString.withUnsafeBytes { raw in _ = writeFully(2, UnsafeRawBufferPointer(rebasing: raw.dropLast())) }
+            exit(70)
+        }
         // Die with the parent: the signal covers a crash of the parent, the check covers a parent
         // that died before prctl ran; EOF on the command pipe covers the rest.
         _ = cshim_set_parent_death_signal(SIGKILL)
@@ -29,6 +39,11 @@ public enum WorkerProcess {
         signal(SIGPIPE, SIG_IGN)
         var loop = WorkerLoop(registry: registry)
         loop.run()
+    }
+
+    private static func isPipe(_ fd: Int32) -> Bool {
+        var status = stat()
+        return fstat(fd, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO
     }
 
     /// Writes `line` and a newline to standard output in a single `write`, so that lines from

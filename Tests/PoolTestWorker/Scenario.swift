@@ -1,0 +1,64 @@
+import Foundation
+import Glibc
+import PoolTestSupport
+import ProcessPool
+import Synchronization
+
+/// Scenarios that need a pool in a process of their own (under a resource limit the test
+/// process must not share): `PoolTestWorker scenario NAME` runs one and prints what happened,
+/// one `KEY value` line per fact, for the test to check.
+enum Scenario {
+    static func run(_ name: String) -> Never {
+        switch name {
+        case "grow-past-descriptor-limit": growPastDescriptorLimit()
+        default:
+            print("ERROR unknown scenario \(name)")
+            exit(2)
+        }
+    }
+
+    /// A pool of 2 busy workers is asked for 40 under a descriptor limit that leaves room for
+    /// only a few more: it must grow as far as it can, say why it stops, and finish the job.
+    static func growPastDescriptorLimit() -> Never {
+        let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
+        // Each worker costs the parent 3 descriptors (two pipe ends and a pidfd), 2 more while
+        // it is spawned; the pool 2 (epoll, eventfd). Room for about 6 workers.
+        var limit = rlimit(rlim_cur: rlim_t(open + 2 + 3 * 6 + 2), rlim_max: rlim_t(open + 2 + 3 * 6 + 2))
+
+        // The gate opens by a rename, which needs no descriptor: there may be none left.
+        let gate = FileManager.default.temporaryDirectory.appendingPathComponent("gate-\(getpid())").path
+        let closedGate = gate + ".closed"
+        FileManager.default.createFile(atPath: closedGate, contents: Data())
+        guard setrlimit(__rlimit_resource_t(7), &limit) == 0 else { print("ERROR setrlimit"); exit(2) }
+        do {
+            let pool = try ProcessPool(configuration: TestEnvironment.configuration(workers: 2))
+            let faults = Mutex<[String]>([])
+            let events = pool.events()
+            let watcher = Task {
+                for await event in events {
+                    if case .workerFault(_, let message) = event.kind { faults.withLock { $0.append(message) } }
+                }
+            }
+            let items = (0..<20).map { GatedValue($0, gate: gate) }
+            let result = try pool.mapAsync(TestTasks.gatedValue, items, chunksize: 1)
+            try pool.resize(workers: 40)
+            let deadline = Date().addingTimeInterval(60)
+            while faults.withLock({ $0.isEmpty }) && Date() < deadline { usleep(10_000) }
+            print("WORKERS \(pool.workerCount) \(pool.workerPIDs.count)")
+            rename(closedGate, gate)
+            let values = try result.get(timeout: .seconds(60))
+            print("RESULT \(values == Array(0..<20) ? "right" : "wrong \(values)")")
+            pool.close()
+            try pool.join()
+            watcher.cancel()
+            for fault in faults.withLock({ $0 }) { print("FAULT \(fault)") }
+            unlink(gate)
+            exit(0)
+        } catch {
+            print("ERROR \(error)")
+            unlink(gate)
+            unlink(closedGate)
+            exit(1)
+        }
+    }
+}
