@@ -1,7 +1,7 @@
 // A program that uses ProcessPool exactly as a user's program would (it depends on the library
 // product alone), for the tests of `poolmon watch -- CMD` and `poolmon attach`.
 //
-//   WatchedProgram [--pools N] [--items N] [--delay SECONDS] [--exit CODE] [--serve FILE] [--attachable]
+//   WatchedProgram [--pools N] [--items N] [--delay SECONDS] [--exit CODE] [--serve FILE] [--log FILE] [--attachable]
 //
 // Each pool runs one map over `--items` items, each sleeping `--delay` and printing
 // "Worker PID is processing square(X)"; the pools run one after another. `--serve FILE` keeps the
@@ -42,6 +42,8 @@ let items = Int(option("--items") ?? "10") ?? 10
 let delay = Double(option("--delay") ?? "0.5") ?? 0.5
 let exitCode = Int32(option("--exit") ?? "0") ?? 0
 let serveUntil = option("--serve")
+/// `--log FILE`: the rounds are also appended here (a file outlives a monitor that was killed).
+let roundLog = option("--log").map { open($0, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
 var configuration = ProcessPool.Configuration(workers: 2)
 if CommandLine.arguments.contains("--attachable") { configuration.attachable = true }
 
@@ -57,7 +59,9 @@ for number in 1...max(1, pools) {
         while !FileManager.default.fileExists(atPath: serveUntil) {
             round += 1
             let again = try pool.mapAsync(Tasks.square, work, label: "round\(round)").get()
-            say("round \(round) \(again == work.map { $0.first * $0.first } ? "ok" : "WRONG")")
+            let line = "round \(round) \(again == work.map { $0.first * $0.first } ? "ok" : "WRONG") workers \(pool.workerCount)"
+            say(line)
+            if let roundLog { _ = (line + "\n").withCString { write(roundLog, $0, strlen($0)) } }
         }
     }
     pool.close()
