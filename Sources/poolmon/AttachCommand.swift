@@ -51,10 +51,19 @@ struct AttachCommand: ParsableCommand {
         for (number, pool) in pools.enumerated() {
             let hello = pool.hello
             rows.append([pad(number + 1, 3), pad(hello.pid, 7, left: true), pad(hello.pool, 4), pad(hello.workers, 7),
-                         pad(hello.jobsRunning, 4), pad(hello.engine, 7, left: true), String(hello.program.prefix(60))]
+                         pad(hello.jobsRunning, 4), pad(hello.engine, 7, left: true), Self.shortened(hello.program)]
                 .joined(separator: "  "))
         }
         return rows.joined(separator: "\n")
+    }
+
+    /// The command line with its program's directory left out, cut to 70 columns.
+    static func shortened(_ command: String) -> String {
+        let parts = command.split(separator: " ", maxSplits: 1)
+        guard let program = parts.first else { return command }
+        let name = program.split(separator: "/").last.map(String.init) ?? String(program)
+        let text = parts.count > 1 ? name + " " + parts[1] : name
+        return text.count > 70 ? String(text.prefix(69)) + "…" : text
     }
 
     /// Asks for a row number (or a PID); every pool of the chosen process is watched.

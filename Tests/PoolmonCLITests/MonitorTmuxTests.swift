@@ -23,10 +23,12 @@ struct MonitorTmuxTests {
     /// The PIDs in the worker rows of the screen, with their state words.
     func workerRows(_ screen: String) -> [(pid: Int32, state: String)] {
         screen.split(separator: "\n").compactMap { line in
+            // The first number followed by a state word: wide screens put a slot column first.
             let words = line.split(separator: " ").filter { $0 != "│" && $0 != "▶" }
-            guard words.count >= 2, let pid = Int32(words[0]),
-                  ["starting", "idle", "busy", "retiring", "exited"].contains(String(words[1])) else { return nil }
-            return (pid, String(words[1]))
+            let states = ["starting", "idle", "busy", "retiring", "exited", "stalled", "stopped"]
+            guard let position = words.indices.dropLast().first(where: { Int32(words[$0]) != nil && states.contains(String(words[$0 + 1])) }),
+                  position <= 1, let pid = Int32(words[position]) else { return nil }
+            return (pid, String(words[position + 1]))
         }
     }
 

@@ -103,8 +103,9 @@ struct WatchProgramTmuxTests {
         let scratch = try scratch()
         try await TmuxSession.withSession(width: 110, height: 32) { session in
             try helpers.launch(session, "watch -- \(Self.program) --pools 2 --items 4 --delay 0.3", scratch: scratch)
-            let second = try await session.waitFor("(2/2 Tab next)", timeout: .seconds(60))
-            #expect(second.contains("squares2") && second.contains("pool 2 of pid"))
+            try await session.waitUntil("the second pool shown", timeout: .seconds(60)) { screen in
+                screen.contains("(2/2 Tab next)") && screen.contains("squares2") && screen.contains("pool 2 of pid")
+            }
             try session.press("Tab")
             let first = try await session.waitFor("pool 1 of pid")
             #expect(first.contains("squares1") && first.contains("(1/2"))
@@ -124,8 +125,9 @@ struct WatchProgramTmuxTests {
             try await session.waitFor("poolmon cannot restart it")
             try session.press("m")
             try await session.waitFor("poolmon cannot change them")
+            // The running job has Python's chunk size for 20 items on 2 workers, 3: one more is 4.
             try session.press("]")
-            try await session.waitFor("chunk size for the next jobs: 3")
+            try await session.waitFor("chunk size for the next jobs: 4: done")
             try session.press("q")
             try await session.waitFor("EXIT=143")
         }
