@@ -111,9 +111,15 @@ final class MonitorLink: @unchecked Sendable {
             link.listener = fd
             link.socketPath = path
         }
-        let thread = Thread { link.run() }
-        thread.name = "ProcessPool monitor link"
-        thread.start()
+        do {
+            try DedicatedThread.start(name: "ProcessPool monitor link") { link.run() }
+        } catch {
+            // No thread for the link (a process limit): the pool runs unwatched.
+            for client in link.clients { close(client.fd) }
+            if link.listener >= 0 { close(link.listener) }
+            if let path = link.socketPath { unlink(path) }
+            return nil
+        }
         return link
     }
 
