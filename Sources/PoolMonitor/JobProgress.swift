@@ -70,7 +70,6 @@ public struct JobProgress: Sendable {
         self.descriptor = descriptor
         self.letter = letter
         submittedAt = time
-        reserve(items: descriptor.itemCount, chunks: 0)
     }
 
     /// Whether item `index` has finished.
@@ -88,9 +87,8 @@ public struct JobProgress: Sendable {
 
     mutating func chunksQueued(firstChunk: Int, chunks: Int, start: Int, count: Int) {
         // Already covered by the plan implied for a job joined late (see `itemFinished`).
-        guard start >= plan.itemCount else { return }
+        guard start >= plan.itemCount, firstChunk >= plan.chunkCount else { return }
         plan.add(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: descriptor.chunksize)
-        reserve(items: plan.itemCount, chunks: plan.chunkCount)
     }
 
     mutating func chunkDispatched(count: Int) { itemsInFlight += count }
@@ -101,11 +99,11 @@ public struct JobProgress: Sendable {
 
     /// Records item `index` as finished; returns false for a duplicate or unknown item.
     @discardableResult
-    mutating func itemFinished(_ index: Int, error: String?) -> Bool {
+    mutating func itemFinished(_ index: Int, error: String?, budget: inout TrackingBudget) -> Bool {
         guard index >= 0 else { return false }
-        reserve(items: index + 1, chunks: 0)
+        reserve(items: index + 1, chunks: 0, budget: &budget)
         guard !isFinished(index) else { return false }
-        finishedBits[index >> 6] |= 1 << UInt64(index & 63)
+        if index >> 6 < finishedBits.count { finishedBits[index >> 6] |= 1 << UInt64(index & 63) }
         itemsDone += 1
         itemsInFlight = max(0, itemsInFlight - 1)
         recentCompletions.append(index)
@@ -120,8 +118,9 @@ public struct JobProgress: Sendable {
             chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
         }
         guard let chunk = plan.chunk(containing: index), let items = plan.items(ofChunk: chunk) else { return true }
-        reserve(items: 0, chunks: chunk + 1)
-        chunkFinished[chunk] += 1
+        reserve(items: 0, chunks: chunk + 1, budget: &budget)
+        guard chunk < chunkFinished.count else { return true }
+        chunkFinished[chunk] = min(Int32(items.count), chunkFinished[chunk] + 1)
         let finished = Int(chunkFinished[chunk])
         if finished == items.count {
             chunksDone += 1
@@ -129,7 +128,7 @@ public struct JobProgress: Sendable {
             // Open chunks are the few that workers are in the middle of: a short scan.
             if items.count > 1, let position = openChunks.firstIndex(of: chunk) { openChunks.remove(at: position) }
         } else if finished == 1 {
-            openChunks.append(chunk)
+            openChunk(chunk)
         }
         return true
     }
@@ -137,20 +136,23 @@ public struct JobProgress: Sendable {
     /// Records a run of items `start ..< start+count` of one chunk, finished in order (schema 2's
     /// `itemsFinished`). Costs O(count / 64) for the finished bits and O(1) otherwise: only the
     /// newest few indices go into the completion history, which shows no more anyway.
-    mutating func itemsFinished(start: Int, count: Int) {
+    mutating func itemsFinished(start: Int, count: Int, budget: inout TrackingBudget) {
         guard start >= 0, count > 0, start <= Int.max - count else { return }
         let end = start + count
-        reserve(items: end, chunks: 0)
+        reserve(items: end, chunks: 0, budget: &budget)
         if plan.runs.isEmpty && descriptor.itemCount > 0 {
             let size = max(1, descriptor.chunksize)
             chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
         }
         var fresh = 0
         var index = start
-        while index < end {
+        let tracked = min(end, finishedBits.count << 6)
+        // Items past what is tracked one by one are counted as they come.
+        if end > tracked { fresh += end - max(start, tracked) }
+        while index < tracked {
             let word = index >> 6
             let low = index & 63
-            let high = min(64, low + (end - index))
+            let high = min(64, low + (tracked - index))
             let mask: UInt64 = (high - low == 64) ? ~0 : ((1 << UInt64(high - low)) - 1) << UInt64(low)
             fresh += (mask & ~finishedBits[word]).nonzeroBitCount
             finishedBits[word] |= mask
@@ -161,7 +163,8 @@ public struct JobProgress: Sendable {
         itemsInFlight = max(0, itemsInFlight - fresh)
         for recent in max(start, end - 256)..<end { recentCompletions.append(recent) }
         guard let chunk = plan.chunk(containing: start), let items = plan.items(ofChunk: chunk) else { return }
-        reserve(items: 0, chunks: chunk + 1)
+        reserve(items: 0, chunks: chunk + 1, budget: &budget)
+        guard chunk < chunkFinished.count else { return }
         let before = Int(chunkFinished[chunk])
         let after = min(items.count, before + fresh)
         chunkFinished[chunk] = Int32(after)
@@ -170,8 +173,15 @@ public struct JobProgress: Sendable {
             recentChunkCompletions.append(chunk)
             if let position = openChunks.firstIndex(of: chunk) { openChunks.remove(at: position) }
         } else if before == 0 && after < items.count {
-            openChunks.append(chunk)
+            openChunk(chunk)
         }
+    }
+
+    /// Workers are in the middle of a few chunks at a time; a log that opens more without
+    /// finishing them must not make the scans above long.
+    private mutating func openChunk(_ chunk: Int) {
+        if openChunks.count >= 64 { openChunks.removeFirst() }
+        openChunks.append(chunk)
     }
 
     /// A late subscriber's starting point: what the job did before the monitor joined. The
@@ -198,13 +208,45 @@ public struct JobProgress: Sendable {
         itemsInFlight = 0
     }
 
-    private mutating func reserve(items: Int, chunks: Int) {
-        let words = (items + 63) >> 6
+    /// Grows the per-item and per-chunk tables to cover `items` and `chunks`, as far as the
+    /// monitor's budget allows: a number read from a log can ask for anything, so what it gets
+    /// is bounded by a constant, never by the number (past the budget the job still counts its
+    /// items, it just cannot say which ones finished).
+    private mutating func reserve(items: Int, chunks: Int, budget: inout TrackingBudget) {
+        let words = (min(items, TrackingBudget.itemsPerJob) + 63) >> 6
         if words > finishedBits.count {
-            finishedBits.append(contentsOf: repeatElement(0, count: words - finishedBits.count))
+            let extra = words - finishedBits.count
+            if extra * 64 <= budget.items {
+                budget.items -= extra * 64
+                finishedBits.append(contentsOf: repeatElement(0, count: extra))
+            }
         }
-        if chunks > chunkFinished.count {
-            chunkFinished.append(contentsOf: repeatElement(0, count: chunks - chunkFinished.count))
+        let wanted = min(chunks, TrackingBudget.chunksPerJob)
+        if wanted > chunkFinished.count {
+            let extra = wanted - chunkFinished.count
+            if extra <= budget.chunks {
+                budget.chunks -= extra
+                chunkFinished.append(contentsOf: repeatElement(0, count: extra))
+            }
         }
+    }
+
+    /// What this job's tables hold, to give back to the budget when the job is dropped.
+    public var trackedCapacity: TrackingBudget { TrackingBudget(items: finishedBits.count * 64, chunks: chunkFinished.count) }
+}
+
+/// How many items and chunks one monitor state tracks one by one, over all its jobs (see
+/// ``JobProgress``): 64 Mi items (8 MB of bits) and 8 Mi chunks (32 MB of counts).
+public struct TrackingBudget: Sendable, Equatable {
+    public var items: Int
+    public var chunks: Int
+
+    /// No one job tracks more than this many items (16 Mi), or chunks (4 Mi), one by one.
+    public static let itemsPerJob = 1 << 24
+    public static let chunksPerJob = 1 << 22
+
+    public init(items: Int = 1 << 26, chunks: Int = 1 << 23) {
+        self.items = items
+        self.chunks = chunks
     }
 }

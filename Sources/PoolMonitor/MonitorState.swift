@@ -83,6 +83,14 @@ public struct MonitorState: Sendable {
 
     private var slotByPID: [Int32: Int] = [:]
     private var jobPosition: [Int: Int] = [:]
+    /// Which label each task-stream letter stands for (so a new job's letter is found in O(1)).
+    private var letterOwners: [Character: String] = [:]
+    /// Items and chunks left to track one by one (see ``TrackingBudget``).
+    private var trackingBudget = TrackingBudget()
+
+    /// Jobs kept; past this, the oldest finished ones are let go (the screen shows the latest
+    /// few), so that a log of any number of jobs folds in constant memory per job kept.
+    public static let jobCapacity = 1024
 
     /// - Parameters:
     ///   - settings: the run's settings (the pending ones start equal to them).
@@ -247,9 +255,13 @@ public struct MonitorState: Sendable {
             }
         case .jobSubmitted(let descriptor):
             let letter = letter(for: descriptor.label)
+            letterOwners[letter] = descriptor.label
             if let position = jobPosition[descriptor.id] {
+                trackingBudget.items += jobs[position].trackedCapacity.items
+                trackingBudget.chunks += jobs[position].trackedCapacity.chunks
                 jobs[position] = JobProgress(descriptor: descriptor, letter: letter, time: time)
             } else {
+                if jobs.count >= Self.jobCapacity { letGoOfOldJobs() }
                 jobPosition[descriptor.id] = jobs.count
                 jobs.append(JobProgress(descriptor: descriptor, letter: letter, time: time))
             }
@@ -268,11 +280,15 @@ public struct MonitorState: Sendable {
         case .itemStarted(let job, let index, let pid):
             withWorker(pid) { $0.itemStarted(WorkerSlot.ItemRef(job: job, index: index), at: time) }
         case .itemFinished(let job, let index, let pid, let error, _):
-            withJob(job) { $0.itemFinished(index, error: error) }
+            var budget = trackingBudget
+            withJob(job) { $0.itemFinished(index, error: error, budget: &budget) }
+            trackingBudget = budget
             withWorker(pid) { $0.itemFinished(WorkerSlot.ItemRef(job: job, index: index), failed: error != nil, at: time) }
         case .itemsFinished(let job, let start, let count, let pid, _):
             guard count > 0 else { break }
-            withJob(job) { $0.itemsFinished(start: start, count: count) }
+            var budget = trackingBudget
+            withJob(job) { $0.itemsFinished(start: start, count: count, budget: &budget) }
+            trackingBudget = budget
             withWorker(pid) { $0.itemsFinished(job: job, start: start, count: count, at: time) }
         case .jobProgress(let job, let finished, let failed, let delivered, let chunksDone):
             withJob(job) { $0.progressBeforeJoining(finished: finished, failed: failed, delivered: delivered, chunksDone: chunksDone) }
@@ -424,11 +440,33 @@ public struct MonitorState: Sendable {
         for victim in victims { slots[victim.slot]!.markRetiring() }
     }
 
+    /// Drops the older half of the jobs, finished ones first (a running job is kept whatever
+    /// its age): O(jobs) once per ``jobCapacity``/2 submissions, so O(1) per job.
+    private mutating func letGoOfOldJobs() {
+        var dropping = jobs.count / 2
+        var kept: [JobProgress] = []
+        kept.reserveCapacity(jobs.count)
+        for job in jobs {
+            if dropping > 0 && job.isComplete {
+                dropping -= 1
+                trackingBudget.items += job.trackedCapacity.items
+                trackingBudget.chunks += job.trackedCapacity.chunks
+            } else {
+                kept.append(job)
+            }
+        }
+        jobs = kept
+        jobPosition = Dictionary(uniqueKeysWithValues: jobs.enumerated().map { ($1.id, $0) })
+        letterOwners = Dictionary(jobs.map { ($0.letter, $0.label) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// Where job `id` is in ``jobs`` (O(1)), for the painter's colours.
+    public func position(ofJob id: Int) -> Int? { jobPosition[id] }
+
     /// A letter for the task stream: the label's first letter, or another of its letters (or an
     /// uppercase or a digit) when a job with a different label already has it.
     private func letter(for label: String) -> Character {
-        var taken: [Character: String] = [:]
-        for job in jobs { taken[job.letter] = job.label }
+        let taken = letterOwners
         let letters = label.lowercased().filter { $0.isLetter || $0.isNumber }
         let candidates = Array(letters) + Array(letters.prefix(1).uppercased()) + Array("abcdefghijklmnopqrstuvwxyz0123456789")
         for candidate in candidates where taken[candidate] == nil || taken[candidate] == label {

@@ -10,8 +10,9 @@ public struct RecentHistory<Element: Sendable>: Sendable {
     private var head = 0
 
     public init(capacity: Int) {
+        // Storage grows as values come, not to the capacity at once: a monitor keeps many of
+        // these (three per job), and most never fill.
         self.capacity = max(1, capacity)
-        storage.reserveCapacity(self.capacity)
     }
 
     public var count: Int { storage.count }

@@ -16,7 +16,8 @@ struct ScreenPainter {
         self.ui = ui
         self.now = now
         self.canvas = canvas
-        labelWidth = min(12, max(7, state.jobs.map(\.label.count).max() ?? 0))
+        // The jobs on screen are among the latest few: never a pass over every job per frame.
+        labelWidth = min(12, max(7, state.jobs.suffix(16).map(\.label.count).max() ?? 0))
     }
 
     var width: Int { canvas.width }
@@ -32,7 +33,7 @@ struct ScreenPainter {
     static let bold = CellStyle(bold: true)
 
     func color(ofJob id: Int) -> CellColor {
-        guard let position = state.jobs.firstIndex(where: { $0.id == id }) else { return .default }
+        guard let position = state.position(ofJob: id) else { return .default }
         return Self.jobColors[position % Self.jobColors.count]
     }
 

@@ -145,6 +145,9 @@ public struct WorkerSlot: Sendable {
     }
 
     mutating func dispatched(job: Int, chunk: Int, start: Int, count: Int) {
+        // The engine keeps at most 1024 chunks in flight per worker: a log claiming more must not
+        // make every later event scan a long list.
+        if assignments.count >= 2048 { assignments.removeFirst() }
         assignments.append(Assignment(job: job, chunk: chunk, start: start, count: count, finished: 0))
     }
 

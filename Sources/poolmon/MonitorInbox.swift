@@ -37,11 +37,32 @@ final class MonitorInbox: Sendable {
         messages.withLock { $0.append(message) }
     }
 
-    func drain() -> [MonitorMessage] {
+    /// Takes what was posted, up to about `eventBudget` events: a backlog (a log replayed fast,
+    /// a flood from a busy pool) is folded a slice per turn of the UI loop, so that keys are read
+    /// and frames drawn in between, whatever is waiting.
+    func drain(eventBudget: Int = 100_000) -> [MonitorMessage] {
         messages.withLock { pending in
-            let all = pending
-            pending.removeAll(keepingCapacity: true)
-            return all
+            var taken: [MonitorMessage] = []
+            var events = 0
+            var consumed = 0
+            while consumed < pending.count && events < eventBudget {
+                if case .events(let run, let batch) = pending[consumed], events + batch.count > eventBudget {
+                    let room = eventBudget - events
+                    taken.append(.events(run: run, Array(batch.prefix(room))))
+                    pending[consumed] = .events(run: run, Array(batch.dropFirst(room)))
+                    events = eventBudget
+                    break
+                }
+                if case .events(_, let batch) = pending[consumed] { events += batch.count }
+                taken.append(pending[consumed])
+                consumed += 1
+            }
+            if consumed == pending.count {
+                pending.removeAll(keepingCapacity: true)
+            } else {
+                pending.removeFirst(consumed)
+            }
+            return taken
         }
     }
 }

@@ -13,6 +13,13 @@ import Foundation
 extension PoolEvent {
     /// The schema version written in every line's `"v"`.
     public static let jsonSchemaVersion = 2
+    /// Item, chunk and job numbers an event may carry (the engine's wire numbers them in 32 bits).
+    public static let validRange: ClosedRange<Int> = 0...Int(Int32.max)
+    /// Worker slots and pool sizes an event may carry.
+    public static let validWorkerRange: ClosedRange<Int> = 0...65_536
+    /// The latest event time a log may hold, in seconds (about 30 years).
+    static let latestTime: Double = 1e9
+
     /// The schema versions ``init(jsonLine:)`` reads.
     public static let readableSchemaVersions: ClosedRange<Int> = 1...2
 
@@ -111,6 +118,10 @@ extension PoolEvent {
         }
         // Doubles keep 15 significant digits: nanoseconds survive for runs under about 11 days.
         guard line.t.isFinite, line.t >= 0 else { throw EventLogError(line: 0, message: "\"t\" must be a time in seconds") }
+        guard line.t <= Self.latestTime else {
+            throw EventLogError(line: 0, message: "\"t\" is \(line.t) s, past any run (at most \(Int(Self.latestTime)) s)")
+        }
+        try line.validate()
         let time = UInt64((line.t * 1e9).rounded())
         let kind: Kind
         switch line.event {
@@ -200,6 +211,44 @@ private struct JSONLine: Decodable {
     var ns: UInt64?
     var auto: Bool?
     var reason, label, function, mode, error, state, line, message: String?
+
+    /// Every number a line carries, checked before anything is built from it: a log is
+    /// untrusted input, and a number that sizes a table, a range or a loop must not be able to
+    /// trap or to ask for terabytes (see ``PoolEvent/validRange``).
+    func validate() throws {
+        let counts: [(String, Int?)] = [
+            ("job", job), ("chunk", chunk), ("chunks", chunks), ("start", start), ("count", count), ("index", index),
+            ("items", items), ("chunksize", chunksize), ("attempt", attempt), ("queued_chunks", queued_chunks),
+            ("queued_items", queued_items), ("pool", pool), ("finished", finished), ("failed", failed),
+            ("delivered", delivered), ("chunks_done", chunks_done),
+        ]
+        for (name, value) in counts {
+            if let value, !PoolEvent.validRange.contains(value) {
+                throw EventLogError(line: 0, message: "\"\(name)\" is \(value), outside 0…\(PoolEvent.validRange.upperBound)")
+            }
+        }
+        let sizes: [(String, Int?)] = [("slot", slot), ("from", from), ("to", to), ("workers", workers)]
+        for (name, value) in sizes {
+            if let value, !PoolEvent.validWorkerRange.contains(value) {
+                throw EventLogError(line: 0, message: "\"\(name)\" is \(value), outside 0…\(PoolEvent.validWorkerRange.upperBound)")
+            }
+        }
+        if let start, let count, start > PoolEvent.validRange.upperBound - count {
+            throw EventLogError(line: 0, message: "items \(start)+\(count) run past \(PoolEvent.validRange.upperBound)")
+        }
+        if let chunk, let chunks, chunk > PoolEvent.validRange.upperBound - chunks {
+            throw EventLogError(line: 0, message: "chunks \(chunk)+\(chunks) run past \(PoolEvent.validRange.upperBound)")
+        }
+        if let chunksize, chunksize < 1, event == "jobSubmitted" {
+            throw EventLogError(line: 0, message: "\"chunksize\" must be at least 1 (got \(chunksize))")
+        }
+        for (name, value) in [("pid", pid), ("dead_pid", dead_pid)] {
+            if let value, value < 0 { throw EventLogError(line: 0, message: "\"\(name)\" is \(value): PIDs are not negative") }
+        }
+        if let signal, !(1...127).contains(signal) {
+            throw EventLogError(line: 0, message: "\"signal\" is \(signal), not a signal number")
+        }
+    }
 
     func need<T>(_ value: T?, _ name: String) throws -> T {
         guard let value else { throw EventLogError(line: 0, message: "missing \"\(name)\"") }
