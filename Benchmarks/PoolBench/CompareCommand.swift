@@ -110,6 +110,10 @@ struct CompareCommand: AsyncParsableCommand {
             }
             log("round \(round)/\(roundCount) done")
         }
+        if let limitProgram {
+            unlink(limitProgram)
+            if let slash = limitProgram.lastIndex(of: "/") { rmdir(String(limitProgram[..<slash])) }
+        }
         let table = BenchTable(workloads: selected, samples: samples, limitProblem: limitProblem)
         print(table.rendered())
         for line in table.machineLines() { print(line) }

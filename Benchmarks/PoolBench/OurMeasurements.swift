@@ -114,7 +114,10 @@ enum OurMeasurements {
             return [("value", Double(n) / seconds), ("seconds", seconds)]
         }
         let (events, caughtUp, dropped) = reader.finish()
-        return result + [("caught_up", caughtUp), ("events", Double(events)), ("dropped", Double(dropped))]
+        // caught_up is -1 when the watcher never saw the job's completion (the link gives up on a
+        // monitor that is more than two seconds behind a finished pool).
+        return result + [("caught_up", caughtUp > 0 ? caughtUp : -1), ("events", Double(events)),
+                         ("dropped", Double(dropped))]
     }
 
     /// Mixed fast and slow items through `imapUnordered` (chunk size 1): for each, the time from
