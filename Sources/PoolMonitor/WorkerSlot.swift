@@ -69,7 +69,34 @@ public struct WorkerSlot: Sendable {
     public private(set) var reportedItem: ItemRef?
     public private(set) var reportedItemStartedAt: UInt64 = 0
     /// Chunks sent to the worker, oldest (the running one) first.
-    public private(set) var assignments: [Assignment] = []
+    public var assignments: [Assignment] { Array(pending) }
+    /// The assignments still open: `queue[head...]`. Chunks finish almost always in order, and a
+    /// worker of tiny items has up to a thousand chunks in flight: removing the first from an
+    /// array moved every other one (the fold's largest cost), so finished ones at the front are
+    /// skipped by `head` and dropped in bulk.
+    private var queue: [Assignment] = []
+    private var head = 0
+    private var pending: ArraySlice<Assignment> { queue[head...] }
+
+    private mutating func removeAssignment(at position: Int) {
+        if position == head {
+            head += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 64 && head * 2 >= queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+        } else {
+            queue.remove(at: position)
+        }
+    }
+
+    private mutating func clearAssignments() {
+        queue = []
+        head = 0
+    }
     /// When the worker last started or finished an item (the start of its current one when tiny
     /// items do not report starts).
     public private(set) var lastActivityAt: UInt64
@@ -99,20 +126,20 @@ public struct WorkerSlot: Sendable {
         if let exit { return .exited(exit.termination, exit.reason) }
         if isRetiring { return .retiring }
         if !isReady { return .starting }
-        return reportedItem != nil || !assignments.isEmpty ? .busy : .idle
+        return reportedItem != nil || !pending.isEmpty ? .busy : .idle
     }
 
     public var isAlive: Bool { exit == nil }
 
     /// Items sent to the worker and not yet finished.
-    public var itemsInFlight: Int { assignments.reduce(0) { $0 + $1.count - $1.finished } }
+    public var itemsInFlight: Int { pending.reduce(0) { $0 + $1.count - $1.finished } }
 
     /// The item the worker is on and since when: the reported one, else the next of its running
     /// chunk (inferred: tiny items do not report starts, and chunks run in order).
     public var currentItem: (item: ItemRef, since: UInt64)? {
         guard isAlive else { return nil }
         if let reportedItem { return (reportedItem, reportedItemStartedAt) }
-        guard isReady, let head = assignments.first else { return nil }
+        guard isReady, let head = pending.first else { return nil }
         return (ItemRef(job: head.job, index: head.nextItem), lastActivityAt)
     }
 
@@ -127,7 +154,7 @@ public struct WorkerSlot: Sendable {
         isRetiring = false
         exit = nil
         reportedItem = nil
-        assignments = []
+        clearAssignments()
         itemsDone = 0
         itemsFailed = 0
         generation += 1
@@ -140,12 +167,12 @@ public struct WorkerSlot: Sendable {
     mutating func exited(_ termination: WorkerTermination, _ reason: WorkerExitReason, at time: UInt64) {
         exit = (termination, reason, time)
         reportedItem = nil
-        assignments = []
+        clearAssignments()
         if reason == .crashed || reason == .protocolViolation { crashedSinceSample = true }
     }
 
     mutating func dispatched(job: Int, chunk: Int, start: Int, count: Int) {
-        assignments.append(Assignment(job: job, chunk: chunk, start: start, count: count, finished: 0))
+        queue.append(Assignment(job: job, chunk: chunk, start: start, count: count, finished: 0))
     }
 
     mutating func itemStarted(_ item: ItemRef, at time: UInt64) {
@@ -163,11 +190,11 @@ public struct WorkerSlot: Sendable {
         }
         lastActivityAt = time
         jobSinceSample = job
-        if let position = assignments.firstIndex(where: {
+        if let position = pending.firstIndex(where: {
             $0.job == job && $0.start <= start && start < $0.start + $0.count
         }) {
-            assignments[position].finished += count
-            if assignments[position].finished >= assignments[position].count { assignments.remove(at: position) }
+            queue[position].finished += count
+            if queue[position].finished >= queue[position].count { removeAssignment(at: position) }
         }
     }
 
@@ -178,11 +205,11 @@ public struct WorkerSlot: Sendable {
         lastActivityAt = time
         jobSinceSample = item.job
         // The finished item is almost always in the running (first) chunk: a short scan.
-        if let position = assignments.firstIndex(where: {
+        if let position = pending.firstIndex(where: {
             $0.job == item.job && $0.start <= item.index && item.index < $0.start + $0.count
         }) {
-            assignments[position].finished += 1
-            if assignments[position].finished >= assignments[position].count { assignments.remove(at: position) }
+            queue[position].finished += 1
+            if queue[position].finished >= queue[position].count { removeAssignment(at: position) }
         }
     }
 }
