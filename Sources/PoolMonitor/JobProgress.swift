@@ -134,9 +134,10 @@ public struct JobProgress: Sendable {
         return true
     }
 
-    /// Records a run of items `start ..< start+count` of one chunk, finished in order (schema 2's
-    /// `itemsFinished`). Costs O(count / 64) for the finished bits and O(1) otherwise: only the
-    /// newest few indices go into the completion history, which shows no more anyway.
+    /// Records a run of items `start ..< start+count`, finished in order on one worker (schema 2's
+    /// `itemsFinished`); the run may span consecutive chunks. Costs O(count / 64) for the finished
+    /// bits and O(chunks spanned) otherwise: only the newest few indices of each chunk go into the
+    /// completion history, which shows no more anyway.
     mutating func itemsFinished(start: Int, count: Int) {
         guard start >= 0, count > 0, start <= Int.max - count else { return }
         let end = start + count
@@ -145,8 +146,21 @@ public struct JobProgress: Sendable {
             let size = max(1, descriptor.chunksize)
             chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
         }
+        var segmentStart = start
+        while segmentStart < end {
+            // Each chunk's part of the run is credited to that chunk.
+            let chunk = plan.chunk(containing: segmentStart)
+            let items = chunk.flatMap { plan.items(ofChunk: $0) }
+            let segmentEnd = items.map { min(end, max($0.upperBound, segmentStart + 1)) } ?? end
+            finishSegment(segmentStart..<segmentEnd, chunk: chunk, items: items)
+            segmentStart = segmentEnd
+        }
+    }
+
+    private mutating func finishSegment(_ segment: Range<Int>, chunk: Int?, items: Range<Int>?) {
         var fresh = 0
-        var index = start
+        var index = segment.lowerBound
+        let end = segment.upperBound
         while index < end {
             let word = index >> 6
             let low = index & 63
@@ -159,8 +173,8 @@ public struct JobProgress: Sendable {
         guard fresh > 0 else { return }
         itemsDone += fresh
         itemsInFlight = max(0, itemsInFlight - fresh)
-        for recent in max(start, end - 256)..<end { recentCompletions.append(recent) }
-        guard let chunk = plan.chunk(containing: start), let items = plan.items(ofChunk: chunk) else { return }
+        for recent in max(segment.lowerBound, end - 256)..<end { recentCompletions.append(recent) }
+        guard let chunk, let items else { return }
         reserve(items: 0, chunks: chunk + 1)
         let before = Int(chunkFinished[chunk])
         let after = min(items.count, before + fresh)

@@ -182,7 +182,8 @@ public struct WorkerSlot: Sendable {
         jobSinceSample = item.job
     }
 
-    /// A run of items of one chunk finished (schema 2's `itemsFinished`).
+    /// A run of items finished (schema 2's `itemsFinished`), within a chunk or across
+    /// consecutive ones.
     mutating func itemsFinished(job: Int, start: Int, count: Int, at time: UInt64) {
         itemsDone += count
         if let reported = reportedItem, reported.job == job, reported.index >= start, reported.index < start + count {
@@ -190,10 +191,15 @@ public struct WorkerSlot: Sendable {
         }
         lastActivityAt = time
         jobSinceSample = job
-        if let position = pending.firstIndex(where: {
-            $0.job == job && $0.start <= start && start < $0.start + $0.count
+        // The run may span consecutive chunks of this worker: credit each its part, in order.
+        var index = start
+        let end = start + max(0, count)
+        while index < end, let position = pending.firstIndex(where: {
+            $0.job == job && $0.start <= index && index < $0.start + $0.count
         }) {
-            queue[position].finished += count
+            let part = min(end, queue[position].start + queue[position].count) - index
+            queue[position].finished += part
+            index += part
             if queue[position].finished >= queue[position].count { removeAssignment(at: position) }
         }
     }
