@@ -9,6 +9,8 @@ struct BenchSamples {
 
     private(set) var ours: [String: Side] = [:]
     private(set) var reference: [String: Side] = [:]
+    /// What the pipes allow, per workload (``Workload/limit``).
+    private(set) var limit: [String: Side] = [:]
     private(set) var failures: [String: [String]] = [:]
 
     var hasFailures: Bool { !failures.isEmpty }
@@ -18,6 +20,13 @@ struct BenchSamples {
         if let value = fields[workload.field] { side.values.append(value) }
         for (key, value) in fields { side.fields[key, default: []].append(value) }
         if isOurs { ours[workload.name] = side } else { reference[workload.name] = side }
+    }
+
+    mutating func addLimit(_ workload: Workload, fields: [String: Double]) {
+        var side = limit[workload.name] ?? Side()
+        if let value = fields["value"] { side.values.append(value) }
+        for (key, value) in fields { side.fields[key, default: []].append(value) }
+        limit[workload.name] = side
     }
 
     mutating func fail(_ workload: String, _ reason: String) {

@@ -8,6 +8,14 @@ struct BenchTable {
         let referenceDetails: [String: Double]
         let failure: String?
         let skipped: String?
+        /// What the pipes allow (the C pool of `Benchmarks/C/pipe_limit.c`), for throughput rows.
+        let limit: Double?
+
+        /// Ours as a fraction of what the pipes allow.
+        var ofLimit: Double? {
+            guard let ours, let limit, limit > 0 else { return nil }
+            return ours / limit
+        }
 
         var ratio: Double? {
             guard let ours, let reference, ours > 0, reference > 0 else { return nil }
@@ -16,8 +24,11 @@ struct BenchTable {
     }
 
     let rows: [Row]
+    /// Why there is no limit column, if there is none.
+    let limitProblem: String?
 
-    init(workloads: [Workload], samples: BenchSamples) {
+    init(workloads: [Workload], samples: BenchSamples, limitProblem: String? = nil) {
+        self.limitProblem = limitProblem
         rows = workloads.map { workload in
             let ours = samples.ours[workload.name]
             let reference = samples.reference[workload.name]
@@ -25,12 +36,13 @@ struct BenchTable {
                 workload: workload, ours: ours?.values.median, reference: reference?.values.median,
                 oursDetails: ours?.fields.compactMapValues(\.median) ?? [:],
                 referenceDetails: reference?.fields.compactMapValues(\.median) ?? [:],
-                failure: samples.failures[workload.name]?.first, skipped: samples.skipped[workload.name])
+                failure: samples.failures[workload.name]?.first, skipped: samples.skipped[workload.name],
+                limit: samples.limit[workload.name]?.values.median)
         }
     }
 
     func rendered() -> String {
-        var lines: [[String]] = [["workload", "unit", "ours", "reference", "ratio", "notes"]]
+        var lines: [[String]] = [["workload", "unit", "ours", "reference", "ratio", "limit", "ours/limit", "notes"]]
         for row in rows {
             let unit = row.workload.unit
             var notes: [String] = [row.workload.referenceName]
@@ -45,7 +57,11 @@ struct BenchTable {
                 if let peak = row.oursDetails["peak"], let peak2 = row.referenceDetails["peak"] {
                     notes.append("peak: ours \(Self.format(peak, .megabytes)) MB, CPython \(Self.format(peak2, .megabytes)) MB")
                 }
-            case "monitored":
+            case "latency":
+                if let p50 = row.oursDetails["p50"], let p50b = row.referenceDetails["p50"] {
+                    notes.append("p99 shown; p50: ours \(String(decimals: p50, 3)) ms, CPython \(String(decimals: p50b, 3)) ms")
+                }
+            case "monitored", "monitored_socket":
                 if let seconds = row.oursDetails["seconds"], let caughtUp = row.oursDetails["caught_up"] {
                     notes.append("results at \(String(decimals: seconds, 3)) s, the watcher had folded every event at \(String(decimals: caughtUp, 3)) s")
                 }
@@ -57,19 +73,24 @@ struct BenchTable {
                 row.ours.map { Self.format($0, unit) } ?? "-",
                 row.reference.map { Self.format($0, unit) } ?? "-",
                 row.ratio.map { String(format2: $0) + "×" } ?? "-",
+                row.limit.map { Self.format($0, unit) } ?? "-",
+                row.ofLimit.map { String(format2: $0) } ?? "-",
                 notes.joined(separator: "; "),
             ])
         }
-        let widths = (0..<5).map { column in lines.map { $0[column].count }.max() ?? 0 }
+        let columns = 7
+        let widths = (0..<columns).map { column in lines.map { $0[column].count }.max() ?? 0 }
         var text = lines.map { cells in
-            (0..<5).map { column in
+            (0..<columns).map { column in
                 let cell = cells[column]
                 let padding = String(repeating: " ", count: widths[column] - cell.count)
-                return column >= 2 && column <= 4 ? padding + cell : cell + padding
-            }.joined(separator: "  ") + "  " + cells[5]
+                return column >= 2 ? padding + cell : cell + padding
+            }.joined(separator: "  ") + "  " + cells[columns]
         }
-        text.insert(String(repeating: "-", count: widths.reduce(0, +) + 16), at: 1)
-        text.append("medians over the rounds. ratio > 1 means we do better: tasks/s ours/reference; s and MB reference/ours.")
+        text.insert(String(repeating: "-", count: widths.reduce(0, +) + 2 * columns + 6), at: 1)
+        text.append("medians over the rounds. ratio > 1 means we do better: tasks/s ours/reference; s, ms and MB reference/ours.")
+        text.append("limit: a bare C pool over the same pipes (Benchmarks/C/pipe_limit.c: 2 forked workers, a pipe pair each, 24-byte tasks, 16-byte results, our in-flight depth); ours/limit = ours / limit."
+                    + (limitProblem.map { " No limit column here: \($0)" } ?? ""))
         return text.joined(separator: "\n")
     }
 
@@ -87,6 +108,9 @@ struct BenchTable {
                 if let value = row.oursDetails[field] { line += " ours_\(field)=\(Self.plain(value))" }
                 if let value = row.referenceDetails[field] { line += " \(workload.referenceKey)_\(field)=\(Self.plain(value))" }
             }
+            if let limit = row.limit, let ofLimit = row.ofLimit {
+                line += " limit=\(Self.plain(limit, workload.unit)) ours_of_limit=\(String(format2: ofLimit))"
+            }
             if workload.name == "memory_parent", let before = row.oursDetails["before"], let before2 = row.referenceDetails["before"] {
                 line += " ours_growth=\(Self.plain(ours - before)) \(workload.referenceKey)_growth=\(Self.plain(reference - before2))"
             }
@@ -99,6 +123,7 @@ struct BenchTable {
         case .tasksPerSecond: Int(value.rounded()).formattedWithSeparators
         case .seconds: String(decimals: value, 4)
         case .megabytes: String(decimals: value, 1)
+        case .milliseconds: String(decimals: value, 3)
         }
     }
 
@@ -112,6 +137,7 @@ struct BenchTable {
         case .tasksPerSecond: "\(Int(value.rounded()))"
         case .seconds: String(decimals: value, 4)
         case .megabytes: String(decimals: value, 2)
+        case .milliseconds: String(decimals: value, 3)
         }
     }
 }

@@ -51,6 +51,16 @@ struct CompareCommand: AsyncParsableCommand {
             scripts: scripts ?? ProbeRunner.defaultScriptsDirectory(),
             poolmon: poolmon ?? ProbeRunner.besideOwnExecutable("poolmon"), workers: workers)
         let roundCount = smoke ? 1 : rounds
+        var limitProgram: String?
+        var limitProblem: String?
+        if selected.contains(where: { $0.limit != nil }) {
+            do {
+                limitProgram = try PipeLimitProgram.build()
+            } catch {
+                limitProblem = "\(error)"
+                log("no limit column: \(error)")
+            }
+        }
 
         print(MachineDescription.header(rounds: roundCount, workers: workers, smoke: smoke,
                                         python: runner.pythonVersion()))
@@ -83,10 +93,28 @@ struct CompareCommand: AsyncParsableCommand {
                     }
                     samples.add(workload, ours: isOurs, fields: fields)
                 }
+                if let limit = workload.limit, let limitProgram {
+                    let key = ProbeRunner.Key(probe: limit, items: items)
+                    if let cached = cache[key] {
+                        samples.addLimit(workload, fields: cached)
+                    } else {
+                        do {
+                            let fields = try runner.runLimit(limitProgram, limit, items: items)
+                            cache[key] = fields
+                            samples.addLimit(workload, fields: fields)
+                        } catch {
+                            log("round \(round): \(workload.name) (pipe limit) failed: \(error)")
+                        }
+                    }
+                }
             }
             log("round \(round)/\(roundCount) done")
         }
-        let table = BenchTable(workloads: selected, samples: samples)
+        if let limitProgram {
+            unlink(limitProgram)
+            if let slash = limitProgram.lastIndex(of: "/") { rmdir(String(limitProgram[..<slash])) }
+        }
+        let table = BenchTable(workloads: selected, samples: samples, limitProblem: limitProblem)
         print(table.rendered())
         for line in table.machineLines() { print(line) }
         if samples.hasFailures { throw ExitCode(1) }

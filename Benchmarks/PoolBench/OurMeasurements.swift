@@ -1,3 +1,5 @@
+import CSystemShims
+import Foundation
 import Glibc
 import PoolMonitor
 import ProcessPool
@@ -16,6 +18,10 @@ enum OurMeasurements {
             return [("value", Double(n) / seconds), ("seconds", seconds)]
         case "monitored":
             return try await monitored(items: n, workers: workers)
+        case "monitored_socket":
+            return try await monitoredSocket(items: n, workers: workers)
+        case "latency":
+            return try await latency(items: n, workers: workers)
         case "watch_cost":
             return try await watchCost(items: n, workers: workers)
         case "startup":
@@ -78,6 +84,64 @@ enum OurMeasurements {
             return [("value", Double(n) / seconds), ("seconds", seconds), ("caught_up", caughtUp),
                     ("events", Double(folded)), ("dropped", Double(pool.droppedEventCount))]
         }
+    }
+
+    /// `map_chunk1` watched the way `poolmon watch -- CMD` watches a program: the pool connects to
+    /// a Unix socket (`Configuration.monitorSocket`), and a reader thread on the other end reads
+    /// every line, parses it with `ChannelMessage(line:)` and folds its events into the monitor's
+    /// state, as `PoolConnections` and the monitor do.
+    private static func monitoredSocket(items n: Int, workers: Int) async throws -> [(String, Double)] {
+        let pairs = BenchTasks.pairs(n)
+        let directory = FileManager.default.temporaryDirectory.path + "/poolmon-bench-\(getpid())"
+        mkdir(directory, 0o700)
+        let path = directory + "/monitor.sock"
+        unlink(path)
+        let listener = cshim_unix_listen(path, 4)
+        guard listener >= 0 else { throw BenchError("cannot listen at \(path)") }
+        defer { close(listener); unlink(path); rmdir(directory) }
+        let reader = SocketWatcher(listener: listener, workers: workers)
+        reader.start()
+        var configuration = configuration(workers: workers)
+        configuration.monitorSocket = path
+        let result: [(String, Double)] = try await withProcessPool(configuration) { pool in
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            let clock = ContinuousClock()
+            let start = clock.now
+            reader.markStart()
+            let total = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value.reduce(0, +)
+            let seconds = (clock.now - start).seconds
+            try check(total, n)
+            return [("value", Double(n) / seconds), ("seconds", seconds)]
+        }
+        let (events, caughtUp, dropped) = reader.finish()
+        // caught_up is -1 when the watcher never saw the job's completion (the link gives up on a
+        // monitor that is more than two seconds behind a finished pool).
+        return result + [("caught_up", caughtUp > 0 ? caughtUp : -1), ("events", Double(events)),
+                         ("dropped", Double(dropped))]
+    }
+
+    /// Mixed fast and slow items through `imapUnordered` (chunk size 1): for each, the time from
+    /// its end in the worker (the task returns it) to its result in the caller; p50 and p99 in ms.
+    private static func latency(items n: Int, workers: Int) async throws -> [(String, Double)] {
+        let input = BenchTasks.mixed(n)
+        return try await withProcessPool(configuration(workers: workers)) { pool in
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            var delays: [Double] = []
+            delays.reserveCapacity(n)
+            for try await ended in try pool.imapUnordered(BenchTasks.stampedSleep, input, chunksize: 1) {
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                delays.append(Double(now.tv_sec * 1_000_000_000 + now.tv_nsec - ended) / 1e6)
+            }
+            guard delays.count == n else { throw BenchError("latency: \(delays.count) results of \(n)") }
+            delays.sort()
+            return [("p99", percentile(delays, 0.99)), ("p50", percentile(delays, 0.50)),
+                    ("max", delays.last ?? 0)]
+        }
+    }
+
+    private static func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
+        sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * fraction).rounded()))]
     }
 
     /// Where a watcher's time goes: the events of a `map_chunk1` run, read from the stream after

@@ -31,7 +31,24 @@ struct ProbeRunner {
             return try tutorial(ChildProcess.run(poolmon, ["run", "--quiet", "--delay", "0"]))
         case .pythonTutorial:
             return try tutorial(ChildProcess.run(python, [scripts + "/asyncmap_py3.py", "0"]))
+        case .pipeLimit:
+            throw BenchError("the pipe limit runs through runLimit")
         }
+    }
+
+    /// The C pool of `Benchmarks/C/pipe_limit.c` (built as `program`) at the in-flight depth our
+    /// pool would use: up to 1,024 chunks and 8,192 items per worker, at least one chunk.
+    func runLimit(_ program: String, _ probe: Workload.Probe, items: Int) throws -> [String: Double] {
+        guard case .pipeLimit(let fixed) = probe else { throw BenchError("not a pipe-limit probe") }
+        let chunk = fixed ?? Self.defaultChunksize(items: items, workers: workers)
+        let depth = max(1, min(1024, 8192 / chunk))
+        return try fields(of: ChildProcess.run(program, ["\(items)", "\(chunk)", "\(workers)", "\(depth)"]))
+    }
+
+    /// `map_async`'s default: `divmod(n, workers * 4)`, plus one if there is a remainder.
+    static func defaultChunksize(items: Int, workers: Int) -> Int {
+        let (chunk, extra) = items.quotientAndRemainder(dividingBy: workers * 4)
+        return max(1, extra > 0 ? chunk + 1 : chunk)
     }
 
     private func fields(of child: ChildProcess) throws -> [String: Double] {

@@ -5,6 +5,7 @@ struct Workload: Sendable {
         case tasksPerSecond = "tasks/s"
         case seconds = "s"
         case megabytes = "MB"
+        case milliseconds = "ms"
 
         /// Throughput is better high; time and memory are better low.
         var higherIsBetter: Bool { self == .tasksPerSecond }
@@ -20,6 +21,9 @@ struct Workload: Sendable {
         case poolmonTutorial
         /// The whole `python3 asyncmap_py3.py 0` process, timed from spawn to reap.
         case pythonTutorial
+        /// `Benchmarks/C/pipe_limit.c`: a bare C pool over the same pipes, `chunk` items per task
+        /// frame (nil: the default chunk size of `map_async`).
+        case pipeLimit(chunk: Int?)
     }
 
     let name: String
@@ -36,10 +40,12 @@ struct Workload: Sendable {
     let field: String
     /// Result fields shown beside the medians.
     let detailFields: [String]
+    /// What the pipes allow for this workload, if it has such a bound (throughput rows).
+    let limit: Probe?
 
     init(_ name: String, _ unit: Unit, items: Int = 1, smoke: Int = 1, ours: Probe, reference: Probe,
          referenceName: String = "CPython", referenceKey: String = "python", field: String = "value",
-         details: [String] = []) {
+         details: [String] = [], limit: Probe? = nil) {
         self.name = name
         self.unit = unit
         fullItems = items
@@ -50,6 +56,7 @@ struct Workload: Sendable {
         self.referenceKey = referenceKey
         self.field = field
         detailFields = details
+        self.limit = limit
     }
 
     /// For the ratio, > 1 means we do better: tasks/s ours/reference, seconds and MB reference/ours.
@@ -60,19 +67,28 @@ struct Workload: Sendable {
     /// Every workload, in table order. Two workers throughout; sizes as in issue 4.
     static let all: [Workload] = [
         Workload("map_chunk1", .tasksPerSecond, items: 200_000, smoke: 2_000,
-                 ours: .ours("map_chunk1"), reference: .python("map_chunk1")),
+                 ours: .ours("map_chunk1"), reference: .python("map_chunk1"), limit: .pipeLimit(chunk: 1)),
         Workload("map_default", .tasksPerSecond, items: 1_000_000, smoke: 20_000,
-                 ours: .ours("map_default"), reference: .python("map_default")),
+                 ours: .ours("map_default"), reference: .python("map_default"), limit: .pipeLimit(chunk: nil)),
         Workload("imap_chunk1", .tasksPerSecond, items: 100_000, smoke: 1_000,
-                 ours: .ours("imap_chunk1"), reference: .python("imap_chunk1")),
+                 ours: .ours("imap_chunk1"), reference: .python("imap_chunk1"), limit: .pipeLimit(chunk: 1)),
         Workload("imap_unordered_chunk1", .tasksPerSecond, items: 100_000, smoke: 1_000,
-                 ours: .ours("imap_unordered_chunk1"), reference: .python("imap_unordered_chunk1")),
+                 ours: .ours("imap_unordered_chunk1"), reference: .python("imap_unordered_chunk1"),
+                 limit: .pipeLimit(chunk: 1)),
         Workload("startup", .seconds, ours: .ours("startup"), reference: .python("startup")),
         Workload("tutorial", .seconds, ours: .poolmonTutorial, reference: .pythonTutorial),
         Workload("monitored", .tasksPerSecond, items: 200_000, smoke: 2_000,
                  ours: .ours("monitored"), reference: .ours("map_chunk1"),
                  referenceName: "ours unwatched", referenceKey: "unwatched",
                  details: ["seconds", "caught_up", "dropped"]),
+        Workload("monitored_socket", .tasksPerSecond, items: 200_000, smoke: 2_000,
+                 ours: .ours("monitored_socket"), reference: .ours("map_chunk1"),
+                 referenceName: "ours unwatched", referenceKey: "unwatched",
+                 details: ["seconds", "caught_up", "dropped"]),
+        // Mixed items (every 25th sleeps 5 ms, the rest are instant), imap_unordered with chunk
+        // size 1: the time from an item's end in the worker to its result in the caller.
+        Workload("latency", .milliseconds, items: 2_000, smoke: 100,
+                 ours: .ours("latency"), reference: .python("latency"), field: "p99", details: ["p50"]),
         Workload("memory_parent", .megabytes, items: 1_000_000, smoke: 20_000,
                  ours: .ours("memory"), reference: .python("memory"), field: "after",
                  details: ["before", "peak"]),

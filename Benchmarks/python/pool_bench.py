@@ -6,12 +6,32 @@
 #   map_chunk1 | map_default | imap_chunk1 | imap_unordered_chunk1  -> value = tasks/s
 #   startup                                                        -> value = seconds
 #   memory                                                         -> before/after/peak/worker (MB)
+#   latency        -> p99/p50/max (ms): item end in the worker to its result in the caller
 import sys, time
 from multiprocessing import Pool
 
 
 def add(xy):
     return xy[0] + xy[1]
+
+
+def stamped_sleep(pair):
+    if pair[1] > 0:
+        time.sleep(pair[1] / 1e6)
+    return time.monotonic_ns()  # CLOCK_MONOTONIC, as on our side
+
+
+def latency(n, workers):
+    work = [(i, 5000 if i % 25 == 24 else 0) for i in range(n)]
+    delays = []
+    with Pool(workers) as pool:
+        pool.apply(add, ((1, 2),))
+        for ended in pool.imap_unordered(stamped_sleep, work, chunksize=1):
+            delays.append((time.monotonic_ns() - ended) / 1e6)
+    assert len(delays) == n, "lost results"
+    delays.sort()
+    pick = lambda f: delays[min(n - 1, int(round((n - 1) * f)))]
+    print("result p99=%.4f p50=%.4f max=%.4f" % (pick(0.99), pick(0.50), delays[-1]))
 
 
 def rss_mb(pid="self", field="VmRSS"):
@@ -71,5 +91,7 @@ if __name__ == "__main__":
         startup(workers)
     elif workload == "memory":
         memory(n, workers)
+    elif workload == "latency":
+        latency(n, workers)
     else:
         throughput(workload, n, workers)

@@ -133,9 +133,11 @@ public struct JobProgress: Sendable {
         return true
     }
 
-    /// Records a run of items `start ..< start+count` of one chunk, finished in order (schema 2's
-    /// `itemsFinished`). Costs O(count / 64) for the finished bits and O(1) otherwise: only the
-    /// newest few indices go into the completion history, which shows no more anyway.
+    /// Records a run of items `start ..< start+count`, finished in order on one worker (schema 2's
+    /// `itemsFinished`); the run may span consecutive chunks. Costs O(count / 64) for the finished
+    /// bits and O(chunks spanned) otherwise, with at most ``segmentLimit`` chunks credited one by
+    /// one (a log's run over billions of one-item chunks is counted in bulk past that): only the
+    /// newest few indices of each chunk go into the completion history, which shows no more anyway.
     mutating func itemsFinished(start: Int, count: Int, budget: inout TrackingBudget) {
         guard start >= 0, count > 0, start <= Int.max - count else { return }
         let end = start + count
@@ -144,11 +146,29 @@ public struct JobProgress: Sendable {
             let size = max(1, descriptor.chunksize)
             chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
         }
+        var segmentStart = start
+        var segments = 0
+        while segmentStart < end {
+            // Each chunk's part of the run is credited to that chunk.
+            segments += 1
+            let chunk = segments <= Self.segmentLimit ? plan.chunk(containing: segmentStart) : nil
+            let items = chunk.flatMap { plan.items(ofChunk: $0) }
+            let segmentEnd = items.map { min(end, max($0.upperBound, segmentStart + 1)) } ?? end
+            finishSegment(segmentStart..<segmentEnd, chunk: chunk, items: items, budget: &budget)
+            segmentStart = segmentEnd
+        }
+    }
+
+    /// Chunks one `itemsFinished` credits one by one (the engine's runs span a few).
+    static let segmentLimit = 4096
+
+    private mutating func finishSegment(_ segment: Range<Int>, chunk: Int?, items: Range<Int>?, budget: inout TrackingBudget) {
         var fresh = 0
-        var index = start
+        var index = segment.lowerBound
+        let end = segment.upperBound
         let tracked = min(end, finishedBits.count << 6)
         // Items past what is tracked one by one are counted as they come.
-        if end > tracked { fresh += end - max(start, tracked) }
+        if end > tracked { fresh += end - max(index, tracked) }
         while index < tracked {
             let word = index >> 6
             let low = index & 63
@@ -161,8 +181,8 @@ public struct JobProgress: Sendable {
         guard fresh > 0 else { return }
         itemsDone += fresh
         itemsInFlight = max(0, itemsInFlight - fresh)
-        for recent in max(start, end - 256)..<end { recentCompletions.append(recent) }
-        guard let chunk = plan.chunk(containing: start), let items = plan.items(ofChunk: chunk) else { return }
+        for recent in max(segment.lowerBound, end - 256)..<end { recentCompletions.append(recent) }
+        guard let chunk, let items else { return }
         reserve(items: 0, chunks: chunk + 1, budget: &budget)
         guard chunk < chunkFinished.count else { return }
         let before = Int(chunkFinished[chunk])

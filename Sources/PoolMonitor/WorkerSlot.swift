@@ -69,7 +69,34 @@ public struct WorkerSlot: Sendable {
     public private(set) var reportedItem: ItemRef?
     public private(set) var reportedItemStartedAt: UInt64 = 0
     /// Chunks sent to the worker, oldest (the running one) first.
-    public private(set) var assignments: [Assignment] = []
+    public var assignments: [Assignment] { Array(pending) }
+    /// The assignments still open: `queue[head...]`. Chunks finish almost always in order, and a
+    /// worker of tiny items has up to a thousand chunks in flight: removing the first from an
+    /// array moved every other one (the fold's largest cost), so finished ones at the front are
+    /// skipped by `head` and dropped in bulk.
+    private var queue: [Assignment] = []
+    private var head = 0
+    private var pending: ArraySlice<Assignment> { queue[head...] }
+
+    private mutating func removeAssignment(at position: Int) {
+        if position == head {
+            head += 1
+            if head == queue.count {
+                queue.removeAll(keepingCapacity: true)
+                head = 0
+            } else if head >= 64 && head * 2 >= queue.count {
+                queue.removeFirst(head)
+                head = 0
+            }
+        } else {
+            queue.remove(at: position)
+        }
+    }
+
+    private mutating func clearAssignments() {
+        queue = []
+        head = 0
+    }
     /// When the worker last started or finished an item (the start of its current one when tiny
     /// items do not report starts).
     public private(set) var lastActivityAt: UInt64
@@ -99,20 +126,20 @@ public struct WorkerSlot: Sendable {
         if let exit { return .exited(exit.termination, exit.reason) }
         if isRetiring { return .retiring }
         if !isReady { return .starting }
-        return reportedItem != nil || !assignments.isEmpty ? .busy : .idle
+        return reportedItem != nil || !pending.isEmpty ? .busy : .idle
     }
 
     public var isAlive: Bool { exit == nil }
 
     /// Items sent to the worker and not yet finished.
-    public var itemsInFlight: Int { assignments.reduce(0) { $0 + $1.count - $1.finished } }
+    public var itemsInFlight: Int { pending.reduce(0) { $0 + $1.count - $1.finished } }
 
     /// The item the worker is on and since when: the reported one, else the next of its running
     /// chunk (inferred: tiny items do not report starts, and chunks run in order).
     public var currentItem: (item: ItemRef, since: UInt64)? {
         guard isAlive else { return nil }
         if let reportedItem { return (reportedItem, reportedItemStartedAt) }
-        guard isReady, let head = assignments.first else { return nil }
+        guard isReady, let head = pending.first else { return nil }
         return (ItemRef(job: head.job, index: head.nextItem), lastActivityAt)
     }
 
@@ -127,7 +154,7 @@ public struct WorkerSlot: Sendable {
         isRetiring = false
         exit = nil
         reportedItem = nil
-        assignments = []
+        clearAssignments()
         itemsDone = 0
         itemsFailed = 0
         generation += 1
@@ -140,15 +167,15 @@ public struct WorkerSlot: Sendable {
     mutating func exited(_ termination: WorkerTermination, _ reason: WorkerExitReason, at time: UInt64) {
         exit = (termination, reason, time)
         reportedItem = nil
-        assignments = []
+        clearAssignments()
         if reason == .crashed || reason == .protocolViolation { crashedSinceSample = true }
     }
 
     mutating func dispatched(job: Int, chunk: Int, start: Int, count: Int) {
         // The engine keeps at most 1024 chunks in flight per worker: a log claiming more must not
         // make every later event scan a long list.
-        if assignments.count >= 2048 { assignments.removeFirst() }
-        assignments.append(Assignment(job: job, chunk: chunk, start: start, count: count, finished: 0))
+        if queue.count - head >= 2048 { removeAssignment(at: head) }
+        queue.append(Assignment(job: job, chunk: chunk, start: start, count: count, finished: 0))
     }
 
     mutating func itemStarted(_ item: ItemRef, at time: UInt64) {
@@ -158,7 +185,8 @@ public struct WorkerSlot: Sendable {
         jobSinceSample = item.job
     }
 
-    /// A run of items of one chunk finished (schema 2's `itemsFinished`).
+    /// A run of items finished (schema 2's `itemsFinished`), within a chunk or across
+    /// consecutive ones.
     mutating func itemsFinished(job: Int, start: Int, count: Int, at time: UInt64) {
         itemsDone += count
         if let reported = reportedItem, reported.job == job, reported.index >= start, reported.index < start + count {
@@ -166,11 +194,16 @@ public struct WorkerSlot: Sendable {
         }
         lastActivityAt = time
         jobSinceSample = job
-        if let position = assignments.firstIndex(where: {
-            $0.job == job && $0.start <= start && start < $0.start + $0.count
+        // The run may span consecutive chunks of this worker: credit each its part, in order.
+        var index = start
+        let end = start + max(0, count)
+        while index < end, let position = pending.firstIndex(where: {
+            $0.job == job && $0.start <= index && index < $0.start + $0.count
         }) {
-            assignments[position].finished += count
-            if assignments[position].finished >= assignments[position].count { assignments.remove(at: position) }
+            let part = min(end, queue[position].start + queue[position].count) - index
+            queue[position].finished += part
+            index += part
+            if queue[position].finished >= queue[position].count { removeAssignment(at: position) }
         }
     }
 
@@ -181,11 +214,11 @@ public struct WorkerSlot: Sendable {
         lastActivityAt = time
         jobSinceSample = item.job
         // The finished item is almost always in the running (first) chunk: a short scan.
-        if let position = assignments.firstIndex(where: {
+        if let position = pending.firstIndex(where: {
             $0.job == item.job && $0.start <= item.index && item.index < $0.start + $0.count
         }) {
-            assignments[position].finished += 1
-            if assignments[position].finished >= assignments[position].count { assignments.remove(at: position) }
+            queue[position].finished += 1
+            if queue[position].finished >= queue[position].count { removeAssignment(at: position) }
         }
     }
 }

@@ -8,7 +8,7 @@ import Testing
     /// Every workload the benchmark must report, one `bench:` line each.
     static let workloads = [
         "map_chunk1", "map_default", "imap_chunk1", "imap_unordered_chunk1", "startup", "tutorial",
-        "monitored", "memory_parent", "memory_worker",
+        "monitored", "monitored_socket", "latency", "memory_parent", "memory_worker",
     ]
 
     /// The built `poolmon-bench`, beside the test bundle (the test target depends on it).

@@ -40,6 +40,30 @@ struct SyntheticFoldTests {
 
     static let idle = QueueDepth(chunks: 0, items: 0)
 
+    @Test("a run of finishes that spans consecutive chunks credits each chunk its part")
+    func runAcrossChunks() {
+        var script = Script()
+        script.workers([100])
+        script.job(1, "add", items: 8, chunksize: 2)
+        for chunk in 0..<4 {
+            script.add(.chunkDispatched(job: 1, chunk: chunk, start: chunk * 2, count: 2, pid: 100, queue: Self.idle))
+        }
+        // Item 0 alone, then items 1 ..< 7: the end of chunk 0, chunks 1 and 2 whole, the start of chunk 3.
+        script.add(.itemFinished(job: 1, index: 0, pid: 100, error: nil, nanoseconds: 10))
+        script.add(.itemsFinished(job: 1, start: 1, count: 6, pid: 100, nanoseconds: 60))
+        var state = script.state()
+        #expect(state.jobs[0].itemsDone == 7)
+        #expect(state.jobs[0].chunksDone == 3)
+        #expect(state.jobs[0].openChunks == [3])
+        #expect(state.workers[0].assignments.map(\.chunk) == [3])
+        #expect(state.workers[0].itemsInFlight == 1)
+        script.add(.itemsFinished(job: 1, start: 7, count: 1, pid: 100, nanoseconds: 10))
+        state = script.state()
+        #expect(state.jobs[0].chunksDone == 4)
+        #expect(state.workers[0].assignments.isEmpty)
+        #expect(state.workers[0].activity == .idle)
+    }
+
     @Test("without start reports, the current item is inferred from the running chunk")
     func inferredCurrentItem() {
         var script = Script()

@@ -23,6 +23,24 @@ struct IMapTests {
         #expect(try await iterator.next() == nil)
     }
 
+    @Test("results of fast items reach the caller while a slow item after them in the same chunk still runs")
+    func fastResultsNotHeldBySlowItem() throws {
+        // One worker, one chunk [fast, fast, gated]: the worker has the two fast results in its
+        // buffer when the gated item starts. They must be written without waiting for it.
+        let pool = try TestEnvironment.pool(workers: 1)
+        defer { pool.terminate() }
+        let gate = TestEnvironment.temporaryDirectory().appendingPathComponent("gate").path
+        let items = [GatedValue(10), GatedValue(11), GatedValue(12, gate: gate)]
+        let stream = try pool.imap(TestTasks.gatedValue, items, chunksize: 3)
+        #expect(try stream.next(timeout: .seconds(60)) == 10)
+        #expect(try stream.next(timeout: .seconds(60)) == 11)
+        // The gated item is still blocked (nothing has opened its gate).
+        #expect(!FileManager.default.fileExists(atPath: gate))
+        TestEnvironment.open(gate)
+        #expect(try stream.next(timeout: .seconds(60)) == 12)
+        #expect(try stream.next(timeout: .seconds(60)) == nil)
+    }
+
     @Test("imap with a timeout throws a timeout error; the sequence ends after the last item")
     func imapTimeout() throws {
         let pool = try TestEnvironment.pool(workers: 2)

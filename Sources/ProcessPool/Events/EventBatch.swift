@@ -36,7 +36,33 @@ final class EventBatch {
     private func append(_ kind: PoolEvent.Kind, at time: UInt64) {
         lastTime = max(lastTime, time)
         if pending.isEmpty { pending.reserveCapacity(256) }
+        // Short successes that continue the run just before them join it: with chunk size 1 each
+        // result frame holds one item, and one turn's frames from a worker make one event.
+        if let (job, start, count, pid, nanoseconds) = Self.shortRun(kind), let last = pending.last,
+           let previous = Self.shortRun(last.kind), previous.job == job, previous.pid == pid,
+           previous.start + previous.count == start {
+            pending[pending.count - 1] = PoolEvent(
+                time: lastTime,
+                kind: .itemsFinished(job: job, start: previous.start, count: previous.count + count, pid: pid,
+                                     nanoseconds: previous.nanoseconds &+ nanoseconds))
+            return
+        }
         pending.append(PoolEvent(time: lastTime, kind: kind))
+    }
+
+    /// A short successful item or run of them, as a run.
+    @inline(__always)
+    private static func shortRun(_ kind: PoolEvent.Kind)
+        -> (job: Int, start: Int, count: Int, pid: Int32, nanoseconds: UInt64)?
+    {
+        switch kind {
+        case .itemsFinished(let job, let start, let count, let pid, let nanoseconds):
+            return (job, start, count, pid, nanoseconds)
+        case .itemFinished(let job, let index, let pid, nil, let nanoseconds) where nanoseconds < PoolEvent.perItemThreshold:
+            return (job, index, 1, pid, nanoseconds)
+        default:
+            return nil
+        }
     }
 
     /// Hands the batch to the subscribers.

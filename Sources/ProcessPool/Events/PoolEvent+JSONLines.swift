@@ -25,9 +25,19 @@ extension PoolEvent {
 
     /// This event as one line of JSON (no newline).
     public var jsonLine: String {
-        var line = JSONLineWriter()
+        var bytes: [UInt8] = []
+        appendJSONLine(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends ``jsonLine``'s UTF-8 bytes (no newline) to `bytes`: what the monitor link and the
+    /// event log write, without a `String` per event.
+    func appendJSONLine(to bytes: inout [UInt8]) {
+        var line = JSONLineWriter(appendingTo: bytes)
+        bytes = []  // `line` holds the only reference while it writes: appends stay in place
+        defer { bytes = line.finish() }
         line.field("v", Self.jsonSchemaVersion)
-        line.raw("t", "\(time / 1_000_000_000).\(String(time % 1_000_000_000).leftPadded(to: 9))")
+        line.time("t", time)
         switch kind {
         case .poolCreated(let pool, let pid, let workers):
             line.field("event", "poolCreated"); line.field("pool", pool); line.field("pid", pid); line.field("workers", workers)
@@ -90,12 +100,16 @@ extension PoolEvent {
         case .eventsDropped(let count):
             line.field("event", "eventsDropped"); line.field("count", count)
         }
-        return line.finish()
     }
 
     /// Parses one line written by ``jsonLine``.
     /// - Throws: ``EventLogError`` saying what is wrong (the caller adds the line number).
     public init(jsonLine: String) throws {
+        // The plain lines our writer makes take the fast path; anything else goes to JSONDecoder.
+        if let line = JSONLineScanner.scan(jsonLine) {
+            try self.init(line)
+            return
+        }
         let line: JSONLine
         do {
             line = try JSONDecoder().decode(JSONLine.self, from: Data(jsonLine.utf8))
@@ -201,7 +215,7 @@ extension PoolEvent {
 }
 
 /// Every field any event line may have; which ones an event needs depends on `event`.
-private struct JSONLine: Decodable {
+struct JSONLine: Decodable {
     var v: Int
     var t: Double
     var event: String
@@ -250,6 +264,13 @@ private struct JSONLine: Decodable {
         }
     }
 
+    /// A line with only the fields every event has (``JSONLineScanner`` fills in the rest).
+    init(v: Int, t: Double, event: String) {
+        self.v = v
+        self.t = t
+        self.event = event
+    }
+
     func need<T>(_ value: T?, _ name: String) throws -> T {
         guard let value else { throw EventLogError(line: 0, message: "missing \"\(name)\"") }
         return value
@@ -274,41 +295,131 @@ public struct EventLogError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String { "line \(line): \(message)" }
 }
 
-/// Builds one JSON object with fields in a fixed order, without `JSONEncoder`'s per-line cost.
+/// Builds one JSON object with fields in a fixed order, as UTF-8 bytes, without `JSONEncoder`'s
+/// per-line cost (and without a `String` per field).
 struct JSONLineWriter {
-    private(set) var text = "{"
+    private var bytes: [UInt8]
+    private var first = true
 
-    mutating func raw(_ key: String, _ value: String) {
-        if text.count > 1 { text += "," }
-        text += "\"\(key)\":\(value)"
+    /// Starts an object at the end of `existing`.
+    init(appendingTo existing: [UInt8] = []) {
+        bytes = existing
+        bytes.append(UInt8(ascii: "{"))
     }
 
-    mutating func field(_ key: String, _ value: some BinaryInteger) { raw(key, "\(value)") }
-    mutating func field(_ key: String, _ value: Bool) { raw(key, value ? "true" : "false") }
-    mutating func field(_ key: String, _ value: String) { raw(key, Self.quote(value)) }
+    private mutating func key(_ key: StaticString) {
+        if first { first = false } else { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    mutating func field(_ name: StaticString, _ value: some BinaryInteger) {
+        key(name)
+        appendDecimal(value)
+    }
+
+    mutating func field(_ name: StaticString, _ value: Bool) {
+        key(name)
+        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+    }
+
+    mutating func field(_ name: StaticString, _ value: String) {
+        key(name)
+        Self.appendQuoted(value, to: &bytes)
+    }
+
+    /// Nanoseconds as seconds with nine decimals (`12.000345678`), exact.
+    mutating func time(_ name: StaticString, _ nanoseconds: UInt64) {
+        key(name)
+        appendDecimal(nanoseconds / 1_000_000_000)
+        bytes.append(UInt8(ascii: "."))
+        var fraction = nanoseconds % 1_000_000_000
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            for position in stride(from: 8, through: 0, by: -1) {
+                raw[position] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            bytes.append(contentsOf: raw)
+        }
+    }
 
     mutating func queue(_ depth: QueueDepth) {
         field("queued_chunks", depth.chunks)
         field("queued_items", depth.items)
     }
 
-    func finish() -> String { text + "}" }
+    /// The object closed, after whatever the writer started from.
+    mutating func finish() -> [UInt8] {
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    private mutating func appendDecimal(_ value: some BinaryInteger) {
+        if let small = Int64(exactly: value) {
+            if small < 0 {
+                bytes.append(UInt8(ascii: "-"))
+                appendUnsigned(small.magnitude)
+            } else {
+                appendUnsigned(UInt64(small))
+            }
+        } else if let large = UInt64(exactly: value) {
+            appendUnsigned(large)
+        } else {
+            bytes.append(contentsOf: Array("\(value)".utf8))
+        }
+    }
+
+    private mutating func appendUnsigned(_ value: UInt64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var position = raw.count
+            repeat {
+                position -= 1
+                raw[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: UnsafeMutableRawBufferPointer(rebasing: raw[position...]))
+        }
+    }
+
+    /// The object closed, as text.
+    mutating func finishedText() -> String { String(decoding: finish(), as: UTF8.self) }
 
     static func quote(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(scalar.value, radix: 16).leftPadded(to: 4)
-            default: out.unicodeScalars.append(scalar)
+        var out: [UInt8] = []
+        appendQuoted(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var copy = value
+        copy.withUTF8 { utf8 in
+            var plainStart = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<index]))
+                plainStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+                case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                            hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                }
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<utf8.count]))
         }
-        return out + "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 

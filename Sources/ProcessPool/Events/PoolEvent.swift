@@ -39,9 +39,10 @@ public struct PoolEvent: Sendable, Equatable {
         case itemStarted(job: Int, index: Int, pid: Int32)
         /// A worker finished an item; `error` is the failure's description, `nil` on success.
         case itemFinished(job: Int, index: Int, pid: Int32, error: String?, nanoseconds: UInt64)
-        /// Items `start ..< start+count` of one chunk finished, in order, on one worker, all
-        /// successfully, in `nanoseconds` in all: the coarse form of ``itemFinished`` for items too
-        /// short to be seen one by one (schema 2). A failed item, or one that took longer than
+        /// Items `start ..< start+count` finished, in order, on one worker, all successfully, in
+        /// `nanoseconds` in all: the coarse form of ``itemFinished`` for items too short to be seen
+        /// one by one (schema 2). A run lies within one chunk or spans consecutive chunks of the
+        /// same worker (the results of one turn of the pool's IO loop). A failed item, or one that took longer than
         /// ``PoolEvent/perItemThreshold``, always has its own ``itemFinished``.
         case itemsFinished(job: Int, start: Int, count: Int, pid: Int32, nanoseconds: UInt64)
         /// A late subscriber's snapshot only: how far a running job had got before it joined

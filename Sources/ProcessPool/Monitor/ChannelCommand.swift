@@ -32,7 +32,7 @@ public struct ChannelCommand: Sendable, Equatable {
             line.field("command", "chunksize"); line.field("id", id)
             if let size { line.field("chunksize", size) }
         }
-        return line.finish()
+        return line.finishedText()
     }
 
     /// Reads one line written by ``line``.

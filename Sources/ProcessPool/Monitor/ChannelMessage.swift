@@ -22,16 +22,16 @@ public enum ChannelMessage: Sendable, Equatable {
             line.field("schema", hello.schemaVersion); line.field("pid", hello.pid); line.field("pool", hello.pool)
             line.field("program", hello.program); line.field("workers", hello.workers)
             line.field("jobs_running", hello.jobsRunning); line.field("engine", hello.engine)
-            return line.finish()
+            return line.finishedText()
         case .reply(let reply):
             var line = JSONLineWriter()
             line.field("channel", "reply"); line.field("id", reply.id); line.field("ok", reply.accepted)
             if let message = reply.message { line.field("message", message) }
-            return line.finish()
+            return line.finishedText()
         case .refused(let why):
             var line = JSONLineWriter()
             line.field("channel", "refused"); line.field("message", why)
-            return line.finish()
+            return line.finishedText()
         }
     }
 

@@ -211,7 +211,10 @@ final class MonitorLink: @unchecked Sendable {
     private func pump(_ client: Client) {
         if !client.subscriptionEnded && client.pendingBytes < Self.outputLimit {
             let (events, finished) = client.subscription.subscription.takeAll()
-            for event in events { client.append(event.jsonLine) }
+            for event in events {
+                event.appendJSONLine(to: &client.output)
+                client.output.append(UInt8(ascii: "\n"))
+            }
             if finished { client.subscriptionEnded = true }
         }
         readCommands(client)

@@ -6,11 +6,17 @@ import Glibc
 /// buffer of frames is written when the worker has run everything it was sent, when it fills
 /// (``flushSize``), before an item whose start is reported, and once a result has waited
 /// ``flushInterval``: with tiny items the parent keeps several chunks ahead of the worker and
-/// refills it from these results, so they must not wait for the whole buffer to be run.
+/// refills it from these results, so they must not wait for the whole buffer to be run. While an
+/// item runs, results older than about a millisecond are written by the ``ResultFlusher``
+/// thread, so a slow item does not hold back the results of the fast ones before it.
 struct WorkerLoop {
     let registry: TaskRegistry
     private let inbox = ByteQueue(capacity: 262_144)
     private var out = WireWriter(capacity: 65_536)
+    /// One item's encoded result, before it joins `out`.
+    private var itemOut = WireWriter(capacity: 256)
+    /// Writes results that wait too long behind a slow item (nil if no thread could be had).
+    private let flusher = ResultFlusher.start(descriptor: WorkerProcess.resultDescriptor)
     /// The `itemResults` frame being filled: its offset in `out` and how many items it holds.
     private var batch: (frame: Int, count: UInt32)?
     /// Duration of the previous item; long items get their start reported (and flushed) at once.
@@ -105,7 +111,7 @@ struct WorkerLoop {
                 now = lastFlush
             }
             if batch == nil { openBatch(job: job, start: index) }
-            now = runItem(index: index, body: body, name: name, argument: argument, startedAt: now)
+            now = runItem(job: job, index: index, body: body, name: name, argument: argument, startedAt: now)
             if out.bytes.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval {
                 closeBatch()
                 flush()
@@ -130,22 +136,37 @@ struct WorkerLoop {
     }
 
     /// Runs one item and appends its result to the open batch.
+    ///
+    /// The task writes its result into `itemOut`, not `out`: while it runs, `out` holds only
+    /// complete frames that the ``ResultFlusher`` may write if the item takes long.
     /// - Returns: the time it ended.
     private mutating func runItem(
-        index: UInt32, body: TaskRegistry.Body?, name: String, argument: UnsafeRawBufferPointer, startedAt: UInt64
+        job: UInt32, index: UInt32, body: TaskRegistry.Body?, name: String, argument: UnsafeRawBufferPointer,
+        startedAt: UInt64
     ) -> UInt64 {
-        let statusOffset = out.bytes.count
-        out.write(ItemStatus.ok.rawValue)
-        let durationOffset = out.bytes.count
-        out.write(UInt64(0))
-        let lengthOffset = out.bytes.count
-        out.write(UInt32(0))
-        let payloadStart = out.bytes.count
-
+        let armed: Bool
+        if let flusher, let since = pendingSince, let open = batch {
+            // Hand over complete frames only: the open batch made complete for now (its count
+            // and length patched; this item's record extends it later), or left out while empty.
+            let sealed: Int
+            if open.count > 0 {
+                out.patch(open.count, at: open.frame + Frame.headerSize + 8)
+                Frame.end(&out, at: open.frame)
+                sealed = out.bytes.count
+            } else {
+                sealed = open.frame
+            }
+            // `out` is not touched again until `disarm()`, so its storage stays where it is.
+            out.bytes.withUnsafeBytes { flusher.arm(UnsafeRawBufferPointer(rebasing: $0[..<sealed]), since: since) }
+            armed = sealed > 0
+        } else {
+            armed = false
+        }
+        itemOut.removeAll()
         var status = ItemStatus.ok
         var failure: (type: String, description: String)?
         if let body {
-            switch body(argument, &out) {
+            switch body(argument, &itemOut) {
             case .success: break
             case .taskFailed(let type, let description):
                 status = .taskFailed
@@ -164,15 +185,23 @@ struct WorkerLoop {
         let end = MonotonicClock.nanoseconds()
         let elapsed = end &- startedAt
         previousItemNanoseconds = elapsed
+        if armed && flusher!.disarm() {
+            // The flusher wrote everything before this item: start afresh with a new batch.
+            out.removeAll()
+            lastFlush = end
+            pendingSince = nil
+            batch = nil
+            openBatch(job: job, start: index)
+        }
+        out.write(status.rawValue)
+        out.write(elapsed)
         if let failure {
-            out.bytes.removeSubrange(lengthOffset...)
             out.write(failure.type)
             out.write(failure.description)
-            out.patch(status.rawValue, at: statusOffset)
         } else {
-            out.patch(UInt32(out.bytes.count - payloadStart), at: lengthOffset)
+            out.write(UInt32(itemOut.bytes.count))
+            out.bytes.append(contentsOf: itemOut.bytes)
         }
-        out.patch(elapsed, at: durationOffset)
         batch!.count += 1
         if pendingSince == nil { pendingSince = end }
         return end

@@ -1,0 +1,127 @@
+import Glibc
+import Synchronization
+
+/// A worker's second thread: it writes results that have waited too long while the worker's own
+/// thread is inside an item.
+///
+/// The worker batches results and writes them between items. Without help, results of fast items
+/// that finished just before a slow one would wait for the slow one to end. Around each item that
+/// starts with results waiting, the worker *arms* this watch: its buffer, which holds only complete
+/// frames then and which it does not touch until the item ends, and when its oldest result was
+/// produced. Every ``tick`` the watch looks; once the oldest result is older than ``maximumWait``
+/// it claims the buffer (a compare-and-exchange, so exactly one side owns it), writes it, and
+/// marks it written. When the item ends, the worker disarms: if the watch claimed the buffer, the
+/// worker waits until the write is done and starts a fresh buffer.
+///
+/// An idle watch (nothing armed for a while) parks on a semaphore; arming wakes it, so an idle
+/// worker costs ten wake-ups a second rather than four thousand.
+final class ResultFlusher: @unchecked Sendable {
+    // Safe: `buffer` is written by the worker thread only while the state is `idle`, and read by
+    // the watch only after it claimed an armed state (acquire pairs with the arming store's
+    // release); the semaphore is only posted and waited on.
+
+    /// `idle`, `claimed`, `written`, or the time the oldest waiting result was produced (armed).
+    private let state = Atomic<UInt64>(ResultFlusher.idle)
+    private let bufferBase = Atomic<UInt>(0)
+    private let bufferCount = Atomic<Int>(0)
+    private let parked = Atomic<Bool>(false)
+    private let wakeUp: UnsafeMutablePointer<sem_t>
+    private let descriptor: Int32
+
+    private static let idle: UInt64 = 0
+    private static let claimed: UInt64 = 1
+    private static let written: UInt64 = 2
+    /// Results older than this are written while the worker is still inside an item.
+    static let maximumWait: UInt64 = 1_000_000
+    private static let tick: UInt32 = 250  // microseconds
+    /// Ticks with nothing armed before the watch parks (about 50 ms).
+    private static let ticksBeforeParking = 200
+    /// A parked watch looks again after this long (nanoseconds) even if no wake-up came.
+    private static let parkedTick = 100_000_000
+
+    private init(descriptor: Int32) {
+        self.descriptor = descriptor
+        wakeUp = .allocate(capacity: 1)
+        sem_init(wakeUp, 0, 0)
+    }
+
+    /// Starts a watch writing to `descriptor`, or returns nil when no thread can be had (the
+    /// worker then works as before, results waiting for the item after them).
+    static func start(descriptor: Int32) -> ResultFlusher? {
+        let flusher = ResultFlusher(descriptor: descriptor)
+        do {
+            try DedicatedThread.start(name: "result flusher") { flusher.watch() }
+        } catch {
+            return nil
+        }
+        return flusher
+    }
+
+    /// Hands the watch `bytes` (complete frames; the worker must not change them until
+    /// ``disarm()``) whose oldest result was produced at `since`.
+    @inline(__always)
+    func arm(_ bytes: UnsafeRawBufferPointer, since: UInt64) {
+        guard bytes.count > 0 else { return }
+        bufferBase.store(UInt(bitPattern: bytes.baseAddress), ordering: .relaxed)
+        bufferCount.store(bytes.count, ordering: .relaxed)
+        state.store(max(since, Self.written + 1), ordering: .releasing)
+        // A relaxed look: if a wake-up is missed in a race with parking, the watch's timed
+        // wait ends within ``parkedTick`` anyway.
+        if parked.load(ordering: .relaxed), parked.exchange(false, ordering: .relaxed) {
+            sem_post(wakeUp)
+        }
+    }
+
+    /// Takes the buffer back. - Returns: true when the watch wrote it (the worker then drops it).
+    @inline(__always)
+    func disarm() -> Bool {
+        var current = state.load(ordering: .acquiring)
+        if current > Self.written {
+            let (exchanged, original) = state.compareExchange(
+                expected: current, desired: Self.idle, ordering: .acquiringAndReleasing)
+            if exchanged { return false }
+            current = original
+        }
+        // Claimed: wait for the write to finish (a pipe write of at most the buffer).
+        while state.load(ordering: .acquiring) != Self.written { sched_yield() }
+        state.store(Self.idle, ordering: .relaxed)
+        return true
+    }
+
+    private func watch() {
+        var idleTicks = 0
+        while true {
+            usleep(Self.tick)
+            let current = state.load(ordering: .acquiring)
+            guard current > Self.written else {
+                idleTicks += 1
+                if idleTicks >= Self.ticksBeforeParking {
+                    parked.store(true, ordering: .sequentiallyConsistent)
+                    if state.load(ordering: .sequentiallyConsistent) <= Self.written {
+                        var deadline = timespec()
+                        clock_gettime(CLOCK_REALTIME, &deadline)
+                        deadline.tv_nsec += Self.parkedTick
+                        if deadline.tv_nsec >= 1_000_000_000 {
+                            deadline.tv_sec += 1
+                            deadline.tv_nsec -= 1_000_000_000
+                        }
+                        _ = sem_timedwait(wakeUp, &deadline)
+                    }
+                    parked.store(false, ordering: .relaxed)
+                    idleTicks = 0
+                }
+                continue
+            }
+            idleTicks = 0
+            guard MonotonicClock.nanoseconds() &- current >= Self.maximumWait else { continue }
+            guard state.compareExchange(expected: current, desired: Self.claimed, ordering: .acquiringAndReleasing).exchanged
+            else { continue }
+            let base = UnsafeRawPointer(bitPattern: bufferBase.load(ordering: .relaxed))
+            let count = bufferCount.load(ordering: .relaxed)
+            if count > 0, !WorkerProcess.writeFully(descriptor, UnsafeRawBufferPointer(start: base, count: count)) {
+                exit(72)  // the parent is gone
+            }
+            state.store(Self.written, ordering: .releasing)
+        }
+    }
+}
