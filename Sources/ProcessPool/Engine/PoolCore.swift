@@ -148,6 +148,7 @@ final class PoolCore: @unchecked Sendable {
             job.inputComplete = true
             job.inputError = error
             if job.isComplete { completeJob(job) }
+        case .cancelJob(let id): cancelJob(id)
         case .resize(let count): resize(to: count)
         case .chunksizeChanged(let chunksize): events.emit(.settingsChanged(chunksize: chunksize))
         case .signalWorker(let pid, let signal, let reply): signalWorker(pid: pid, signal: signal, reply: reply)
@@ -224,6 +225,30 @@ final class PoolCore: @unchecked Sendable {
     }
 
     private var queueDepth: QueueDepth { QueueDepth(chunks: queuedChunks, items: queuedItems) }
+
+    /// Cancels a job (see ``PoolCommand/cancelJob(_:)``): its queued chunks are dropped at once,
+    /// it ends with `CancellationError`, and a monitor sees it completed with error "cancelled".
+    /// Chunks already at a worker run to their end; their results are discarded.
+    private func cancelJob(_ id: Int) {
+        guard let job = jobs.removeValue(forKey: id) else { return }
+        job.isCancelled = true
+        if queue.contains(where: { $0.job === job }) {
+            var kept = Deque<QueuedWork>()
+            for work in queue {
+                guard work.job === job else {
+                    kept.append(work)
+                    continue
+                }
+                let items = work.end - work.start
+                queuedItems -= items
+                queuedChunks -= work.isRemainder ? 1 : (items + job.chunksize - 1) / job.chunksize
+            }
+            queue = kept
+        }
+        job.abort(CancellationError())
+        events.emit(.jobCompleted(job: id, error: "cancelled"))
+        if lifecycle == .closing && jobs.isEmpty { closeAllWorkers() }
+    }
 
     private func resize(to count: Int) {
         guard lifecycle != .terminating, count != targetWorkers else { return }
@@ -839,7 +864,7 @@ final class PoolCore: @unchecked Sendable {
                     events.emit(.itemRetried(job: chunk.job.id, index: start, attempt: attempts, deadPID: worker.pid))
                 }
             }
-            if start < chunk.end {
+            if start < chunk.end && !chunk.job.isCancelled {
                 requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))
             }
         }
