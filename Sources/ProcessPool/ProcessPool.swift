@@ -457,7 +457,7 @@ public final class ProcessPool: Sendable {
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int?, label: String?
     ) throws -> ResultStream<Swift.Result<Result, any Error>> {
         let decode = task.decodeResult
-        return try submitStream(task, items, mode: mode, chunksize: chunksize, label: label) { job in
+        return try submitStream(task, items, mode: mode, ordered: true, chunksize: chunksize, label: label) { job in
             ResultStream<Swift.Result<Result, any Error>>(
                 decode: { reader in .success(try decode(&reader)) },
                 failureElement: { .failure($0) },
@@ -598,15 +598,15 @@ public final class ProcessPool: Sendable {
     private func submitStream<Argument, Result>(
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int, label: String?
     ) throws -> ResultStream<Result> {
-        try submitStream(task, items, mode: mode, chunksize: chunksize, label: label) { job in
+        try submitStream(task, items, mode: mode, ordered: mode == .imap, chunksize: chunksize, label: label) { job in
             ResultStream<Result>(decode: task.decodeResult, mapError: RegisteredErrors.revive, cancelJob: cancellation(of: job))
         }
     }
 
     /// Submits a stream job whose stream `makeStream` builds for the job's id.
     private func submitStream<Argument, Result, Element>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int?, label: String?,
-        makeStream: (Int) -> ResultStream<Element>
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, ordered: Bool, chunksize: Int?,
+        label: String?, makeStream: (Int) -> ResultStream<Element>
     ) throws -> ResultStream<Element> {
         if let chunksize { _ = try resolveChunksize(chunksize, count: 0) }
         try checkTask(task)
@@ -618,7 +618,7 @@ public final class ProcessPool: Sendable {
             descriptor: descriptor(task, job: job, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic,
                                    label: label),
             items: encoded, inputComplete: true,
-            delivery: mode == .imap ? .ordered(stream) : .unordered(stream))))
+            delivery: ordered ? .ordered(stream) : .unordered(stream))))
         return stream
     }
 
