@@ -472,6 +472,7 @@ final class PoolCore: @unchecked Sendable {
         switch FrameKind(rawValue: kind) {
         case .ready:
             if worker.state == .starting { worker.state = .ready }
+            worker.saidReady = true
             startFailuresInARow = 0
             events.emit(.workerReady(slot: worker.slot, pid: worker.pid))
         case .initializerFailed:
@@ -806,7 +807,10 @@ final class PoolCore: @unchecked Sendable {
             if case .signaled(let signal) = termination { requested = worker.requestedSignals.contains(signal) }
             recover(worker, termination: termination, timedOut: reason == .timedOut, charge: !requested)
         }
-        if reason == .crashed && worker.state == .starting {
+        // Not `state == .starting`: a worker that died before saying ready while a chunk was on
+        // its way is `.draining` (the write failed), and must count too, or a program whose
+        // workers never start (no `runIfRequested`) is respawned for ever.
+        if reason == .crashed && !worker.saidReady {
             startFailuresInARow += 1
             if startFailuresInARow > settings.maxStartFailures {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
