@@ -79,6 +79,12 @@ public enum TestTasks {
             WorkerProcess.printLine(text)
             return text.count
         }
+        // An initializer with a side effect the test process can see: creates the file at `path`.
+        registry.register("touch") { (path: String) -> Int in
+            let fd = open(path, O_CREAT | O_WRONLY, 0o644)
+            if fd >= 0 { close(fd) }
+            return Int(fd)
+        }
         // A task's own Codable error, registered: it reaches the caller as itself.
         registry.registerError(ValidationError.self)
         registry.register("validate") { (x: Int) throws -> Int in
@@ -109,6 +115,7 @@ public enum TestTasks {
     public static let writeGarbage = PoolTask<Int, Int>(name: "writeGarbage")
     public static let printLine = PoolTask<String, Int>(name: "printLine")
     public static let validate = PoolTask<Int, Int>(name: "validate")
+    public static let touch = PoolTask<String, Int>(name: "touch")
     /// Registered nowhere: the worker must answer with an unknown-task error.
     public static let missing = PoolTask<Int, Int>(name: "noSuchTask")
 

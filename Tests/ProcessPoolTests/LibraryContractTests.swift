@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import PoolTestSupport
 import ProcessPool
 import TerminalTestSupport
@@ -142,5 +143,26 @@ struct LibraryContractTests {
         #expect(await eventually { !said().isEmpty })
         #expect(said().allSatisfy { $0.contains("runIfRequested") && $0.contains("first thing in main") }, "\(said())")
         #expect(!said().contains { $0.contains("a pool started inside a worker") })
+    }
+
+    // MARK: the initializer
+
+    @Test("the initializer runs as each worker starts, before any task is submitted")
+    func initializerRunsAtStart() async throws {
+        let marker = TestEnvironment.temporaryDirectory().appendingPathComponent("initialized").path
+        let pool = try TestEnvironment.pool(workers: 1) { $0.initializer = try? TestTasks.touch.initializer(marker) }
+        defer { pool.terminate() }
+        // Nothing is asked of the pool meanwhile (no task, no event subscription).
+        #expect(await eventually { access(marker, F_OK) == 0 }, "the initializer ran without waiting for a task")
+    }
+
+    @Test("a failing initializer is reported at once: its workers stop, and the next submission fails with it")
+    func failingInitializerReportedAtOnce() async throws {
+        let pool = try TestEnvironment.pool(workers: 2) { $0.initializer = try? TestTasks.failingInitializer.initializer(0) }
+        defer { pool.terminate() }
+        #expect(await eventually { pool.workerPIDs.isEmpty }, "the workers ran the initializer at start, failed, and were not replaced")
+        #expect {
+            try pool.apply(TestTasks.square, 2)
+        } throws: { ($0 as? PoolError)?.code == .initializerFailed && "\($0)".contains("rejected -1") }
     }
 }

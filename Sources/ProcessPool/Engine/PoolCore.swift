@@ -87,6 +87,9 @@ final class PoolCore: @unchecked Sendable {
     func run() {
         var readyEvents = [UInt32](repeating: 0, count: 256)
         var tokens = [UInt64](repeating: 0, count: 256)
+        // The first workers' hello frames (with the initializer) go out now, not at the first
+        // wake-up: the initializer runs as each worker starts, and a failing one shows at once.
+        flushAllOutboxes()
         while !isFinished {
             let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, nextDeadlineTimeout())
             if count < 0 {
