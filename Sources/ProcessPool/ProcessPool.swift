@@ -34,6 +34,12 @@ public final class ProcessPool: Sendable {
         /// other items run elsewhere. The first timeout only re-runs the worker's items with every
         /// start reported, so that the culprit is known for sure; it fails when it hangs again. `nil` (the default) lets items run as long as they like.
         public var taskTimeout: Duration?
+        /// How long a new worker may take to say it is ready (its initializer included) before
+        /// it is killed as a failure to start; after several such failures in a row the pool
+        /// gives up and its jobs fail with ``PoolError/Code/spawnFailed``. It catches a worker
+        /// program that never reaches ``WorkerProcess/runIfRequested(_:)`` and does not exit.
+        /// `nil` waits for ever.
+        public var startupTimeout: Duration? = .seconds(60)
         /// How long a timed-out worker has between SIGTERM and SIGKILL.
         public var terminationGrace: Duration = .seconds(1)
         /// The worker executable; `nil` for this program (`/proc/self/exe`).
@@ -127,6 +133,7 @@ public final class ProcessPool: Sendable {
             initializer: configuration.initializer)
         settings.taskTimeout = configuration.taskTimeout.map(\.nanoseconds)
         settings.terminationGrace = configuration.terminationGrace.nanoseconds
+        settings.startupTimeout = configuration.startupTimeout.map { max($0.nanoseconds, 1) }
         let core = try PoolCore(shared: shared, settings: settings, spawner: spawner, workers: workers)
         // The IO thread spawns the workers (see `PoolCore.startWorkers`); wait until it has.
         let started = StartupResult()

@@ -145,6 +145,24 @@ struct LibraryContractTests {
         #expect(!said().contains { $0.contains("a pool started inside a worker") })
     }
 
+    @Test("workers that never say ready (a program that neither serves nor exits) are given up on within a bound")
+    func workersNeverReady() async throws {
+        var configuration = TestEnvironment.configuration(workers: 1)
+        configuration.executable = "/bin/sleep"
+        configuration.arguments = ["30"]
+        configuration.startupTimeout = .milliseconds(200)
+        let pool = try ProcessPool(configuration: configuration)
+        defer { pool.terminate() }
+        let attempt = Task { try await pool.apply(TestTasks.square, 2) }
+        let ended = await outcome(of: attempt, within: 30)
+        guard case .failure(let error as PoolError)? = ended else {
+            Issue.record("the submission should fail once the pool gives up: \(String(describing: ended))")
+            attempt.cancel()
+            return
+        }
+        #expect(error.code == .spawnFailed, "\(error)")
+    }
+
     // MARK: the initializer
 
     @Test("the initializer runs as each worker starts, before any task is submitted")

@@ -98,6 +98,7 @@ final class PoolCore: @unchecked Sendable {
             }
             for i in 0..<Int(count) { handle(token: tokens[i], events: readyEvents[i]) }
             if settings.taskTimeout != nil { enforceTimeouts() }
+            if settings.startupTimeout != nil { enforceStartupTimeout() }
             dispatch()
             flushAllOutboxes()
             events.flush()
@@ -767,10 +768,28 @@ final class PoolCore: @unchecked Sendable {
         }
     }
 
+    /// Kills workers that have not said ready within ``PoolSettings/startupTimeout``; their
+    /// exits count as failures to start (see `handleExit`).
+    private func enforceStartupTimeout() {
+        guard let limit = settings.startupTimeout else { return }
+        let now = MonotonicClock.nanoseconds()
+        for worker in workers.values where !worker.saidReady && worker.exitIntent == nil && now &- worker.spawnedAt >= limit {
+            events.emit(.workerFault(pid: worker.pid, message: "worker did not say ready within \(Double(limit) / 1e9)s "
+                + "(does the program call WorkerProcess.runIfRequested first thing in main?); killed"))
+            worker.exitIntent = .crashed
+            if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+        }
+    }
+
     /// Milliseconds until the next timeout or SIGKILL is due (-1: none), for `epoll_wait`.
     private func nextDeadlineTimeout() -> Int32 {
-        guard let timeout = settings.taskTimeout else { return -1 }
         var next = UInt64.max
+        if let limit = settings.startupTimeout {
+            for worker in workers.values where !worker.saidReady && worker.exitIntent == nil {
+                next = min(next, worker.spawnedAt &+ limit)
+            }
+        }
+        guard let timeout = settings.taskTimeout else { return milliseconds(until: next) }
         for worker in workers.values where !worker.inflight.isEmpty {
             if let deadline = worker.killDeadline {
                 if deadline != .max { next = min(next, deadline) }
@@ -778,6 +797,10 @@ final class PoolCore: @unchecked Sendable {
                 next = min(next, worker.lastHeard &+ timeout)
             }
         }
+        return milliseconds(until: next)
+    }
+
+    private func milliseconds(until next: UInt64) -> Int32 {
         guard next != .max else { return -1 }
         let now = MonotonicClock.nanoseconds()
         guard next > now else { return 0 }

@@ -37,6 +37,8 @@ final class WorkerRecord {
     /// Whether the worker said it was ready (its initializer ran). One that exits before, even
     /// after its pipe was closed on it, counts as a failure to start.
     var saidReady = false
+    /// When the worker was spawned (for ``PoolSettings/startupTimeout``).
+    let spawnedAt = MonotonicClock.nanoseconds()
     /// Why the pool asked it to stop, if it did.
     var exitIntent: WorkerExitReason?
 
