@@ -110,7 +110,7 @@ class _PoolWatch:
     def emit(self, body, at=None):
         if not self.alive:
             return
-        self.out.append('{"v":2,"t":"%s",%s}\n' % (_t(self.now() if at is None else at), body))
+        self.out.append('{"v":2,"t":%s,%s}\n' % (_t(self.now() if at is None else at), body))
 
     def queue_text(self):
         return '"queued_chunks":%d,"queued_items":%d' % (self.queued_chunks, self.queued_items)
@@ -260,7 +260,7 @@ class _PoolWatch:
             parts.append(line.encode())
             size += len(parts[-1])
         if self.dropped and size < OUTPUT_LIMIT:
-            parts.append(('{"v":2,"t":"%s","event":"eventsDropped","count":%d}\n' % (_t(self.now()), self.dropped)).encode())
+            parts.append(('{"v":2,"t":%s,"event":"eventsDropped","count":%d}\n' % (_t(self.now()), self.dropped)).encode())
             self.dropped = 0
         data = b"".join(parts)
         while data:
@@ -431,7 +431,7 @@ class _Recorder:
         announced = self.announced
 
         def close_run():
-            lines.append('{"v":2,"t":"%s","event":"itemsFinished","job":%d,"start":%d,"count":%d,"pid":%d,"ns":%d}\n'
+            lines.append('{"v":2,"t":%s,"event":"itemsFinished","job":%d,"start":%d,"count":%d,"pid":%d,"ns":%d}\n'
                          % (_t(run[4] - t0), run[0], run[1], run[2], pid, run[3]))
 
         while records:
@@ -454,10 +454,10 @@ class _Recorder:
                     close_run()
                     run = None
                 if error is None:
-                    lines.append('{"v":2,"t":"%s","event":"itemFinished","job":%d,"index":%d,"pid":%d,"ns":%d}\n'
+                    lines.append('{"v":2,"t":%s,"event":"itemFinished","job":%d,"index":%d,"pid":%d,"ns":%d}\n'
                                  % (_t(end - t0), job, index, pid, ns))
                 else:
-                    lines.append('{"v":2,"t":"%s","event":"itemFinished","job":%d,"index":%d,"pid":%d,"ns":%d,"error":%s}\n'
+                    lines.append('{"v":2,"t":%s,"event":"itemFinished","job":%d,"index":%d,"pid":%d,"ns":%d,"error":%s}\n'
                                  % (_t(end - t0), job, index, pid, ns, json.dumps(error)))
                     parts.append(("e", job, error))
             else:
@@ -484,7 +484,7 @@ class _Recorder:
         if current is not None and current is not self.announced and \
                 time.monotonic_ns() - current[2] > PER_ITEM_NS // 4:
             self.announced = current
-            lines.append('{"v":2,"t":"%s","event":"itemStarted","job":%d,"index":%d,"pid":%d}\n'
+            lines.append('{"v":2,"t":%s,"event":"itemStarted","job":%d,"index":%d,"pid":%d}\n'
                          % (_t(current[2] - t0), current[0], current[1], pid))
         if lines:
             parts.append("".join(lines))
