@@ -368,8 +368,8 @@ class _PoolWatch:
         with self.lock:
             current = self.desired
             if workers < current:
-                return self._reply(ident, False, "CPython's Pool cannot retire a worker safely (its workers share one "
-                                   "task queue): poolmon grows a Python pool but does not shrink it")
+                return self._reply(ident, False, "a CPython pool only grows: its workers share one task "
+                                   "queue, so one cannot be retired safely")
             self.desired = workers
             pool._processes = workers
             self.emit('"event":"poolResized","from":%d,"to":%d' % (current, workers))
