@@ -44,8 +44,9 @@ PER_ITEM_NS = 20_000_000
 # Items shorter than this run in batches, one record per batch.
 FAST_ITEM_NS = 200_000
 FLUSH_SECONDS = 0.05
-# What the parent keeps for a monitor that does not read, before it drops events (counted).
-OUTPUT_LIMIT = 8 << 20
+# Events the parent keeps for a monitor that does not read, before it drops them (counted).
+QUEUE_LIMIT = 1_000_000
+WRITE_CHUNK = 256 << 10
 DATAGRAM_LINES = 60_000
 
 _installed = False
@@ -112,6 +113,9 @@ class _PoolWatch:
 
     def emit(self, body, at=None):
         if not self.alive:
+            return
+        if len(self.out) > QUEUE_LIMIT:
+            self.dropped += 1
             return
         self.out.append('{"v":2,"t":%s,%s}\n' % (_t(self.now() if at is None else at), body))
 
@@ -216,7 +220,8 @@ class _PoolWatch:
             self.emit('"event":"poolState","state":"%s"' % state)
         self.stop = True
         self.thread.join(2)
-        self._flush(deadline=time.monotonic() + 2)
+        self.drain_workers()
+        self._flush(patience=3)
         self._close()
 
     # the thread: writes lines, reads the workers' datagrams, answers commands
@@ -249,35 +254,43 @@ class _PoolWatch:
                             self._answer(line)
             self._flush()
 
-    def _flush(self, deadline=None):
-        if not self.alive:
-            return
+    def _flush(self, patience=None):
+        """Writes what is waiting. Without `patience`, only what the socket takes now (the thread's
+        turn); with it, until everything is written or the monitor has taken nothing for that many
+        seconds (the end of the pool: a slow monitor gets it all, a stuck one does not hold the
+        program)."""
+        import select
         out = self.out
-        parts = [self.pending] if self.pending else []
-        size = len(self.pending)
-        while out:
-            line = out.popleft()
-            if size > OUTPUT_LIMIT:
-                self.dropped += 1
-                continue
-            parts.append(line.encode())
-            size += len(parts[-1])
-        if self.dropped and size < OUTPUT_LIMIT:
-            parts.append(('{"v":2,"t":%s,"event":"eventsDropped","count":%d}\n' % (_t(self.now()), self.dropped)).encode())
-            self.dropped = 0
-        data = b"".join(parts)
-        while data:
+        last_progress = time.monotonic()
+        while self.alive:
+            if not self.pending:
+                parts = []
+                size = 0
+                while out and size < WRITE_CHUNK:
+                    line = out.popleft().encode()
+                    parts.append(line)
+                    size += len(line)
+                if self.dropped:
+                    parts.append(('{"v":2,"t":%s,"event":"eventsDropped","count":%d}\n'
+                                  % (_t(self.now()), self.dropped)).encode())
+                    self.dropped = 0
+                if not parts:
+                    return
+                self.pending = b"".join(parts)
             try:
-                sent = self.sock.send(data)
-                data = data[sent:]
+                sent = self.sock.send(self.pending)
+                self.pending = self.pending[sent:]
+                last_progress = time.monotonic()
             except BlockingIOError:
-                if deadline is None or time.monotonic() > deadline:
-                    break
-                time.sleep(0.005)
+                if patience is None or time.monotonic() - last_progress > patience:
+                    return
+                try:
+                    select.select([], [self.sock], [], 0.1)
+                except (OSError, ValueError):
+                    return
             except OSError:
                 self.alive = False
-                data = b""
-        self.pending = data
+                self.pending = b""
 
     def _close(self):
         for s in (self.sock, self.sink):
@@ -292,16 +305,17 @@ class _PoolWatch:
             pass
 
     def drain_workers(self):
-        with self.lock:
-            while True:
-                try:
-                    data = self.sink.recv(1 << 20)
-                except (BlockingIOError, OSError):
-                    return
-                try:
-                    pid, parts = marshal.loads(data)
-                except Exception:
-                    continue
+        while True:
+            try:
+                data = self.sink.recv(1 << 20)
+            except (BlockingIOError, OSError):
+                return
+            try:
+                pid, parts = marshal.loads(data)
+            except Exception:
+                continue
+            # One datagram at a time under the lock: the pool's own threads wait at most that long.
+            with self.lock:
                 for part in parts:
                     if type(part) is str:
                         self.out.append(part)
@@ -319,6 +333,8 @@ class _PoolWatch:
                         slot = self.slots.get(pid)
                         if slot is not None:
                             self.emit('"event":"workerReady","slot":%d,"pid":%d' % (slot, pid), part[1])
+                    elif part[0] == "x":
+                        self.dropped += part[1]
                     elif part[0] == "e":
                         info = self.jobs.get(part[1])
                         if info is not None and info["error"] is None:
@@ -501,6 +517,9 @@ class _Recorder:
                          % (_t(current[2] - t0), current[0], current[1], pid))
         if lines:
             parts.append("".join(lines))
+        if self.dropped and parts:
+            parts.append(("x", self.dropped))
+            self.dropped = 0
         if parts:
             self._send(parts)
 
