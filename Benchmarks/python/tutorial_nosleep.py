@@ -1,7 +1,7 @@
 # The tutorial (anchors/asyncmap_py3.py) without its sleep, for measuring what watching costs:
 # two simultaneous map_async jobs, sum and product, over N items each.
 # usage: tutorial_nosleep.py N CHUNKSIZE(0 = Python's default) [--print]
-# Prints one line: "elapsed S" (pool creation to both results, seconds), then the two totals.
+# Prints one line: "elapsed S" (pool creation to both results in hand, seconds), then the two totals.
 import sys, time
 from multiprocessing import Pool, current_process
 
@@ -28,7 +28,7 @@ if __name__ == "__main__":
         s = pool.map_async(sum_, work, **kw)
         p = pool.map_async(product, work, **kw)
         sums, products = s.get(), p.get()
-    elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start
     print("elapsed %.6f" % elapsed)
     print("Sum of sums of 'a' and 'b' is %d" % sum(sums))
     print("Sum of products of 'a' and 'b' is %d" % sum(products))
