@@ -13,6 +13,15 @@ def _poolmon_install():
         poolmon_cpython.install()
     except Exception as error:  # never break the user's program
         sys.stderr.write("poolmon: cannot instrument multiprocessing: %s\n" % error)
+    # Unbuffered streams (PYTHONUNBUFFERED, which `poolmon watch` sets so that prints show at once)
+    # write a print's text and its newline separately, and two workers' lines then interleave in
+    # the output pane. Line buffering writes each line whole, as soon as it ends.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None and stream.write_through:
+                stream.reconfigure(write_through=False, line_buffering=True)
+        except Exception:
+            pass
 
 
 def _poolmon_chain():
