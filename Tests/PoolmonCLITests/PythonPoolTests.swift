@@ -132,6 +132,30 @@ struct PythonPoolTests {
         }
     }
 
+    @Test("the throughput anchor (pool_throughput.py): map_async, imap, imap_unordered at chunk size 1 and the default, correct and complete in the log",
+          arguments: ["map_async", "imap", "imap_unordered"])
+    func throughputAnchor(mode: String) async throws {
+        guard let python = PythonForTests.path else { return }
+        let scratch = try scratch()
+        let script = URL(fileURLWithPath: PythonForTests.tutorial).deletingLastPathComponent().appendingPathComponent("pool_throughput.py").path
+        for chunksize in ["1", "0"] {
+            let log = scratch.appendingPathComponent("events-\(chunksize).jsonl").path
+            // The script asserts its own result; 2,000 tiny tasks on 2 workers.
+            let run = try CommandRun.run(PoolmonProcess.executable, ["run", "--events", log, "--", python, script, "2000", "2", chunksize, mode], in: scratch)
+            #expect(run.status == 0, "\(mode) chunksize \(chunksize): \(run.stderr)")
+            #expect(run.stdout.hasPrefix("\(mode) n=2000 workers=2"))
+            let lines = EventLogLines(path: log)
+            let job = try #require(lines.events("jobSubmitted").first)
+            #expect(job["mode"] as? String == mode)
+            let finished = lines.events("itemFinished").count + lines.events("itemsFinished").map { EventLogLines.int($0, "count") }.reduce(0, +)
+            #expect(finished == 2000, "\(mode) chunksize \(chunksize): every item finished once")
+            let delivered = lines.events("resultsDelivered").map { EventLogLines.int($0, "count") }.reduce(0, +)
+            #expect(delivered == 2000, "\(mode) chunksize \(chunksize): every result delivered once")
+            #expect(lines.events("jobCompleted").count == 1)
+            #expect(lines.events("eventsDropped").isEmpty)
+        }
+    }
+
     @Test("a user's own sitecustomize still runs, after poolmon's")
     func userSitecustomize() async throws {
         guard let python = PythonForTests.path else { return }

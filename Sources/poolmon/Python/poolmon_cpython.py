@@ -619,11 +619,35 @@ def _worker(inqueue, outqueue, initializer=None, initargs=(), maxtasks=None, wra
     global _recorder
     sink_path, t0, initializer, initargs = initargs
     recorder = _recorder = _Recorder(sink_path, t0)
+    _flush_on_sigterm(recorder)
     try:
         return original(_TaskQueue(inqueue, recorder), _ResultQueue(outqueue, recorder),
                                    initializer, initargs, maxtasks, wrap_exception)
     finally:
         recorder.flush(timeout=2)
+
+
+def _flush_on_sigterm(recorder):
+    """Pool.terminate() (and `with Pool()`'s end) SIGTERMs the workers: send what is recorded
+    first, then die of the same signal, so the exit the pool sees is unchanged."""
+    import signal
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+    except (ValueError, TypeError):
+        return
+
+    def flush_and_die(number, frame):
+        try:
+            recorder.flush(timeout=0.5)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    try:
+        signal.signal(signal.SIGTERM, flush_and_die)
+    except ValueError:   # not the main thread
+        pass
 
 
 def _chunk(star, start, function_and_items):
