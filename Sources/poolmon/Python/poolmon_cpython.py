@@ -25,6 +25,7 @@ How it works (see README, "Watching a Python pool"):
 """
 
 import collections
+import errno
 import itertools
 import json
 import marshal
@@ -48,6 +49,8 @@ FLUSH_SECONDS = 0.05
 QUEUE_LIMIT = 1_000_000
 WRITE_CHUNK = 256 << 10
 DATAGRAM_LINES = 60_000
+# A worker's datagram stays well under the socket's limit (about 200 KB by default).
+DATAGRAM_BYTES = 96 << 10
 
 _installed = False
 _watches_by_list = {}     # id(pool._pool) -> _PoolWatch
@@ -419,6 +422,9 @@ class _Recorder:
         self.dropped = 0
         self.last_flush = 0
         self.task_began = 0
+        self.flushing = None             # the thread flushing now
+        self.main_thread = threading.get_ident()
+        self.die_after_flush = None      # set by a SIGTERM that came during the main thread's own flush
         self.flush_lock = threading.Lock()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
@@ -434,10 +440,14 @@ class _Recorder:
     def flush(self, timeout=None):
         if not self.flush_lock.acquire(timeout=-1 if timeout is None else timeout):
             return
+        self.flushing = threading.get_ident()
         try:
             self._flush()
         finally:
+            self.flushing = None
             self.flush_lock.release()
+        if self.die_after_flush is not None and threading.get_ident() == self.main_thread:
+            self.die_after_flush()
 
     def _flush(self):
         pid = self.pid
@@ -525,15 +535,26 @@ class _Recorder:
 
     def _send(self, parts):
         data = marshal.dumps((self.pid, parts))
+        if len(data) > DATAGRAM_BYTES and len(parts) > 1:
+            # Too big for one datagram: in halves, in order.
+            half = len(parts) // 2
+            self._send(parts[:half])
+            self._send(parts[half:])
+            return
         for _ in range(100):
             try:
                 self.sock.sendto(data, self.sink_path)
                 return
             except BlockingIOError:
                 time.sleep(0.01)
-            except OSError:
-                return
-        self.dropped += 1
+            except OSError as error:
+                if error.errno == errno.EMSGSIZE and len(parts) > 1:
+                    half = len(parts) // 2
+                    self._send(parts[:half])
+                    self._send(parts[half:])
+                    return
+                break
+        self.dropped += sum(1 for part in parts if type(part) is not str) + sum(part.count("\n") for part in parts if type(part) is str)
 
     # called from the worker's main thread
 
@@ -637,12 +658,19 @@ def _flush_on_sigterm(recorder):
     except (ValueError, TypeError):
         return
 
+    def die():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
     def flush_and_die(number, frame):
+        if recorder.flushing == threading.get_ident():
+            # The signal interrupted this thread's own flush: let it finish, then die.
+            recorder.die_after_flush = die
+            return
         try:
-            recorder.flush(timeout=0.5)
+            recorder.flush(timeout=3)
         finally:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
+            die()
 
     try:
         signal.signal(signal.SIGTERM, flush_and_die)
