@@ -79,8 +79,10 @@ final class HeadlessProgram: Sendable {
             reaper.start()
         }
         child.withLock { $0 = nil }
-        // The program's pools close their connections as it exits: read what they sent last.
-        let deadline = Date(timeIntervalSinceNow: 3)
+        // The program's pools close their connections as it exits: read all they sent (a busy
+        // machine may leave us far behind a pool of tiny tasks), but not forever (a process the
+        // program left behind may hold a connection open).
+        let deadline = Date(timeIntervalSinceNow: 30)
         while connections.connectionCount > 0 && Date() < deadline { usleep(10_000) }
         return status
     }

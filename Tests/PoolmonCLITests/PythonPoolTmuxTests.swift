@@ -10,12 +10,12 @@ struct PythonPoolTmuxTests {
     let helpers = MonitorTmuxTests()
     let watch = WatchProgramTmuxTests()
 
-    /// A screen where the program's two workers are on screen, children of python3, one of them busy
+    /// A screen where the program's two workers are on screen, children of python3
     /// (patient: on a loaded machine Python starts slowly).
     func waitForWorkers(_ session: TmuxSession) async throws -> String {
-        try await session.waitUntil("two workers of python3, one busy", timeout: .seconds(60)) { screen in
+        try await session.waitUntil("two workers of python3", timeout: .seconds(90)) { screen in
             guard let pid = watch.programPID(screen) else { return false }
-            return watch.childWorkers(screen, of: pid).count == 2 && helpers.workerRows(screen).contains { $0.state == "busy" }
+            return watch.childWorkers(screen, of: pid).count == 2
         }
     }
 
@@ -34,8 +34,10 @@ struct PythonPoolTmuxTests {
             #expect(screen.contains("chunk 2 (auto)"), "Python's chunk size for 10 items on 2 workers")
             #expect(workers.contains { screen.contains("Worker \($0) is processing") }, "the script's own prints are in the output pane")
             let ended = try await session.waitFor("ended: exit 0", timeout: .seconds(90))
-            #expect(ended.contains("1 2 │ 3 4 │ 5 6 │ 7 8 │ 9 10") || ended.contains("1 2 │ 3 4 │ 5 6 │ 7 8 │ 9 10".replacingOccurrences(of: "│", with: "|")),
-                    "sum_'s items completed in chunks of two, in order")
+            // Chunks of two complete in whatever order the two workers finish them (CPython's own).
+            let order = ended.split(separator: "\n").first { $0.contains("sum_") && $0.contains("finished") }.map(String.init) ?? ""
+            #expect(["1 2", "3 4", "5 6", "7 8", "9 10"].allSatisfy { order.contains($0) } && order.components(separatedBy: " │ ").count == 5,
+                    "sum_'s items completed in five chunks of two: \(order)")
             #expect(ended.contains("10/10"), "both jobs complete")
             #expect(ended.contains("Sum of sums of 'a' and 'b' is 210") && ended.contains("Sum of products of 'a' and 'b' is 935"))
             try session.press("q")
