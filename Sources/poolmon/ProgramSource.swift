@@ -102,6 +102,11 @@ final class ProgramSource: MonitorSource {
         python.remove()
     }
 
+    /// Removes the Python instrumentation's directory (the session is over).
+    func removeInstrumentation() {
+        python.remove()
+    }
+
     private func waitForExit(seconds: Double) -> Bool {
         let deadline = Date(timeIntervalSinceNow: seconds)
         exited.lock()
