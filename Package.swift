@@ -37,7 +37,9 @@ let package = Package(
                 "PoolMonitor",
                 "CursesUI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // The CPython instrumentation's sources: embedded in EmbeddedPython.swift by scripts/embed-python.sh.
+            exclude: ["Python"]
         ),
         // The benchmark command: our pool against CPython's, side by side (`swift run -c release poolmon-bench`).
         .executableTarget(

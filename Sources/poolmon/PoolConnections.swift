@@ -62,6 +62,12 @@ final class PoolConnections: Sendable {
         add(fd)
     }
 
+    /// Pools connected now.
+    var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    /// Whether ``stop()`` was called.
+    var isStopped: Bool { state.withLock { $0.stopped } }
+
     /// Stops reading and closes every connection (detaching leaves the pools running).
     func stop() {
         let fds = state.withLock { state -> [Int32] in

@@ -23,6 +23,7 @@ final class ProgramSource: MonitorSource {
     private let inbox: MonitorInbox
     private let socketPath: String
     private let connections: PoolConnections
+    private let python: PythonInstrumentation
     private let state = Mutex(State())
     private let exited = NSCondition()
 
@@ -44,6 +45,7 @@ final class ProgramSource: MonitorSource {
             throw ValidationErrorMessage("cannot listen at '\(socketPath)': \(String(cString: strerror(errno)))")
         }
         connections = PoolConnections(inbox: inbox, listener: listener, eventLog: eventLog)
+        python = try PythonInstrumentation()
     }
 
     var watchedProgram: WatchedProgramInfo? { WatchedProgramInfo(command: command.joined(separator: " "), attached: false) }
@@ -97,6 +99,12 @@ final class ProgramSource: MonitorSource {
         }
         connections.stop()
         unlink(socketPath)
+        python.remove()
+    }
+
+    /// Removes the Python instrumentation's directory (the session is over).
+    func removeInstrumentation() {
+        python.remove()
     }
 
     private func waitForExit(seconds: Double) -> Bool {
@@ -115,7 +123,8 @@ final class ProgramSource: MonitorSource {
         // Ours end stays above 2 whatever was closed at start.
         if output[0] <= 2 { let moved = fcntl(output[0], F_DUPFD_CLOEXEC, 3); close(output[0]); output[0] = moved }
         let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        var environment = ProcessInfo.processInfo.environment
+        // Python programs: their multiprocessing pools connect too (PythonInstrumentation).
+        var environment = python.environment(ProcessInfo.processInfo.environment)
         environment[MonitorChannel.socketEnvironmentKey] = socketPath
         // Line-buffered output from Python scripts, so their prints show as they happen.
         environment["PYTHONUNBUFFERED"] = environment["PYTHONUNBUFFERED"] ?? "1"

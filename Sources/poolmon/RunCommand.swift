@@ -15,7 +15,13 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Do not print a line per task; print the totals only.")
     var quiet = false
 
+    @Argument(parsing: .postTerminator, help: ArgumentHelp(
+        "A program to run instead of the tutorial (after --), its output passing through: with --events, every pool it creates (ProcessPool, or Python's multiprocessing.Pool) is recorded.",
+        valueName: "command"))
+    var command: [String] = []
+
     func run() async throws {
+        if !command.isEmpty { return try await runProgram() }
         if StandardStreams.wasClosedAtStart(STDOUT_FILENO) {
             StandardStreams.complain("poolmon: standard output is closed: there is nowhere to write the results")
             throw ExitCode(74)
@@ -91,6 +97,39 @@ struct RunCommand: AsyncParsableCommand {
         }
         // A job that failed (a poison item) fails the command, after the other job's total.
         if failed { throw ExitCode(1) }
+    }
+
+    /// `poolmon run [--events FILE] -- CMD`: the program headless, its pools' events in the log;
+    /// poolmon exits with the program's status.
+    private func runProgram() async throws {
+        let eventLog = try await options.events.asyncMap { try await EventLogWriter.open(path: $0) }
+        let program: HeadlessProgram
+        do {
+            program = try HeadlessProgram(command: command, eventLog: eventLog)
+        } catch {
+            await eventLog?.close()
+            throw ValidationError("\(error)")
+        }
+        let stop = SignalStop.install {
+            program.stopProgram()
+            eventLog?.blockingClose(timeout: .seconds(10))
+        }
+        defer { stop.cancel() }
+        let status: Int32
+        do {
+            status = try await program.run()
+        } catch {
+            await eventLog?.close()
+            StandardStreams.complain("poolmon: \(error)")
+            throw ExitCode(127)
+        }
+        SignalStop.waitIfStopping()
+        if let eventLog {
+            await eventLog.close()
+            if let failure = eventLog.failure { throw failure }
+        }
+        let code = ProgramSource.exitCode(status)
+        if code != 0 { throw ExitCode(code) }
     }
 
     /// Writes a line of the results to standard output, unbuffered; a failure is said on

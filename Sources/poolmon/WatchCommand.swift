@@ -52,6 +52,7 @@ struct WatchCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        defer { source.removeInstrumentation() }
         do {
             try MonitorSession.run(source: source, inbox: inbox, settings: RunSettings(options, quiet: false), loopDelay: nil)
         } catch {

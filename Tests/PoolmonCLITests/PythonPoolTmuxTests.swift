@@ -1,0 +1,89 @@
+import Foundation
+import Glibc
+import TerminalTestSupport
+import Testing
+
+/// `poolmon watch -- python3 asyncmap_py3.py`: CPython's own pool on the monitor, in a real
+/// terminal, its worker PIDs checked in /proc.
+@Suite("watching a CPython pool in tmux", .serialized)
+struct PythonPoolTmuxTests {
+    let helpers = MonitorTmuxTests()
+    let watch = WatchProgramTmuxTests()
+
+    /// A screen where the program's two workers are on screen, children of python3
+    /// (patient: on a loaded machine Python starts slowly).
+    func waitForWorkers(_ session: TmuxSession) async throws -> String {
+        try await session.waitUntil("two workers of python3", timeout: .seconds(90)) { screen in
+            guard let pid = watch.programPID(screen) else { return false }
+            return watch.childWorkers(screen, of: pid).count == 2
+        }
+    }
+
+    @Test("the tutorial under watch: its workers (children of python3), both jobs, the completion order, the totals, exit 0")
+    func tutorial() async throws {
+        guard let python = PythonForTests.path else { return }
+        let scratch = try helpers.scratchDirectory()
+        try await TmuxSession.withSession(width: 120, height: 40) { session in
+            try helpers.launch(session, "watch -- \(python) \(PythonForTests.tutorial) 1", scratch: scratch)
+            let screen = try await waitForWorkers(session)
+            #expect(screen.contains("cpython"), "the header names the engine")
+            let pid = try #require(watch.programPID(screen))
+            let workers = watch.childWorkers(screen, of: pid)
+            #expect(workers.count == 2, "both workers are children of the python3 poolmon started: \(workers)")
+            #expect(screen.contains("sum_") && screen.contains("product"), "both jobs, named by their functions")
+            #expect(screen.contains("chunk 2 (auto)"), "Python's chunk size for 10 items on 2 workers")
+            #expect(workers.contains { screen.contains("Worker \($0) is processing") }, "the script's own prints are in the output pane")
+            let ended = try await session.waitFor("ended: exit 0", timeout: .seconds(90))
+            // Chunks of two complete in whatever order the two workers finish them (CPython's own).
+            let order = ended.split(separator: "\n").first { $0.contains("sum_") && $0.contains("finished") }.map(String.init) ?? ""
+            #expect(["1 2", "3 4", "5 6", "7 8", "9 10"].allSatisfy { order.contains($0) } && order.components(separatedBy: " │ ").count == 5,
+                    "sum_'s items completed in five chunks of two: \(order)")
+            #expect(ended.contains("10/10"), "both jobs complete")
+            #expect(ended.contains("Sum of sums of 'a' and 'b' is 210") && ended.contains("Sum of products of 'a' and 'b' is 935"))
+            try session.press("q")
+            try await session.waitFor("EXIT=0")
+            try await helpers.expectTerminalRestored(session, scratch: scratch)
+        }
+    }
+
+    @Test("keys on a CPython pool: + adds a real worker, - is refused with the reason, k kills one and the lost chunk is said to hang the job (python/cpython#66587)")
+    func keys() async throws {
+        guard let python = PythonForTests.path else { return }
+        let scratch = try helpers.scratchDirectory()
+        try await TmuxSession.withSession(width: 120, height: 40) { session in
+            try helpers.launch(session, "watch -- \(python) \(PythonForTests.tutorial) 1", scratch: scratch)
+            let screen = try await waitForWorkers(session)
+            let pid = try #require(watch.programPID(screen))
+
+            try session.press("+")
+            let grown = try await session.waitUntil("a third worker of python3") { watch.childWorkers($0, of: pid).count == 3 }
+            #expect(grown.contains("resize to 3 workers"))
+            try session.press("-")
+            try await session.waitFor("a CPython pool only grows")
+
+            // k on a busy worker (it holds a chunk): CPython starts a replacement; the chunk is lost for good.
+            func selected() throws -> (pid: Int32, state: String)? {
+                let row = try session.capture().split(separator: "\n").first { $0.contains("▶") }.map(String.init) ?? ""
+                return helpers.workerRows(row).first
+            }
+            var presses = 0
+            while try selected()?.state != "busy" && presses < 6 {
+                try session.press("Down")
+                presses += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let target = try #require(try selected()).pid
+            try session.press("k")
+            let fault = try await session.waitFor("python/cpython#66587", timeout: .seconds(30))
+            #expect(fault.contains("will never complete"))
+            #expect(eventually { !processExists(target) }, "the selected worker was killed")
+            try await session.waitUntil("a replacement worker") { screen in
+                let children = watch.childWorkers(screen, of: pid)
+                return children.count == 3 && !children.contains(target)
+            }
+            try session.press("q")
+            try await session.waitFor("EXIT=143", timeout: .seconds(30))
+            #expect(eventually { !processExists(pid) }, "q stopped the program")
+        }
+    }
+}
