@@ -32,8 +32,8 @@ struct MonitorTmuxTests {
         }
     }
 
-    func waitForTwoBusyWorkers(_ session: TmuxSession) async throws -> String {
-        try await session.waitUntil("two busy workers") { screen in
+    func waitForTwoBusyWorkers(_ session: TmuxSession, timeout: Duration = .seconds(20)) async throws -> String {
+        try await session.waitUntil("two busy workers", timeout: timeout) { screen in
             workerRows(screen).filter { $0.state == "busy" }.count == 2
         }
     }

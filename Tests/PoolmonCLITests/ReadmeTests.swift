@@ -19,7 +19,8 @@ struct ReadmeTests {
         let lines = run.standardOutput.split(separator: "\n")
         #expect(lines.first == "999000", "sum of 2i for i < 1000")
         #expect(lines.dropFirst().prefix(10).map(String.init) == (1...10).map { "\($0 * $0)" })
-        #expect(lines.last == "144")
+        // The event printer is cancelled after `apply` returns, so a few event lines may follow.
+        #expect(lines.dropFirst(11).contains("144"))
     }
 
     @Test("every subcommand and option README.md names exists", arguments: [

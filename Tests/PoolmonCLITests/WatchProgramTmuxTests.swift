@@ -47,7 +47,7 @@ struct WatchProgramTmuxTests {
         let scratch = try scratch()
         try await TmuxSession.withSession(width: 120, height: 40) { session in
             try helpers.launch(session, "watch -- \(Self.program) --items 40 --delay 0.4 --exit 3", scratch: scratch)
-            let screen = try await helpers.waitForTwoBusyWorkers(session)
+            let screen = try await helpers.waitForTwoBusyWorkers(session, timeout: .seconds(90))
             #expect(screen.contains("watching \(Self.program)"), "the header names the command")
             let pid = try #require(programPID(screen))
             #expect(helpers.parent(of: pid) != nil, "the program runs")
@@ -87,7 +87,7 @@ struct WatchProgramTmuxTests {
         let never = scratch.appendingPathComponent("never").path
         try await TmuxSession.withSession(width: 110, height: 32) { session in
             try helpers.launch(session, "watch -- \(Self.program) --items 6 --delay 0.3 --serve \(never)", scratch: scratch)
-            let screen = try await helpers.waitForTwoBusyWorkers(session)
+            let screen = try await helpers.waitForTwoBusyWorkers(session, timeout: .seconds(90))
             let pid = try #require(programPID(screen))
             let workers = childWorkers(screen, of: pid)
             try session.press("q")
@@ -120,7 +120,7 @@ struct WatchProgramTmuxTests {
         let scratch = try scratch()
         try await TmuxSession.withSession(width: 110, height: 32) { session in
             try helpers.launch(session, "watch -- \(Self.program) --items 20 --delay 0.3", scratch: scratch)
-            _ = try await helpers.waitForTwoBusyWorkers(session)
+            _ = try await helpers.waitForTwoBusyWorkers(session, timeout: .seconds(90))
             try session.press("r")
             try await session.waitFor("poolmon cannot restart it")
             try session.press("m")
@@ -147,7 +147,7 @@ struct WatchProgramTmuxTests {
         #expect(eventually { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("round 1 ok") })
         try await TmuxSession.withSession(width: 110, height: 32) { session in
             try helpers.launch(session, "attach \(program.pid)", scratch: scratch)
-            let screen = try await helpers.waitForTwoBusyWorkers(session)
+            let screen = try await helpers.waitForTwoBusyWorkers(session, timeout: .seconds(90))
             #expect(screen.contains("attached \(Self.program)"))
             #expect(childWorkers(screen, of: program.pid).count == 2)
             try session.press("+")
@@ -195,7 +195,7 @@ struct WatchProgramTmuxTests {
         let log = scratch.appendingPathComponent("rounds").path
         try await TmuxSession.withSession(width: 110, height: 32) { session in
             try helpers.launch(session, "watch -- \(Self.program) --items 4 --delay 0.1 --serve \(stop) --log \(log)", scratch: scratch)
-            let screen = try await helpers.waitForTwoBusyWorkers(session)
+            let screen = try await helpers.waitForTwoBusyWorkers(session, timeout: .seconds(90))
             let pid = try #require(programPID(screen))
             let monitor = try #require(helpers.parent(of: pid))
             kill(monitor, SIGKILL)

@@ -836,7 +836,15 @@ final class PoolCore: @unchecked Sendable {
         // Not `state == .starting`: a worker that died before saying ready while a chunk was on
         // its way is `.draining` (the write failed), and must count too, or a program whose
         // workers never start (no `runIfRequested`) is respawned for ever.
-        if reason == .crashed && !worker.saidReady {
+        // A kill from outside (SIGKILL, SIGTERM: the OOM killer, a user, a chaos test) is not the
+        // program failing to start its workers; exits and crash signals (a `fatalError` in a
+        // `main` that forgot `runIfRequested`) are.
+        // (The startup timeout's own SIGKILL sets `exitIntent`: that one counts.)
+        var killedFromOutside = false
+        if case .signaled(let signal) = termination, worker.exitIntent == nil {
+            killedFromOutside = signal == SIGKILL || signal == SIGTERM
+        }
+        if reason == .crashed && !worker.saidReady && !killedFromOutside {
             startFailuresInARow += 1
             if startFailuresInARow > settings.maxStartFailures {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
