@@ -40,8 +40,10 @@ struct ReadmeTests {
     @Test("the two commands README.md gives are the ones CI runs")
     func twoCommands() throws {
         #expect(Self.readme.contains("swift run poolmon "))
-        #expect(Self.readme.contains("swift test "))
+        // One test at a time: the suite starts real processes, terminals and daemons, and on a
+        // 2-core machine suites running side by side starve each other's tmux sessions.
+        #expect(Self.readme.contains("swift test --no-parallel "))
         let ci = try String(contentsOf: Self.root.appendingPathComponent(".ci/run"), encoding: .utf8)
-        #expect(ci.split(separator: "\n").contains("swift test"))
+        #expect(ci.split(separator: "\n").contains("swift test --no-parallel"))
     }
 }
