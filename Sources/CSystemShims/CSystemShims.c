@@ -36,7 +36,7 @@ int cshim_above_standard_streams(int fd) {
 }
 
 int cshim_pidfd_open(pid_t pid) {
-    return above_standard_streams((int)syscall(SYS_pidfd_open, pid, 0));
+    return cshim_above_standard_streams((int)syscall(SYS_pidfd_open, pid, 0));
 }
 
 int cshim_pidfd_send_signal(int pidfd, int sig) {
@@ -48,7 +48,7 @@ int cshim_set_parent_death_signal(int sig) {
 }
 
 int cshim_epoll_create(void) {
-    return above_standard_streams(epoll_create1(EPOLL_CLOEXEC));
+    return cshim_above_standard_streams(epoll_create1(EPOLL_CLOEXEC));
 }
 
 int cshim_epoll_add(int epfd, int fd, uint32_t events, uint64_t token) {
@@ -64,13 +64,13 @@ int cshim_epoll_del(int epfd, int fd) {
 }
 
 int cshim_eventfd(void) {
-    return above_standard_streams(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    return cshim_above_standard_streams(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
 }
 
 int cshim_pipe_cloexec(int fds[2]) {
     if (pipe2(fds, O_CLOEXEC) != 0) return -1;
     for (int i = 0; i < 2; i++) {
-        int moved = above_standard_streams(fds[i]);
+        int moved = cshim_above_standard_streams(fds[i]);
         if (moved < 0) {
             int saved = errno;
             if (i == 0) close(fds[1]); else close(fds[0]);

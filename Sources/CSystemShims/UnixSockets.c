@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "UnixSockets.h"
+#include "CSystemShims.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,17 +8,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-/// Keeps internal descriptors off 0, 1 and 2: with standard streams closed at start, a socket
-/// could otherwise land there and be written by a stray `print`.
-static int above_standard_streams(int fd) {
-    if (fd < 0 || fd > 2) return fd;
-    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return moved;
-}
 
 static int fill_address(struct sockaddr_un *address, const char *path) {
     memset(address, 0, sizeof *address);
@@ -35,7 +24,7 @@ static int fill_address(struct sockaddr_un *address, const char *path) {
 int cshim_unix_listen(const char *path, int backlog) {
     struct sockaddr_un address;
     if (fill_address(&address, path) != 0) return -1;
-    int fd = above_standard_streams(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    int fd = cshim_above_standard_streams(socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (fd < 0) return -1;
     if (bind(fd, (struct sockaddr *)&address, sizeof address) != 0 || chmod(path, 0600) != 0
         || listen(fd, backlog) != 0) {
@@ -50,7 +39,7 @@ int cshim_unix_listen(const char *path, int backlog) {
 int cshim_unix_connect(const char *path) {
     struct sockaddr_un address;
     if (fill_address(&address, path) != 0) return -1;
-    int fd = above_standard_streams(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    int fd = cshim_above_standard_streams(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd < 0) return -1;
     int result;
     do { result = connect(fd, (struct sockaddr *)&address, sizeof address); } while (result != 0 && errno == EINTR);
@@ -64,7 +53,7 @@ int cshim_unix_connect(const char *path) {
 }
 
 int cshim_unix_accept(int fd) {
-    return above_standard_streams(accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    return cshim_above_standard_streams(accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC));
 }
 
 int cshim_peer_credentials(int fd, uid_t *uid, pid_t *pid) {

@@ -22,18 +22,8 @@ final class HeadlessProgram: Sendable {
     /// - Throws: ``ValidationErrorMessage`` when the socket or the instrumentation cannot be made.
     init(command: [String], eventLog: EventLogWriter?) throws {
         self.command = command
-        let directory = MonitorChannel.attachDirectory()
-        do {
-            try MonitorChannel.preparePrivateDirectory(directory)
-        } catch {
-            throw ValidationErrorMessage("cannot make the monitor's socket: \(error)")
-        }
-        socketPath = directory + "/run-\(getpid()).sock"
-        unlink(socketPath)
-        let listener = cshim_unix_listen(socketPath, 16)
-        guard listener >= 0 else {
-            throw ValidationErrorMessage("cannot listen at '\(socketPath)': \(String(cString: strerror(errno)))")
-        }
+        let (path, listener) = try PoolConnections.listen(named: "run")
+        socketPath = path
         connections = PoolConnections(inbox: inbox, listener: listener, eventLog: eventLog)
         python = try PythonInstrumentation()
     }

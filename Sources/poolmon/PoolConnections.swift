@@ -40,6 +40,25 @@ final class PoolConnections: Sendable {
     /// - Parameters:
     ///   - listener: a listening socket to accept pools from (`watch -- CMD`), or -1.
     ///   - eventLog: where every pool's events are recorded too (`--events`), if anywhere.
+    /// A listening socket in the private attach directory for a program's pools to connect to
+    /// (`watch -- CMD`, `run -- CMD`), named `NAME-PID.sock`.
+    /// - Throws: ``ValidationErrorMessage`` when the directory or the socket cannot be made.
+    static func listen(named name: String) throws -> (path: String, fd: Int32) {
+        let directory = MonitorChannel.attachDirectory()
+        do {
+            try MonitorChannel.preparePrivateDirectory(directory)
+        } catch {
+            throw ValidationErrorMessage("cannot make the monitor's socket: \(error)")
+        }
+        let path = directory + "/\(name)-\(getpid()).sock"
+        unlink(path)
+        let fd = cshim_unix_listen(path, 16)
+        guard fd >= 0 else {
+            throw ValidationErrorMessage("cannot listen at '\(path)': \(String(cString: strerror(errno)))")
+        }
+        return (path, fd)
+    }
+
     init(inbox: MonitorInbox, listener: Int32, eventLog: EventLogWriter? = nil) {
         self.inbox = inbox
         self.listener = listener
@@ -167,6 +186,13 @@ final class PoolConnections: Sendable {
             }
             var input = state.connections[position].input
             input.append(contentsOf: bytes)
+            // No newline in what arrived: no line is complete, and a long line must not be
+            // scanned again on every read (it is only held, up to the limit).
+            guard bytes.contains(UInt8(ascii: "\n")) else {
+                if input.count > Self.lineLimit { failure = "a line longer than \(Self.lineLimit) bytes" }
+                state.connections[position].input = input
+                return
+            }
             var consumed = 0
             while failure == nil, let newline = input[consumed...].firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: input[consumed..<newline], as: UTF8.self)

@@ -32,18 +32,8 @@ final class ProgramSource: MonitorSource {
     init(command: [String], inbox: MonitorInbox, eventLog: EventLogWriter?) throws {
         self.command = command
         self.inbox = inbox
-        let directory = MonitorChannel.attachDirectory()
-        do {
-            try MonitorChannel.preparePrivateDirectory(directory)
-        } catch {
-            throw ValidationErrorMessage("cannot make the monitor's socket: \(error)")
-        }
-        socketPath = directory + "/watch-\(getpid()).sock"
-        unlink(socketPath)
-        let listener = cshim_unix_listen(socketPath, 16)
-        guard listener >= 0 else {
-            throw ValidationErrorMessage("cannot listen at '\(socketPath)': \(String(cString: strerror(errno)))")
-        }
+        let (path, listener) = try PoolConnections.listen(named: "watch")
+        socketPath = path
         connections = PoolConnections(inbox: inbox, listener: listener, eventLog: eventLog)
         python = try PythonInstrumentation()
     }
