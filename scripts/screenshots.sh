@@ -32,7 +32,7 @@ set -euo pipefail
 
 readonly COLS=100 ROWS=30
 readonly FONT="DejaVu Sans Mono" FONT_SIZE=12.75
-readonly ALL_MOMENTS=(tutorial-running bigger-chunks third-worker worker-killed finished help imap-holding imap-unordered too-small)
+readonly ALL_MOMENTS=(tutorial-running bigger-chunks third-worker worker-killed finished help imap-holding imap-unordered too-small python-tutorial)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out="$repo/screenshots"
@@ -131,7 +131,7 @@ tmx() { tmux -S "$socket" "$@"; }
 start_poolmon() {
     tmx kill-session -t shots 2>/dev/null || true
     env -u NO_COLOR -u LC_ALL LANG=C.UTF-8 tmux -S "$socket" -f /dev/null \
-        new-session -d -s shots -x "$COLS" -y "$ROWS" -e LANG=C.UTF-8 \
+        new-session -d -s shots -x "$COLS" -y "$ROWS" -c "$repo" -e LANG=C.UTF-8 \
         "exec env -u NO_COLOR LANG=C.UTF-8 LC_ALL=C.UTF-8 '$poolmon' $*"
     tmx set-option -g status off
 }
@@ -277,6 +277,16 @@ moment_too-small() {
     tmx resize-window -t shots -x 40 -y 10
     wait_for 10 'terminal too small' 'have 40×10' || return 1
     shoot too-small
+}
+
+# The tutorial's own CPython script, unchanged, watched through the instrumentation: CPython's
+# forked workers taking chunks of two, the script's prints in the output pane. Caught when the
+# sum job is done and the product job is under way. (Needs python3; the pool has one worker per
+# CPU, as the script's `Pool()` decides.)
+moment_python-tutorial() {
+    start_poolmon watch -- python3 Benchmarks/python/asyncmap_py3.py 1
+    wait_for 40 'cpython' 'sum_ .*10/10' 'product .* [3-6]/10' 'is processing product' || return 1
+    shoot python-tutorial
 }
 
 # Each moment is tried up to three times: a machine busy with other work can make the run
