@@ -118,6 +118,8 @@ final class ProgramSource: MonitorSource {
         environment[MonitorChannel.socketEnvironmentKey] = socketPath
         // Line-buffered output from Python scripts, so their prints show as they happen.
         environment["PYTHONUNBUFFERED"] = environment["PYTHONUNBUFFERED"] ?? "1"
+        // Python workers mark their lines with their PID while they still write to this pipe.
+        environment[WorkerOutputTag.environmentKey] = WorkerOutputTag.identity(of: output[1])
         let argv = command.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -141,6 +143,11 @@ final class ProgramSource: MonitorSource {
     private func readOutput(from fd: Int32, pid: pid_t) {
         let inbox = self.inbox
         let thread = Thread {
+            // A line a Python worker marked is that worker's (WorkerOutputTag); any other, the program's.
+            func post(_ line: ArraySlice<UInt8>) {
+                let (worker, text) = WorkerOutputTag.split(line)
+                inbox.post(.programOutput(pid: worker ?? pid, line: String(decoding: text, as: UTF8.self)))
+            }
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             while true {
@@ -150,17 +157,17 @@ final class ProgramSource: MonitorSource {
                 pending.append(contentsOf: buffer[0..<count])
                 var start = 0
                 while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-                    inbox.post(.programOutput(pid: pid, line: String(decoding: pending[start..<newline], as: UTF8.self)))
+                    post(pending[start..<newline])
                     start = newline + 1
                 }
                 pending.removeFirst(start)
                 // A line with no end in sight is shown in pieces rather than held without bound.
                 if pending.count > 4096 {
-                    inbox.post(.programOutput(pid: pid, line: String(decoding: pending, as: UTF8.self)))
+                    post(pending[...])
                     pending = []
                 }
             }
-            if !pending.isEmpty { inbox.post(.programOutput(pid: pid, line: String(decoding: pending, as: UTF8.self))) }
+            if !pending.isEmpty { post(pending[...]) }
             close(fd)
         }
         thread.name = "program output"

@@ -40,10 +40,34 @@ struct PythonPoolTmuxTests {
                     "sum_'s items completed in five chunks of two: \(order)")
             #expect(ended.contains("10/10"), "both jobs complete")
             #expect(ended.contains("Sum of sums of 'a' and 'b' is 210") && ended.contains("Sum of products of 'a' and 'b' is 935"))
+            // Who wrote each line: a worker's print is credited to that worker (its PID marks the
+            // line, WorkerOutputTag), the script's own to python3, and no mark is left on screen.
+            let lines = ended.split(separator: "\n").map(String.init)
+            #expect(lines.contains { line in workers.contains { line.range(of: "│ \($0) +Worker \($0) is processing", options: .regularExpression) != nil } },
+                    "a worker's own print is credited to it: \(lines.filter { $0.contains("Worker") })")
+            #expect(lines.contains { $0.range(of: "│ \(pid) +Sum of products", options: .regularExpression) != nil },
+                    "the script's own print is credited to python3 (\(pid))")
+            #expect(!ended.contains("7771;"), "no worker mark is left in the output pane")
             try session.press("q")
             try await session.waitFor("EXIT=0")
             try await helpers.expectTerminalRestored(session, scratch: scratch)
         }
+    }
+
+    @Test("output the script sends elsewhere is never marked: workers writing to a file write exactly their text")
+    func redirectedOutputUnmarked() async throws {
+        guard let python = PythonForTests.path else { return }
+        let scratch = try helpers.scratchDirectory()
+        let file = scratch.appendingPathComponent("out.txt").path
+        try await TmuxSession.withSession(width: 120, height: 40) { session in
+            try helpers.launch(session, "watch -- sh -c '\(python) \(PythonForTests.tutorial) 0 > \(file) 2>&1'", scratch: scratch)
+            try await session.waitFor("ended: exit 0", timeout: .seconds(90))
+            try session.press("q")
+            try await session.waitFor("EXIT=0")
+        }
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(text.contains("Worker ") && text.contains("is 935"), "the script ran and wrote its lines: \(text)")
+        #expect(!text.contains("\u{1B}"), "no worker mark in a file the script wrote: \(text.debugDescription)")
     }
 
     @Test("keys on a CPython pool: + adds a real worker, - is refused with the reason, k kills one and the lost chunk is said to hang the job (python/cpython#66587)")

@@ -641,11 +641,66 @@ def _worker(inqueue, outqueue, initializer=None, initargs=(), maxtasks=None, wra
     sink_path, t0, initializer, initargs = initargs
     recorder = _recorder = _Recorder(sink_path, t0)
     _flush_on_sigterm(recorder)
+    _tag_output()
     try:
         return original(_TaskQueue(inqueue, recorder), _ResultQueue(outqueue, recorder),
                                    initializer, initargs, maxtasks, wrap_exception)
     finally:
         recorder.flush(timeout=2)
+
+
+class _TaggedStream:
+    """sys.stdout or sys.stderr of a watched worker: each line it starts begins with the worker's
+    mark (poolmon's WorkerOutputTag), written in the same call as the line's text, so the output
+    pane names the worker. Everything else is the wrapped stream's own."""
+
+    def __init__(self, stream, tag):
+        self._stream = stream
+        self._tag = tag
+        self._at_line_start = True
+
+    def write(self, text):
+        if not isinstance(text, str) or not text:
+            return self._stream.write(text)
+        pieces = []
+        position = 0
+        while position < len(text):
+            newline = text.find("\n", position)
+            end = len(text) if newline < 0 else newline + 1
+            if self._at_line_start:
+                pieces.append(self._tag)
+            pieces.append(text[position:end])
+            self._at_line_start = newline >= 0
+            position = end
+        self._stream.write("".join(pieces))
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _tag_output():
+    """Under `poolmon watch`, the workers write to the program's own pipe: mark their lines with
+    their PID, but only while the stream is still that very pipe (device and inode in
+    POOLMON_OUTPUT_PIPE), so output the script sends anywhere else is never touched."""
+    expected = os.environ.get("POOLMON_OUTPUT_PIPE")
+    if not expected:
+        return
+    tag = "\x1b]7771;%d\x07" % os.getpid()
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        if stream is None or isinstance(stream, _TaggedStream):
+            continue
+        try:
+            status = os.fstat(stream.fileno())
+        except Exception:
+            continue
+        if "%d:%d" % (status.st_dev, status.st_ino) == expected:
+            setattr(sys, name, _TaggedStream(stream, tag))
 
 
 def _flush_on_sigterm(recorder):
