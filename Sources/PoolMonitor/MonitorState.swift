@@ -277,6 +277,11 @@ public struct MonitorState: Sendable {
             queue = depth
             withJob(job) { $0.chunkDispatched(count: count) }
             withWorker(pid) { $0.dispatched(job: job, chunk: chunk, start: start, count: count) }
+        case .chunksDispatched(let job, let firstChunk, let chunks, let start, let count, let pid, let depth):
+            // One entry for the whole run, whatever its length: O(1), like the event.
+            queue = depth
+            withJob(job) { $0.chunkDispatched(count: count) }
+            withWorker(pid) { $0.dispatched(job: job, chunk: firstChunk, start: start, count: count, chunks: chunks) }
         case .itemStarted(let job, let index, let pid):
             withWorker(pid) { $0.itemStarted(WorkerSlot.ItemRef(job: job, index: index), at: time) }
         case .itemFinished(let job, let index, let pid, let error, _):

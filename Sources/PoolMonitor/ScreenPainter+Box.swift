@@ -219,8 +219,15 @@ extension ScreenPainter {
         spans.append(Span(TextFormat.right(TextFormat.count(worker.itemsDone), columns.done)))
         var chunk = ""
         if let head = worker.assignments.first {
-            chunk = TextFormat.items(head.start..<(head.start + head.count))
-            if worker.assignments.count > 1 { chunk += " +\(worker.assignments.count - 1)" }
+            // The running chunk: a run of chunks sent at once shows the one its next item is in.
+            var running = head.start..<(head.start + head.count)
+            if head.chunks > 1, let job = state.jobs.first(where: { $0.id == head.job }),
+               let number = job.plan.chunk(containing: head.nextItem), let items = job.plan.items(ofChunk: number) {
+                running = items
+            }
+            chunk = TextFormat.items(running)
+            let waiting = worker.chunksInFlight - 1
+            if waiting > 0 { chunk += " +\(waiting)" }
         }
         spans.append(Span("  " + TextFormat.fit(chunk, columns.chunk), Self.dim))
         if columns.wide {
@@ -381,6 +388,8 @@ extension ScreenPainter {
             return [job(id), Span("chunk \(chunk + 1) back in the queue (\(items(start, count)) unfinished)", CellStyle(color: .yellow))]
         case .chunkDispatched(let id, let chunk, let start, let count, let pid, _):
             return [job(id), Span("chunk \(chunk + 1) (\(items(start, count))) → worker \(pid)")]
+        case .chunksDispatched(let id, let first, let chunks, let start, let count, let pid, _):
+            return [job(id), Span("chunks \(first + 1)–\(first + chunks) (\(items(start, count))) → worker \(pid)")]
         case .itemRetried(let id, let index, let attempt, let dead):
             return [job(id), Span("item \(index + 1) will run again (worker \(dead) died; attempt \(attempt + 1))", CellStyle(color: .yellow))]
         case .resultsDelivered(let id, let start, let count):

@@ -42,14 +42,18 @@ public struct WorkerSlot: Sendable {
         }
     }
 
-    /// A chunk sent to this worker and not yet finished. Items of a chunk run in order, so
+    /// A chunk sent to this worker and not yet finished, or a run of consecutive chunks sent at
+    /// once (`chunks` > 1, items `start ..< start+count`). Items run in order, so
     /// `start + finished` is the item the worker is on once the one before it is done.
     public struct Assignment: Sendable, Equatable {
         public var job: Int
+        /// The (first) chunk's number.
         public var chunk: Int
         public var start: Int
         public var count: Int
         public var finished: Int
+        /// How many chunks the assignment holds (a run of tiny items' chunks is one assignment).
+        public var chunks = 1
 
         /// The item the worker runs next from this chunk.
         public var nextItem: Int { start + finished }
@@ -171,12 +175,16 @@ public struct WorkerSlot: Sendable {
         if reason == .crashed || reason == .protocolViolation { crashedSinceSample = true }
     }
 
-    mutating func dispatched(job: Int, chunk: Int, start: Int, count: Int) {
+    mutating func dispatched(job: Int, chunk: Int, start: Int, count: Int, chunks: Int = 1) {
         // The engine keeps at most 1024 chunks in flight per worker: a log claiming more must not
         // make every later event scan a long list.
         if queue.count - head >= 2048 { removeAssignment(at: head) }
-        queue.append(Assignment(job: job, chunk: chunk, start: start, count: count, finished: 0))
+        queue.append(Assignment(job: job, chunk: chunk, start: start, count: count, finished: 0, chunks: max(1, chunks)))
     }
+
+    /// Chunks sent to the worker and not finished (a run counts each of its chunks; a run's
+    /// finished part is not subtracted).
+    public var chunksInFlight: Int { pending.reduce(0) { $0 + $1.chunks } }
 
     mutating func itemStarted(_ item: ItemRef, at time: UInt64) {
         reportedItem = item

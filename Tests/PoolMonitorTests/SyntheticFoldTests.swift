@@ -64,6 +64,37 @@ struct SyntheticFoldTests {
         #expect(state.workers[0].activity == .idle)
     }
 
+    @Test("chunks sent as one run (chunksDispatched) fold as one assignment, finished across its chunks")
+    func dispatchRun() {
+        var script = Script()
+        script.workers([100])
+        script.job(1, "add", items: 9, chunksize: 2)
+        // Chunks 0-3 (items 0-7) at once, then the last chunk (item 8) alone.
+        script.add(.chunksDispatched(job: 1, firstChunk: 0, chunks: 4, start: 0, count: 8, pid: 100,
+                                     queue: QueueDepth(chunks: 1, items: 1)))
+        script.add(.chunkDispatched(job: 1, chunk: 4, start: 8, count: 1, pid: 100, queue: Self.idle))
+        var state = script.state()
+        let screen = MonitorScreen().render(state, width: 120, height: 40, now: script.time).lines.joined(separator: "\n")
+        #expect(screen.contains("chunks 1–4 (items 1–8) → worker 100"), "the run is one line of the pool events:\n\(screen)")
+        #expect(screen.contains("1–2 +4"), "the grid shows the running chunk and the four behind it:\n\(screen)")
+        #expect(state.queue == Self.idle)
+        #expect(state.workers[0].assignments.count == 2)
+        #expect(state.workers[0].chunksInFlight == 5)
+        #expect(state.workers[0].itemsInFlight == 9)
+        #expect(state.jobs[0].itemsInFlight == 9)
+        // Items 0-4 done: chunks 0 and 1 whole, and the first item of chunk 2; the worker is on item 5.
+        script.add(.itemsFinished(job: 1, start: 0, count: 5, pid: 100, nanoseconds: 50))
+        state = script.state()
+        #expect(state.jobs[0].chunksDone == 2)
+        #expect(state.workers[0].itemsInFlight == 4)
+        #expect(state.workers[0].currentItem?.item == WorkerSlot.ItemRef(job: 1, index: 5))
+        script.add(.itemsFinished(job: 1, start: 5, count: 4, pid: 100, nanoseconds: 40))
+        state = script.state()
+        #expect(state.jobs[0].chunksDone == 5)
+        #expect(state.workers[0].assignments.isEmpty)
+        #expect(state.workers[0].activity == .idle)
+    }
+
     @Test("without start reports, the current item is inferred from the running chunk")
     func inferredCurrentItem() {
         var script = Script()

@@ -39,7 +39,7 @@ struct RunCommandTests {
             }
         }
         // Sum's chunks were all handed out before product's, as from Python's shared queue.
-        let jobOrder = events.compactMap { if case .chunkDispatched(let job, _, _, _, _, _) = $0.kind { job } else { nil } }
+        let jobOrder = events.compactMap { $0.kind.dispatchedChunks?.job }
         #expect(jobOrder == jobOrder.sorted())
     }
 

@@ -61,8 +61,10 @@ struct EventStreamTests {
         }
         let same = live(many.flatMap { $0 }) == live(one)
         #expect(same, "batches carry the same events as the single stream")
-        // 500 dispatches (chunk size 1), and the finishes, which join into runs within a turn.
-        #expect(live(one).count > 500, "500 items: dispatches and finishes")
+        // 500 chunks of one item, sent (in runs of consecutive chunks) and finished (in runs of items).
+        let sent = live(one).reduce(0) { $0 + ($1.dispatchedChunks?.count ?? 0) }
+        #expect(sent == 500, "every item was sent once: \(sent)")
+        #expect(live(one).reduce(0) { $0 + $1.finishedItemCount } == 500, "every item finished once")
         #expect(many.count < one.count, "several events per batch")
     }
 
@@ -79,6 +81,7 @@ struct EventStreamTests {
             .chunksQueued(job: 3, firstChunk: 0, chunks: 5, start: 0, count: 10, queue: queue),
             .chunkRequeued(job: 3, chunk: 2, start: 5, count: 1, queue: queue),
             .chunkDispatched(job: 3, chunk: 0, start: 0, count: 2, pid: 42, queue: queue),
+            .chunksDispatched(job: 3, firstChunk: 1, chunks: 3, start: 2, count: 5, pid: 42, queue: queue),
             .itemStarted(job: 3, index: 1, pid: 42),
             .itemFinished(job: 3, index: 1, pid: 42, error: nil, nanoseconds: 1_000_000_123),
             .itemFinished(job: 3, index: 2, pid: 42, error: "boom \u{1}", nanoseconds: 5),
@@ -117,6 +120,36 @@ struct EventStreamTests {
             throws: { ($0 as? EventLogError)?.message == "not valid JSON" }
         #expect { try PoolEvent(jsonLine: #"{"v":2,"t":1,"event":"itemStarted","job":1,"index":1,"pid":99999999999}"#) }
             throws: { $0 is EventLogError }
+    }
+
+    @Test("a run of dispatched chunks that cannot hold its items is refused")
+    func impossibleDispatchRun() {
+        #expect { try PoolEvent(jsonLine: #"{"v":3,"t":1,"event":"chunksDispatched","job":1,"chunk":0,"chunks":5,"start":0,"count":4,"pid":2,"queued_chunks":0,"queued_items":0}"#) }
+            throws: { ($0 as? EventLogError)?.message == "5 chunks cannot hold 4 items" }
+        #expect { try PoolEvent(jsonLine: #"{"v":3,"t":1,"event":"chunksDispatched","job":1,"chunk":2147483647,"chunks":5,"start":0,"count":9,"pid":2,"queued_chunks":0,"queued_items":0}"#) }
+            throws: { $0 is EventLogError }
+    }
+
+    @Test("tiny items at chunk size 1 go out in runs of consecutive chunks, one event per run, every item once")
+    func coarseDispatch() async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        let events = pool.eventBatches(bufferingLimit: 1 << 20)
+        let collector = Task { var all: [PoolEvent] = []; for await batch in events { all += batch }; return all }
+        let n = 20_000
+        let values = try await pool.mapAsync(TestTasks.square, Array(0..<n), chunksize: 1).value
+        #expect(values == (0..<n).map { $0 * $0 })
+        pool.close()
+        try pool.join()
+        let runs = await collector.value.compactMap(\.kind.dispatchedChunks)
+        var sent = [Int](repeating: 0, count: n)
+        for run in runs {
+            // Chunk k of a chunk-size-1 job is item k, and a run is consecutive chunks.
+            #expect(run.firstChunk == run.start && run.chunks == run.count, "\(run)")
+            for index in run.start..<(run.start + run.count) { sent[index] += 1 }
+        }
+        #expect(sent.allSatisfy { $0 == 1 }, "every item sent exactly once")
+        // Tiny items are prefetched: a worker takes many consecutive chunks per turn.
+        #expect(runs.count < n / 4, "\(runs.count) dispatch events for \(n) chunks")
     }
 
     @Test("a version 1 line still reads (schema 2 added events, changed none)")
@@ -182,7 +215,7 @@ struct EventStreamTests {
 
     @Test("corrupt lines are rejected with a reason")
     func corruptLines() {
-        for line in ["", "{", "[]", #"{"v":1,"t":1,"event":"nope"}"#, #"{"v":3,"t":1,"event":"poolResized","from":1,"to":2}"#,
+        for line in ["", "{", "[]", #"{"v":1,"t":1,"event":"nope"}"#, #"{"v":99,"t":1,"event":"poolResized","from":1,"to":2}"#,
                      #"{"v":1,"t":1,"event":"workerStarted","slot":"x","pid":1}"#] {
             #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: line) }
         }

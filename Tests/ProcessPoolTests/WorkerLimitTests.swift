@@ -43,9 +43,12 @@ struct WorkerLimitTests {
             case .jobCompleted: break watching  // too soon: it failed
             // The first time its start may go unreported (fast items before it): the worker it
             // was handed to. Re-runs report every start.
-            case .chunkDispatched(_, 3, _, _, let to, _) where killed.isEmpty: pid = to
             case .itemStarted(_, 3, let by) where !killed.isEmpty: pid = by
-            default: continue
+            default:
+                // Chunk 3 may go out alone or in a run of consecutive chunks.
+                guard killed.isEmpty, let run = event.kind.dispatchedChunks,
+                      (run.firstChunk..<(run.firstChunk + run.chunks)).contains(3) else { continue }
+                pid = run.pid
             }
             guard !killed.contains(pid) else { continue }
             try pool.signalWorker(pid: pid, signal: SIGKILL)

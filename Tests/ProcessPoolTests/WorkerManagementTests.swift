@@ -59,7 +59,7 @@ struct WorkerManagementTests {
         let busy = try pool.mapAsync(TestTasks.gatedValue, (0..<3).map { GatedValue($0, gate: gate) }, chunksize: 1)
         var holding = Set<Int32>()
         while holding.count < 3, let event = await events.next() {
-            if case .chunkDispatched(_, _, _, _, let pid, _) = event.kind { holding.insert(pid) }
+            if let run = event.kind.dispatchedChunks { holding.insert(run.pid) }
         }
         try pool.resize(workers: 1)
         TestEnvironment.open(gate)

@@ -289,19 +289,75 @@ final class PoolCore: @unchecked Sendable {
 
     // MARK: dispatch
 
-    /// Hands queued chunks to workers with room, one chunk per worker per round so that
-    /// prefetching stays balanced.
+    /// Hands queued chunks to workers with room. A worker of slow items has room for one chunk
+    /// (the one it runs), so they go one per worker per round, as from Python's shared queue. A
+    /// worker of tiny items takes its fill of consecutive chunks at once (its room is bounded by
+    /// ``PoolSettings/prefetchBudgetNanoseconds`` of work, so no worker hoards a job's tail):
+    /// consecutive chunks make one ``PoolEvent/Kind/chunksDispatched`` event and, coming back,
+    /// one run of results, which is what keeps watching tiny items nearly free.
     private func dispatch() {
         guard !queue.isEmpty, lifecycle != .terminating else { return }
         let stamp = events.isActive ? events.now() : 0
         var progress = true
         while progress && !queue.isEmpty {
             progress = false
-            for case let worker? in slots where worker.acceptsWork && hasRoom(worker) {
-                guard !queue.isEmpty else { break }
-                send(popChunk(), to: worker, at: stamp)
-                progress = true
+            for case let worker? in slots where worker.acceptsWork {
+                while !queue.isEmpty && hasRoom(worker) {
+                    send(popChunk(), to: worker, at: stamp)
+                    progress = true
+                }
             }
+        }
+        announceDispatchRun(at: stamp)
+    }
+
+    /// Chunks sent to one worker in the current dispatch pass and not announced yet: consecutive
+    /// full chunks of one job, announced as one event when the run ends.
+    private struct DispatchRun {
+        var job: Int
+        var firstChunk: Int
+        var chunks: Int
+        var start: Int
+        var count: Int
+        var pid: Int32
+        /// The queue's depth just after the run's last chunk left it.
+        var queue: QueueDepth
+    }
+    private var dispatchRun: DispatchRun?
+
+    /// Announces a chunk sent to a worker, joining it to the run before it where it continues it.
+    private func announceDispatch(_ work: QueuedWork, count: Int, to worker: WorkerRecord, at stamp: UInt64) {
+        guard events.isActive else { return }
+        let job = work.job
+        if var run = dispatchRun, run.pid == worker.pid, run.job == job.id, !work.isRemainder,
+           run.firstChunk + run.chunks == work.chunk, run.start + run.count == work.start,
+           run.count == run.chunks * job.chunksize {
+            run.chunks += 1
+            run.count += count
+            run.queue = queueDepth
+            dispatchRun = run
+            return
+        }
+        announceDispatchRun(at: stamp)
+        if work.isRemainder {
+            // A re-queued remainder is not a whole chunk: never part of a run.
+            events.emit(.chunkDispatched(job: job.id, chunk: work.chunk, start: work.start, count: count,
+                                         pid: worker.pid, queue: queueDepth), at: stamp)
+        } else {
+            dispatchRun = DispatchRun(job: job.id, firstChunk: work.chunk, chunks: 1, start: work.start, count: count,
+                                      pid: worker.pid, queue: queueDepth)
+        }
+    }
+
+    private func announceDispatchRun(at stamp: UInt64) {
+        guard let run = dispatchRun else { return }
+        dispatchRun = nil
+        if run.chunks == 1 {
+            events.emit(.chunkDispatched(job: run.job, chunk: run.firstChunk, start: run.start, count: run.count,
+                                         pid: run.pid, queue: run.queue), at: stamp)
+        } else {
+            events.emit(.chunksDispatched(job: run.job, firstChunk: run.firstChunk, chunks: run.chunks, start: run.start,
+                                          count: run.count, pid: run.pid, queue: run.queue), at: stamp)
         }
     }
 
@@ -347,8 +403,7 @@ final class PoolCore: @unchecked Sendable {
                                      careful: work.isRemainder))
         worker.inflightItems += piece.count
         worker.chunksAssigned += 1
-        events.emit(.chunkDispatched(job: job.id, chunk: work.chunk, start: work.start, count: piece.count,
-                                     pid: worker.pid, queue: queueDepth), at: stamp)
+        announceDispatch(work, count: piece.count, to: worker, at: stamp)
     }
 
     // MARK: writing

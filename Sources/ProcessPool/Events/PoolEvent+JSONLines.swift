@@ -1,18 +1,18 @@
 import Foundation
 
-/// The JSON Lines form of ``PoolEvent``: one object per line, schema version 2.
+/// The JSON Lines form of ``PoolEvent``: one object per line, schema version 3.
 ///
-/// Version 2 adds `poolCreated` (the first line of every pool's stream, so a log of several runs
+/// Version 3 adds `chunksDispatched` (consecutive chunks sent to one worker at once, one line for
+/// the run); version 2 added `poolCreated` (the first line of every pool's stream, so a log of several runs
 /// says where each begins), `itemsFinished` (a run of short items in one line), `jobProgress` (a
-/// late subscriber's snapshot) and `settingsChanged`; a version 1 log (which has none of them)
-/// still reads. Every line has `"v"`, `"t"` (seconds since the pool started, exact to the nanosecond) and
+/// late subscriber's snapshot) and `settingsChanged`. Logs of versions 1 and 2 (which lack what came later) still read. Every line has `"v"`, `"t"` (seconds since the pool started, exact to the nanosecond) and
 /// `"event"` (the case name); the other fields are the case's, named as in Swift, with these
 /// spellings: a worker exit has `"exit"` or `"signal"` (the other is absent) and `"reason"`; queue
 /// depths are `"queued_chunks"` and `"queued_items"`; an item's duration is `"ns"`; a failure is
 /// `"error"` (absent on success). The README lists every event with an example.
 extension PoolEvent {
     /// The schema version written in every line's `"v"`.
-    public static let jsonSchemaVersion = 2
+    public static let jsonSchemaVersion = 3
     /// Item, chunk and job numbers an event may carry (the engine's wire numbers them in 32 bits).
     public static let validRange: ClosedRange<Int> = 0...Int(Int32.max)
     /// Worker slots and pool sizes an event may carry.
@@ -21,7 +21,7 @@ extension PoolEvent {
     static let latestTime: Double = 1e9
 
     /// The schema versions ``init(jsonLine:)`` reads.
-    public static let readableSchemaVersions: ClosedRange<Int> = 1...2
+    public static let readableSchemaVersions: ClosedRange<Int> = 1...3
 
     /// This event as one line of JSON (no newline).
     public var jsonLine: String {
@@ -75,6 +75,10 @@ extension PoolEvent {
         case .chunkDispatched(let job, let chunk, let start, let count, let pid, let queue):
             line.field("event", "chunkDispatched"); line.field("job", job); line.field("chunk", chunk)
             line.field("start", start); line.field("count", count); line.field("pid", pid); line.queue(queue)
+        case .chunksDispatched(let job, let firstChunk, let chunks, let start, let count, let pid, let queue):
+            line.field("event", "chunksDispatched"); line.field("job", job); line.field("chunk", firstChunk)
+            line.field("chunks", chunks); line.field("start", start); line.field("count", count); line.field("pid", pid)
+            line.queue(queue)
         case .itemStarted(let job, let index, let pid):
             line.field("event", "itemStarted"); line.field("job", job); line.field("index", index); line.field("pid", pid)
         case .itemFinished(let job, let index, let pid, let error, let nanoseconds):
@@ -185,6 +189,16 @@ extension PoolEvent {
             kind = .chunkDispatched(job: try line.need(line.job, "job"), chunk: try line.need(line.chunk, "chunk"),
                                     start: try line.need(line.start, "start"), count: try line.need(line.count, "count"),
                                     pid: try line.need(line.pid, "pid"), queue: try line.queue())
+        case "chunksDispatched":
+            let chunks = try line.need(line.chunks, "chunks")
+            let count = try line.need(line.count, "count")
+            // Every chunk holds at least one item.
+            guard chunks >= 1, count >= chunks else {
+                throw EventLogError(line: 0, message: "\(chunks) chunks cannot hold \(count) items")
+            }
+            kind = .chunksDispatched(job: try line.need(line.job, "job"), firstChunk: try line.need(line.chunk, "chunk"),
+                                     chunks: chunks, start: try line.need(line.start, "start"), count: count,
+                                     pid: try line.need(line.pid, "pid"), queue: try line.queue())
         case "itemStarted":
             kind = .itemStarted(job: try line.need(line.job, "job"), index: try line.need(line.index, "index"),
                                 pid: try line.need(line.pid, "pid"))

@@ -34,6 +34,12 @@ public struct PoolEvent: Sendable, Equatable {
         case chunkRequeued(job: Int, chunk: Int, start: Int, count: Int, queue: QueueDepth)
         /// A chunk was sent to a worker (it may wait there behind that worker's current chunk).
         case chunkDispatched(job: Int, chunk: Int, start: Int, count: Int, pid: Int32, queue: QueueDepth)
+        /// Consecutive chunks `firstChunk ..< firstChunk+chunks` of a job, items `start ..< start+count`,
+        /// sent to one worker at once (schema 3): the coarse form of ``chunkDispatched`` for tiny
+        /// items, which the pool hands out many chunks at a time. Every chunk of the run has the
+        /// job's chunksize but the last; a single chunk, and a re-queued chunk's remainder, always
+        /// come as ``chunkDispatched``. `queue` is the depth after the whole run left it.
+        case chunksDispatched(job: Int, firstChunk: Int, chunks: Int, start: Int, count: Int, pid: Int32, queue: QueueDepth)
         /// A worker began an item. Workers running very short items (under ~0.2 ms) report starts
         /// only now and then; every item still gets ``itemFinished``.
         case itemStarted(job: Int, index: Int, pid: Int32)
@@ -170,4 +176,19 @@ public func signalName(_ signal: Int32) -> String {
         14: "SIGALRM", 15: "SIGTERM",
     ]
     return names[signal] ?? "signal \(signal)"
+}
+
+extension PoolEvent.Kind {
+    /// The chunks a ``chunkDispatched`` or ``chunksDispatched`` event sent to a worker, as one run
+    /// (`chunks` is 1 for a single chunk); `nil` for any other event.
+    public var dispatchedChunks: (job: Int, firstChunk: Int, chunks: Int, start: Int, count: Int, pid: Int32)? {
+        switch self {
+        case .chunkDispatched(let job, let chunk, let start, let count, let pid, _):
+            (job, chunk, 1, start, count, pid)
+        case .chunksDispatched(let job, let firstChunk, let chunks, let start, let count, let pid, _):
+            (job, firstChunk, chunks, start, count, pid)
+        default:
+            nil
+        }
+    }
 }
