@@ -13,6 +13,32 @@ struct PythonPoolTests {
         return url
     }
 
+    @Test("a hung Python program is taken down with its workers, and the report has each Python stack")
+    func hungProgramReport() async throws {
+        guard let python = PythonForTests.path else { return }
+        let scratch = try scratch()
+        let script = scratch.appendingPathComponent("hang.py").path
+        try """
+        import multiprocessing, time
+        def stuck_forever(x):
+            time.sleep(3600)
+        if __name__ == "__main__":
+            with multiprocessing.Pool(2) as pool:
+                pool.map(stuck_forever, [1, 2])
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let log = scratch.appendingPathComponent("hang.jsonl").path
+        let run = try CommandRun(PoolmonProcess.executable, ["run", "--events", log, "--", python, script], in: scratch)
+        // Both items have run a while (the instrumentation then announces them): the workers'
+        // stacks are in the task when the test gives up.
+        #expect(eventually(within: 90) { EventLogLines(path: log).events("itemStarted").count >= 2 }, "both items started")
+        let everyone = CommandRun.descendants(of: run.pid)
+        #expect(everyone.count >= 3, "python3 and its two workers: \(everyone)")
+        #expect(!run.waitForExit(timeout: .milliseconds(200)), "the program hangs")
+        let report = run.abandon()
+        #expect(report.contains("stuck_forever"), "the workers' Python stacks are in the report:\n\(report)")
+        #expect(eventually(within: 30) { everyone.allSatisfy { !CommandRun.isRunning($0) } }, "nothing is left running")
+    }
+
     @Test("the tutorial: its 20 lines and totals unchanged; chunks of 2 dispatched to PIDs that were children of that python3")
     func tutorial() async throws {
         guard let python = PythonForTests.path else { return }
@@ -27,7 +53,12 @@ struct PythonPoolTests {
         // While it runs: every worker the log names is a child of the python3 that poolmon started.
         var parents: [Int32: Int32] = [:]
         var programPID: Int32 = -1
+        let deadline = ContinuousClock.now + .seconds(240)
         while run.process.isRunning {
+            if ContinuousClock.now >= deadline {
+                Issue.record("the tutorial did not end within 240 s\n\(run.abandon())")
+                return
+            }
             let lines = EventLogLines(path: log)
             if let created = lines.events("poolCreated").first { programPID = Int32(EventLogLines.int(created, "pid")) }
             for started in lines.events("workerStarted") {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Testing
 
 /// `python3` from PATH, for the tests of watching CPython pools; nil (with the reason printed) when
 /// there is none, and those tests return early.
@@ -39,7 +40,10 @@ final class CommandRun: @unchecked Sendable {
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        if let environment { process.environment = environment }
+        // SIGUSR1 then prints a hung Python process's stacks (see `abandon()`).
+        var environment = environment ?? ProcessInfo.processInfo.environment
+        environment["POOLMON_PYTHON_STACKS"] = "1"
+        process.environment = environment
         process.currentDirectoryURL = directory
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
@@ -47,10 +51,85 @@ final class CommandRun: @unchecked Sendable {
         try process.run()
     }
 
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, in directory: URL) throws -> CommandRun {
+    /// Runs the command to its end; one that has not ended after `timeout` is taken down with
+    /// every process under it, and the test records where they were (``abandon()``).
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, in directory: URL,
+                    timeout: Duration = .seconds(240)) throws -> CommandRun {
         let run = try CommandRun(executable, arguments, environment: environment, in: directory)
-        run.process.waitUntilExit()
+        if !run.waitForExit(timeout: timeout) {
+            Issue.record("\(executable) \(arguments.joined(separator: " ")) did not end within \(timeout)\n\(run.abandon())")
+        }
         return run
+    }
+
+    /// Polls until the process has ended or `timeout` has passed; whether it ended.
+    func waitForExit(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now >= deadline { return false }
+            usleep(20_000)
+        }
+        return true
+    }
+
+    /// Takes down a command that hangs, and every process under it, saying where each was: its
+    /// state and kernel wait channel, and (for Python processes, which poolmon's
+    /// instrumentation then has print them on SIGUSR1) every thread's Python stack.
+    func abandon() -> String {
+        let tree = Self.descendants(of: pid)
+        var report = ["processes under \(pid):"]
+        for child in tree {
+            let comm = Self.procText(child, "comm").trimmingCharacters(in: .whitespacesAndNewlines)
+            let state = Self.procText(child, "status").split(separator: "\n").first { $0.hasPrefix("State:") } ?? ""
+            report.append("  \(child) \(comm) \(state) wchan=\(Self.procText(child, "wchan"))")
+            if comm.hasPrefix("python") { kill(child, SIGUSR1) }
+        }
+        // Give the stacks a moment to be written (they go to the command's standard error).
+        let deadline = ContinuousClock.now + .seconds(3)
+        var size = -1
+        while ContinuousClock.now < deadline {
+            let now = stderr.utf8.count
+            if now == size { break }
+            size = now
+            usleep(300_000)
+        }
+        for child in tree.reversed() { kill(child, SIGKILL) }
+        kill(pid, SIGKILL)
+        process.waitUntilExit()
+        report.append("standard error (last 8,000 bytes):\n" + String(stderr.suffix(8_000)))
+        return report.joined(separator: "\n")
+    }
+
+    /// Every process whose parent chain leads to `root`, parents before children.
+    static func descendants(of root: Int32) -> [Int32] {
+        var parentOf: [Int32: Int32] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry) else { continue }
+            // The field after the parenthesised command name: state, then the parent's PID.
+            let stat = procText(pid, "stat")
+            guard let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = Int32(fields[1]) { parentOf[pid] = parent }
+        }
+        var result: [Int32] = []
+        var frontier = [root]
+        while let next = frontier.popLast() {
+            let children = parentOf.filter { $0.value == next }.map(\.key).sorted()
+            result += children
+            frontier += children
+        }
+        return result
+    }
+
+    /// Whether `pid` names a process that has not ended (a zombie has).
+    static func isRunning(_ pid: Int32) -> Bool {
+        let stat = procText(pid, "stat")
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+    }
+
+    private static func procText(_ pid: Int32, _ file: String) -> String {
+        (try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8)) ?? ""
     }
 
     var pid: Int32 { process.processIdentifier }

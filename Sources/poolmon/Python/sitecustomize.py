@@ -8,6 +8,15 @@ import sys
 def _poolmon_install():
     if not os.environ.get("POOLMON_SOCKET"):
         return
+    if os.environ.get("POOLMON_PYTHON_STACKS"):
+        # For poolmon's own tests: SIGUSR1 prints every thread's Python stack on stderr, so that
+        # a test that gives up on a hung program can say where each process was.
+        try:
+            import faulthandler
+            import signal
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+        except Exception:
+            pass
     try:
         import poolmon_cpython
         poolmon_cpython.install()
