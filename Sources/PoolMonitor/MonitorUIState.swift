@@ -1,12 +1,36 @@
-/// What the screen shows that the pool does not decide: the selected worker and the help overlay.
+/// What the screen shows that the pool does not decide: the selected worker, the help overlay,
+/// the focused pane and how far each is scrolled back, the inspector.
 public struct MonitorUIState: Sendable, Equatable {
     /// The worker row the `k` key kills; the first row to start with.
     public var selectedSlot: Int?
     public var showsHelp: Bool
+    /// The pane the scroll keys and the wheel act on (its title is highlighted).
+    public var focus: Pane = .events
+    /// Lines each line pane is scrolled back from its newest (0, or absent: it follows).
+    public var scrollBack: [Pane: Int] = [:]
+    /// The inspector overlay, when open.
+    public var inspector: Inspection?
+    /// The last thing a key could not do, in words (shown under the header until the next key).
+    public var message: String?
+    /// Set when the events come from a recorded log (`replay`): the header says REPLAY at this speed.
+    public var replaySpeed: Double?
 
     public init(selectedSlot: Int? = 0, showsHelp: Bool = false) {
         self.selectedSlot = selectedSlot
         self.showsHelp = showsHelp
+    }
+
+    /// Lines the pane is scrolled back (0: following the newest).
+    public func back(_ pane: Pane) -> Int { scrollBack[pane] ?? 0 }
+
+    /// Scrolls the focused line pane by `lines` (positive: back, to older lines), within
+    /// `0...total`; other panes move the worker selection instead.
+    public mutating func scroll(by lines: Int, total: Int, in state: MonitorState) {
+        if focus.scrollsLines {
+            scrollBack[focus] = min(max(0, back(focus) + lines), max(0, total))
+        } else {
+            move(by: -lines, in: state)
+        }
     }
 
     /// Moves the selection down one worker row (staying on the last).
@@ -29,12 +53,21 @@ public struct MonitorUIState: Sendable, Equatable {
         case .toggleHelp: showsHelp.toggle()
         case .selectNext: selectNext(in: state)
         case .selectPrevious: selectPrevious(in: state)
+        case .focusNext: moveFocus(forward: true)
+        case .focusPrevious: moveFocus(forward: false)
         default: return false
         }
         return true
     }
 
-    private mutating func move(by step: Int, in state: MonitorState) {
+    /// Moves the focus to the next (or previous) pane.
+    public mutating func moveFocus(forward: Bool) {
+        let panes = Pane.allCases
+        let position = panes.firstIndex(of: focus) ?? 0
+        focus = panes[(position + (forward ? 1 : panes.count - 1)) % panes.count]
+    }
+
+    mutating func move(by step: Int, in state: MonitorState) {
         let rows = state.workers.map(\.slot)
         guard !rows.isEmpty else { return }
         guard let selectedSlot, let position = rows.firstIndex(of: selectedSlot) else {

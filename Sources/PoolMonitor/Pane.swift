@@ -1,0 +1,13 @@
+/// The panes of the monitor's box that can have the focus: the one `PgUp`/`PgDn`/`Home`/`End`
+/// and the wheel scroll, and whose title is highlighted. `Tab` moves the focus in this order.
+public enum Pane: String, Sendable, Equatable, Hashable, CaseIterable {
+    case workers
+    case completion
+    case stream
+    case log
+    case events
+
+    /// Whether the pane scrolls its own lines (the newest at the bottom, following while at
+    /// the end); the others move the selection a page at a time instead.
+    public var scrollsLines: Bool { self == .log || self == .events }
+}
