@@ -38,7 +38,9 @@ extension ScreenPainter {
             left -= more
         }
         let half = max(3, available / 2)
-        for tier in [[Section.workers, .results, .completion, .stream], [.log, .events]] {
+        // The focused line pane goes first among the spare-row panes: what is being scrolled stays.
+        let spare: [Section] = ui.focus == .log ? [.log, .events] : [.events, .log]
+        for tier in [[Section.workers, .results, .completion, .stream], spare] {
             for section in tier {
                 guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
                 rows[section] = want.least
@@ -418,11 +420,15 @@ extension ScreenPainter {
     mutating func drawKeyBar(y: Int) {
         let pause = state.freeze == nil ? "pause" : "resume"
         let keys: [(key: String, label: String, priority: Int)]
-        if let watched = state.watched {
+        if ui.replaySpeed != nil {
+            // A recorded run: no key that acts on a live engine (pressing one says why).
+            keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2), ("←→", "step", 3), ("*/", "speed", 4),
+                    ("PgUp", "scroll", 5), ("Tab", "focus", 6), ("Enter", "inspect", 7)]
+        } else if let watched = state.watched {
             // A watched program decides its own runs and modes: no `r`, no `m`.
             let quit = watched.attached ? "detach" : (watched.exitStatus == nil ? "quit (stops it)" : "quit")
             keys = [("q", quit, 0), ("?", "help", 1), ("space", pause, 2), ("+/-", "workers", 3),
-                    ("[/]", "chunk of next jobs", 4), ("k", "kill", 5), ("Tab", "next pool", 6), ("↑↓", "select", 7)]
+                    ("[/]", "chunk of next jobs", 4), ("k", "kill", 5), ("n", "next pool", 6), ("↑↓", "select", 7)]
         } else {
             keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2),
                     ("+/-", "workers", 3), ("[/]", "chunk", 4), ("m", "mode", 5), ("r", "restart", 6),

@@ -66,14 +66,15 @@ extension ScreenPainter {
     func selectedDeath() -> [Span]? {
         guard let history, let slot = ui.selectedSlot,
               let death = DeathReport.latest(inSlot: slot, store: history, before: position, state: state) else { return nil }
-        var spans = [Span("✝ worker \(death.pid) died: ", CellStyle(color: .red, bold: true)),
+        var spans = [Span("✝ \(death.pid) ", CellStyle(color: .red, bold: true)),
                      Span(death.cause, CellStyle(color: .red, bold: true))]
         if let item = death.item { spans.append(Span(" · was on \(state.describe(item))")) }
         if let requeued = death.requeued.first {
-            spans.append(Span(" · chunk \(requeued.chunk + 1) (\(TextFormat.items(requeued.start..<requeued.start + requeued.count))) back in the queue",
+            let items = TextFormat.items(requeued.start..<requeued.start + requeued.count)
+            spans.append(Span(" · chunk \(requeued.chunk + 1) (item\(requeued.count == 1 ? "" : "s") \(items)) requeued",
                               CellStyle(color: .yellow)))
         }
-        spans.append(Span(" · Enter: report", Self.dim))
+        if spans.width + 8 <= width { spans.append(Span(" · Enter", Self.dim)) }
         return spans
     }
 }

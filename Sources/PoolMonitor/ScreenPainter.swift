@@ -162,7 +162,7 @@ struct ScreenPainter {
             }
             if watched.poolCount > 1 {
                 tail += [Span(" (\(watched.poolNumber)/\(watched.poolCount)", CellStyle(color: .yellow, bold: true)),
-                         Span(" Tab next)", Self.dim)]
+                         Span(" n next)", Self.dim)]
             } else if watched.poolCount == 0 {
                 tail.append(Span("  no pool yet", Self.dim))
             }
