@@ -73,14 +73,21 @@ public struct DeathReport: Sendable, Equatable {
     /// A log without reports (schemas 1 and 2): the requeued chunks are the `chunkRequeued`
     /// events just before the exit, the item the first of them, the lines the worker's last.
     private mutating func inferFromEvents(before index: Int, store: EventStore) {
+        // The engine emits a dead worker's re-runs and requeued chunks right before its exit.
         var n = store.schedulingCount(before: index) - 1
-        while n >= 0, let (_, event) = store.schedulingEvent(n), event.time == time {
-            if case .chunkRequeued(let job, let chunk, let start, let count, _) = event.kind {
+        var retried: WorkerSlot.ItemRef?
+        scan: while n >= 0, let (_, event) = store.schedulingEvent(n) {
+            switch event.kind {
+            case .chunkRequeued(let job, let chunk, let start, let count, _):
                 requeued.insert(WorkerExitDetails.Requeued(job: job, chunk: chunk, start: start, count: count), at: 0)
+            case .itemRetried(let job, let item, _, let dead) where dead == pid:
+                retried = WorkerSlot.ItemRef(job: job, index: item)
+            default:
+                break scan
             }
             n -= 1
         }
-        if let first = requeued.first { item = WorkerSlot.ItemRef(job: first.job, index: first.start) }
+        item = retried ?? requeued.first.map { WorkerSlot.ItemRef(job: $0.job, index: $0.start) }
         var lines: [String] = []
         var m = store.outputCount(before: index) - 1
         let stop = max(0, m - Self.searchLimit)

@@ -3,6 +3,11 @@ import ProcessPool
 /// The inspector's lines: an item's report, or a worker's (the item it runs, and the death
 /// report of the last process that died in its slot).
 enum InspectorText {
+    /// A worker's line with control characters (tabs, escapes) shown as spaces: the box stays a box.
+    static func printable(_ line: String) -> String {
+        String(String.UnicodeScalarView(line.unicodeScalars.map { $0.value < 0x20 || (0x7f..<0xa0).contains($0.value) ? " " : $0 }))
+    }
+
     static let dim = CellStyle(dim: true)
     static let bold = CellStyle(bold: true)
     static let red = CellStyle(color: .red, bold: true)
@@ -51,7 +56,7 @@ enum InspectorText {
                 (attempt.outcome.hasPrefix("failed") || attempt.outcome.hasPrefix("worker died") ? red : CellStyle(color: .yellow))
             spans.append(Span("  " + attempt.outcome, style))
             lines.append(spans)
-            for line in attempt.output { lines.append([Span("    │ ", dim), Span(line)]) }
+            for line in attempt.output { lines.append([Span("    │ ", dim), Span(printable(line))]) }
         }
         if let delivered = report.deliveredAt, let why = report.deliveryReason {
             lines.append([Span("  delivered ", bold), Span("at \(TextFormat.seconds(delivered))s · ", dim), Span(why)])
@@ -79,7 +84,7 @@ enum InspectorText {
         if death.requeued.isEmpty { lines.append([Span("  nothing went back to the queue", dim)]) }
         if !death.lastOutput.isEmpty {
             lines.append([Span("  its last output:", dim)])
-            for line in death.lastOutput { lines.append([Span("    │ ", dim), Span(line)]) }
+            for line in death.lastOutput { lines.append([Span("    │ ", dim), Span(printable(line))]) }
         }
         return lines
     }

@@ -49,7 +49,10 @@ public struct MonitorFeed: Sendable {
         // so that a key pressed while paused shows its effect.
         frozen.settings = live.settings
         frozen.pendingSettings = live.pendingSettings
-        frozen.summaryLines = live.summaryLines
+        // …but a rewound view of the run before it ended has no totals yet.
+        if frozen.freeze?.rewoundBy == nil || frozen.phase == .finished || frozen.phase == .terminated {
+            frozen.summaryLines = live.summaryLines
+        }
         frozen.watched = live.watched
         return frozen
     }

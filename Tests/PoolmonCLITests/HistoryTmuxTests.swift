@@ -68,13 +68,19 @@ struct HistoryTmuxTests {
             try session.press("End")
             for _ in 0..<40 { try session.pressLiteral("<") }
             try await session.waitUntil("rewound to the start") { $0.contains("REWOUND") && $0.contains("00:00.") }
+            // The first two hand-outs: sum's chunks 1 and 2, to the two workers (still starting).
+            for _ in 0..<2 { try session.pressLiteral(".") }
+            try await session.waitFor("chunk 2 (items 3–4) → worker")
+            // Then event by event until both run their first items.
             var bothBusy = false
-            for _ in 0..<8 where !bothBusy {
-                try session.pressLiteral(".")
-                try await Task.sleep(for: .milliseconds(200))
+            for _ in 0..<40 where !bothBusy {
+                try session.press("Right")
+                try await Task.sleep(for: .milliseconds(100))
                 let screen = try session.capture()
                 bothBusy = screen.contains("REWOUND") && busyCount(screen) == 2
             }
+            let busyScreen = try session.capture()
+            #expect(busyScreen.contains("sum(1,11)") && busyScreen.contains("sum(3,13)"), "both busy on the first chunks")
             #expect(bothBusy, "stepping through the first hand-outs shows both workers busy")
             let rewound = try session.capture()
             #expect(firstMatch(#"−\d+\.\d s"#, in: rewound) != nil, "the header says how far back")
