@@ -8,6 +8,8 @@ public struct MonitorUIState: Sendable, Equatable {
     public var focus: Pane = .events
     /// Lines each line pane is scrolled back from its newest (0, or absent: it follows).
     public var scrollBack: [Pane: Int] = [:]
+    /// The item selected in the completion order (↑/↓ while that pane has the focus).
+    public var selectedItem: WorkerSlot.ItemRef?
     /// The inspector overlay, when open.
     public var inspector: Inspection?
     /// The last thing a key could not do, in words (shown under the header until the next key).
@@ -51,13 +53,30 @@ public struct MonitorUIState: Sendable, Equatable {
     public mutating func handle(_ command: MonitorCommand, in state: MonitorState) -> Bool {
         switch command {
         case .toggleHelp: showsHelp.toggle()
-        case .selectNext: selectNext(in: state)
-        case .selectPrevious: selectPrevious(in: state)
+        case .selectNext: if focus == .completion { moveItem(by: 1, in: state) } else { selectNext(in: state) }
+        case .selectPrevious: if focus == .completion { moveItem(by: -1, in: state) } else { selectPrevious(in: state) }
         case .focusNext: moveFocus(forward: true)
         case .focusPrevious: moveFocus(forward: false)
         default: return false
         }
         return true
+    }
+
+    /// Jobs whose items the completion-order cursor walks (the latest few, as on screen).
+    static let selectableJobs = 16
+
+    /// Moves the completion-order cursor `step` items along the order items finished in (the
+    /// latest jobs' first; from nothing selected, ↑ takes the newest and ↓ the oldest).
+    public mutating func moveItem(by step: Int, in state: MonitorState) {
+        let order = state.jobs.suffix(Self.selectableJobs).flatMap { job in
+            job.completionOrder.map { WorkerSlot.ItemRef(job: job.id, index: $0) }
+        }
+        guard !order.isEmpty else { return }
+        guard let selectedItem, let position = order.firstIndex(of: selectedItem) else {
+            self.selectedItem = step < 0 ? order.last : order.first
+            return
+        }
+        self.selectedItem = order[min(max(position + step, 0), order.count - 1)]
     }
 
     /// Moves the focus to the next (or previous) pane.

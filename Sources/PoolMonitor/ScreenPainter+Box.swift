@@ -114,6 +114,10 @@ extension ScreenPainter {
             if state.faults > 0 { info.append("⚠ \(state.faults) fault\(state.faults == 1 ? "" : "s")") }
             return titled(" workers ", info.joined(separator: " · "))
         case .completion:
+            if ui.focus == .completion {
+                let picked = ui.selectedItem.map { "▸ \(state.describe($0)) · ↑↓ pick · Enter inspects" } ?? "↑↓ pick an item · Enter inspects"
+                return titled(" completion order ", picked)
+            }
             return titled(" completion order ", "│ separates chunks · delivered = what the caller has")
         case .stream:
             var legend = state.jobs.suffix(6).map { "\($0.letter) \($0.label)" }

@@ -33,6 +33,12 @@ extension MonitorLoop {
         case .inspect:
             if ui.inspector != nil {
                 ui.inspector = nil
+            } else if ui.focus == .completion {
+                if let item = ui.selectedItem {
+                    ui.inspector = .item(job: item.job, index: item.index)
+                } else {
+                    ui.message = "Enter: pick an item of the completion order first (↑↓)"
+                }
             } else if let slot = ui.selectedSlot {
                 ui.inspector = .worker(slot: slot)
             } else {

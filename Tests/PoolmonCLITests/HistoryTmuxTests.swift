@@ -106,6 +106,19 @@ struct HistoryTmuxTests {
             try await session.waitFor("▸ workers")
             try session.press("BTab")
             try await session.waitFor("▸ pool events")
+            // The completion order: pick the newest finished item and inspect it.
+            try session.press("Tab")
+            try session.press("Tab")
+            try await session.waitFor("▸ completion order")
+            try session.press("Up")
+            try await session.waitFor("Enter inspects")
+            try session.press("Enter")
+            let inspector = try await session.waitFor("attempt 1")
+            #expect(inspector.contains("1-based"))
+            #expect(inspector.contains("map_async: with all the rest at the end"))
+            #expect(firstMatch(#"item product\(\d+,\d+\)"#, in: inspector) != nil, "the call as the tutorial writes it")
+            try session.press("Escape")
+            try await session.waitUntil("the inspector closed") { !$0.contains("inspector · Esc closes") }
             try await monitor.expectQuitCleanly(session, scratch: scratch)
         }
     }
