@@ -6,8 +6,9 @@ import ProcessPool
 /// **Memory bound.** At most ``byteBudget`` bytes of events (each counted as its in-line size,
 /// `MemoryLayout<PoolEvent>.stride`, plus the bytes of the strings it carries), which is about
 /// 2.4 million events of a typical run (the measure is in the notes and in `EventStoreTests`),
-/// plus at most ``maxCheckpoints`` copies of ``MonitorState`` and small indexes (an `Int` per
-/// scheduling event and output line, 16 bytes per tick). Past the budget the oldest events are
+/// plus at most ``maxCheckpoints`` copies of ``MonitorState`` within ``checkpointByteBudget``
+/// (64 MiB, estimated), and small indexes (an `Int` per scheduling event and output line, 16
+/// bytes per tick). Past the budget the oldest events are
 /// dropped a checkpoint span at a time (never more than about 1/16 of the store), and
 /// ``droppedEvents`` says how many, so the screen can say so.
 ///
@@ -27,6 +28,9 @@ public struct EventStore: Sendable {
     public static let maxCheckpoints = 32
     /// The default memory budget for events: 256 MiB.
     public static let defaultByteBudget = 256 << 20
+    /// The memory budget for checkpoints: 64 MiB, as ``checkpointCost(_:)`` estimates them (a
+    /// state tracking a million-chunk job is several MB: fewer checkpoints, longer spans).
+    public static let checkpointByteBudget = 64 << 20
 
     /// Bytes of events kept at most (see the type's documentation).
     public let byteBudget: Int
@@ -39,7 +43,9 @@ public struct EventStore: Sendable {
     /// The absolute index one past the newest event: every event ever appended counts.
     public private(set) var endIndex = 0
     /// Checkpoints, oldest first: the state before event `index`.
-    private var checkpoints: [(index: Int, state: MonitorState)] = []
+    private var checkpoints: [(index: Int, state: MonitorState, bytes: Int)] = []
+    /// What the checkpoints cost, as estimated.
+    public private(set) var checkpointBytes = 0
     /// Events between checkpoints (a multiple of ``blockSize``).
     public private(set) var checkpointSpan = EventStore.blockSize
     /// Ticks: how many events had been folded when each was taken, and its time.
@@ -71,7 +77,12 @@ public struct EventStore: Sendable {
     /// Records `event`, which is about to be folded into `stateBefore` (the live state as it is
     /// before the event; kept as a checkpoint when one is due: a copy-on-write copy).
     public mutating func append(_ event: PoolEvent, stateBefore: MonitorState) {
-        if endIndex % checkpointSpan == 0 { addCheckpoint(at: endIndex, stateBefore) }
+        if endIndex % checkpointSpan == 0 {
+            addCheckpoint(at: endIndex, stateBefore)
+        } else if endIndex % Self.blockSize == 0 && bytes > byteBudget / 2 && checkpoints.count < 2 {
+            // Checkpoints thinned out by their memory: one more, so the oldest events can go.
+            addCheckpoint(at: endIndex, stateBefore)
+        }
         if endIndex % Self.blockSize == 0 || blocks.isEmpty {
             var block: [PoolEvent] = []
             block.reserveCapacity(Self.blockSize)
@@ -224,16 +235,36 @@ public struct EventStore: Sendable {
     }
 
     private mutating func addCheckpoint(at index: Int, _ state: MonitorState) {
-        checkpoints.append((index, state))
-        guard checkpoints.count > Self.maxCheckpoints else { return }
-        checkpointSpan *= 2
-        let first = checkpoints[0].index
-        checkpoints.removeAll { $0.index != first && $0.index % checkpointSpan != 0 }
+        let cost = Self.checkpointCost(state)
+        checkpoints.append((index, state, cost))
+        checkpointBytes += cost
+        // Thin out (every other one goes, the oldest stays) until within count and memory.
+        while checkpoints.count > 2
+                && (checkpoints.count > Self.maxCheckpoints || checkpointBytes > Self.checkpointByteBudget) {
+            checkpointSpan *= 2
+            let first = checkpoints[0].index, last = checkpoints[checkpoints.count - 1].index
+            checkpoints.removeAll { $0.index != first && $0.index != last && $0.index % checkpointSpan != 0 }
+            checkpointBytes = checkpoints.reduce(0) { $0 + $1.bytes }
+        }
+    }
+
+    /// Roughly what a state kept as a checkpoint costs: its per-job tables and histories (the
+    /// bulk; see ``TrackingBudget``), its workers' streams and its log. Counts, not the tables.
+    static func checkpointCost(_ state: MonitorState) -> Int {
+        var bytes = 4096 + state.log.count * 96 + state.recentEvents.count * MemoryLayout<PoolEvent>.stride
+        for worker in state.slots { bytes += 512 + (worker?.stream.count ?? 0) * 16 }
+        for job in state.jobs {
+            let tracked = job.trackedCapacity
+            bytes += 512 + tracked.items / 8 + tracked.chunks * 4
+                + (job.recentCompletions.count + job.recentChunkCompletions.count) * 8 + job.recentDeliveries.count * 16
+        }
+        return bytes
     }
 
     /// Lets go of the events before the second checkpoint (and the first checkpoint).
     private mutating func dropOldestSpan() {
         let newFirst = checkpoints[1].index
+        checkpointBytes -= checkpoints[0].bytes
         checkpoints.removeFirst()
         let dropBlocks = (newFirst - firstIndex) / Self.blockSize
         bytes -= blockBytes.prefix(dropBlocks).reduce(0, +)

@@ -339,3 +339,37 @@ struct HistoryGoldenTests {
         #expect(region.total == play.feed.store.schedulingCount(before: play.feed.store.endIndex))
     }
 }
+
+@Suite("Event store memory bound")
+struct EventStoreMemoryTests {
+    /// VmRSS of this process in KiB (for the record: the notes quote it; never asserted, a
+    /// test process's RSS depends on everything else it ran).
+    static func residentKilobytes() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    @Test("filled past its budget the store stays within it, keeps ≤ 32 checkpoints and says what it dropped")
+    func fillPastBudget() throws {
+        // One item every three events, as EventStoreTests.manyEvents: dispatch, finish, delivery.
+        let items = 300_000
+        let events = EventStoreTests.manyEvents(items: items)
+        let budget = 32 << 20
+        let before = Self.residentKilobytes()
+        var feed = MonitorFeed(MonitorState(settings: MonitorSettings(workers: 2)), store: EventStore(byteBudget: budget))
+        var keptAtFirstDrop: Int?
+        for event in events {
+            feed.apply(event)
+            if keptAtFirstDrop == nil && feed.store.droppedEvents > 0 { keptAtFirstDrop = feed.store.count }
+        }
+        let after = Self.residentKilobytes()
+        let store = feed.store
+        #expect(store.byteCount <= budget)
+        #expect(store.droppedEvents > 0)
+        #expect(store.checkpointCount <= EventStore.maxCheckpoints)
+        #expect(store.checkpointBytes <= EventStore.checkpointByteBudget || store.checkpointCount <= 2)
+        #expect(store.endIndex == events.count)
+        print("event stride \(MemoryLayout<PoolEvent>.stride) B; budget \(budget >> 20) MiB holds \(keptAtFirstDrop ?? 0) events before the first drop; kept \(store.count) of \(events.count); checkpoints \(store.checkpointCount) (≈\(store.checkpointBytes >> 10) KiB), span \(store.checkpointSpan); RSS +\((after - before) >> 10) MiB")
+    }
+}

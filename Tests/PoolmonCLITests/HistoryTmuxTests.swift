@@ -15,6 +15,13 @@ struct HistoryTmuxTests {
         try session.press("k")
     }
 
+    /// Sends a mouse report as an xterm does (X10: ESC [ M, button+32, column+33, row+33; 64 is
+    /// the wheel up, 0 button 1).
+    func mouse(_ session: TmuxSession, button: Int, x: Int, y: Int) throws {
+        let bytes = [0x1b, 0x5b, 0x4d, 32 + button, 33 + x, 33 + y].map { String($0, radix: 16) }
+        try session.run(["send-keys", "-t", TmuxSession.target, "-H"] + bytes)
+    }
+
     func busyCount(_ screen: String) -> Int {
         monitor.workerRows(screen).filter { $0.state == "busy" }.count
     }
@@ -97,6 +104,8 @@ struct HistoryTmuxTests {
         try await TmuxSession.withSession(width: 100, height: 30) { session in
             try monitor.launch(session, "--delay 0.05", scratch: scratch)
             try await session.waitFor("FINISHED", timeout: .seconds(90))
+            // The totals come last: from then on the layout stays put (the mouse aims at rows).
+            try await session.waitFor("Sum of products")
             try await session.waitFor("▸ pool events")
             try session.press("PPage")
             try await session.waitUntil("scrolled back") { $0.contains("↓") && $0.contains("End follows") }
@@ -106,8 +115,16 @@ struct HistoryTmuxTests {
             try await session.waitFor("▸ workers")
             try session.press("BTab")
             try await session.waitFor("▸ pool events")
-            // The completion order: pick the newest finished item and inspect it.
-            try session.press("Tab")
+            // The mouse (xterm's X10 report): a wheel turn up over the pool events scrolls them,
+            // a press on the workers' title focuses that pane.
+            let lines = try session.capture().split(separator: "\n", omittingEmptySubsequences: false)
+            let eventsRow = try #require(lines.firstIndex { $0.contains("▸ pool events") }) + 1
+            try mouse(session, button: 64, x: 10, y: eventsRow)
+            try await session.waitFor("End follows")
+            let workersTitle = try #require(lines.firstIndex { $0.contains("─ workers ") })
+            try mouse(session, button: 0, x: 10, y: workersTitle)
+            try await session.waitFor("▸ workers")
+            // The completion order (next after the workers): pick the newest finished item and inspect it.
             try session.press("Tab")
             try await session.waitFor("▸ completion order")
             try session.press("Up")
