@@ -427,7 +427,7 @@ extension ScreenPainter {
         if ui.replaySpeed != nil {
             // A recorded run: no key that acts on a live engine (pressing one says why).
             keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2), ("←→", "step", 3), ("*/", "speed", 4),
-                    ("PgUp", "scroll", 5), ("Tab", "focus", 6), ("Enter", "inspect", 7)]
+                    ("PgUp", "scroll", 5), ("Tab", "focus", 6), ("Enter", "inspect", 7), ("r", "from the start", 8)]
         } else if let watched = state.watched {
             // A watched program decides its own runs and modes: no `r`, no `m`.
             let quit = watched.attached ? "detach" : (watched.exitStatus == nil ? "quit (stops it)" : "quit")

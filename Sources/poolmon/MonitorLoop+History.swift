@@ -62,8 +62,9 @@ extension MonitorLoop {
         ui.scroll(by: pages * page, total: layout.total(of: ui.focus), in: feed.shown)
     }
 
-    /// In a replay, the keys that act on a live engine say why they do nothing.
-    func refuseInReplay(_ command: MonitorCommand, speed: Double) -> Bool {
+    /// Showing a recorded log (`replay`, `replay --follow`), the keys that act on a live engine
+    /// say why they do nothing.
+    func refuseWithoutLivePool(_ command: MonitorCommand) -> Bool {
         let key: String
         switch command {
         case .addWorker: key = "+"
@@ -72,11 +73,10 @@ extension MonitorLoop {
         case .chunkDown: key = "["
         case .cycleMode: key = "m"
         case .killSelected: key = "k"
-        case .restart: key = "r"
-        default: return false
+        default: return false  // `r` plays a log again from its start
         }
-        let again = command == .restart ? " (the replay starts over once it ends with `poolmon replay`)" : ""
-        ui.message = "\(key): a replay shows a recorded run; there is no live pool to change\(again)"
+        let what = source.replaySpeed == nil ? "this log is being followed as it is written" : "a replay shows a recorded run"
+        ui.message = "\(key): \(what); there is no live pool to change"
         return true
     }
 

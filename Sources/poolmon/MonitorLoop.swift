@@ -127,7 +127,7 @@ final class MonitorLoop {
     private func handle(_ command: MonitorCommand, terminal: CursesTerminal) {
         if ui.handle(command, in: feed.shown) { return }
         if handleHistoryKey(command) { return }
-        if let speed = source.replaySpeed, refuseInReplay(command, speed: speed) { return }
+        if !source.isLive && program == nil, refuseWithoutLivePool(command) { return }
         if program != nil, handleProgramKey(command) { return }
         switch command {
         case .redraw: terminal.forceRedraw()
