@@ -5,11 +5,12 @@ import ProcessPool
 ///
 /// **Memory bound.** At most ``byteBudget`` bytes of events (each counted as its in-line size,
 /// `MemoryLayout<PoolEvent>.stride`, plus the bytes of the strings it carries), which is about
-/// 2.4 million events of a typical run (the measure is in the notes and in `EventStoreTests`),
+/// 2.2 million events of a typical run (112-byte events; measured by `EventStoreMemoryTests`),
 /// plus at most ``maxCheckpoints`` copies of ``MonitorState`` within ``checkpointByteBudget``
 /// (64 MiB, estimated), and small indexes (an `Int` per scheduling event and output line, 16
 /// bytes per tick). Past the budget the oldest events are
-/// dropped a checkpoint span at a time (never more than about 1/16 of the store), and
+/// dropped a checkpoint span at a time (1/16 to 1/32 of the store while checkpoints are few
+/// enough; more when the checkpoints' memory has thinned them out), and
 /// ``droppedEvents`` says how many, so the screen can say so.
 ///
 /// **Rewind.** Every ``checkpointSpan`` events (a power of two times ``blockSize``) the store

@@ -129,7 +129,7 @@ extension MonitorScreen {
     ]
 
     /// What the history costs at most, for the help screen (see ``EventStore``).
-    static let historyNote = "history  \(EventStore.defaultByteBudget >> 20) MiB of events per run (≈2.4M), oldest dropped"
+    static let historyNote = "history  \(EventStore.defaultByteBudget >> 20) MiB of events per run (≈2.2M), oldest dropped"
 
 
     /// What the glyphs mean, under the keys.
