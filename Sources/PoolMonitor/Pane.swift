@@ -8,6 +8,7 @@ public enum Pane: String, Sendable, Equatable, Hashable, CaseIterable {
     case events
 
     /// Whether the pane scrolls its own lines (the newest at the bottom, following while at
-    /// the end); the others move the selection a page at a time instead.
-    public var scrollsLines: Bool { self == .log || self == .events }
+    /// the end; for the completion order, jobs); the others move the selection a page at a
+    /// time instead.
+    public var scrollsLines: Bool { self == .log || self == .events || self == .completion }
 }

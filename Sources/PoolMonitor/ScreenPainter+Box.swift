@@ -58,6 +58,7 @@ extension ScreenPainter {
     /// Draws the box from row `top` to its bottom rule on row `bottom`.
     mutating func drawBox(top: Int, bottom: Int, jobs: [JobProgress]) {
         guard bottom - top >= 2 else { return }
+        shownJobCount = jobs.count
         let rows = allot(rows: bottom - top, jobs: jobs)
         var y = top
         var first = true
@@ -115,8 +116,12 @@ extension ScreenPainter {
             return titled(" workers ", info.joined(separator: " · "))
         case .completion:
             if ui.focus == .completion {
-                let picked = ui.selectedItem.map { "▸ \(state.describe($0)) · ↑↓ pick · Enter inspects" } ?? "↑↓ pick an item · Enter inspects"
+                var picked = ui.selectedItem.map { "▸ \(state.describe($0)) · ↑↓ pick · Enter inspects" } ?? "↑↓ pick an item · Enter inspects"
+                if let more = jobScrollInfo(shown: shownJobCount) { picked = more + " · " + picked }
                 return titled(" completion order ", picked)
+            }
+            if let more = jobScrollInfo(shown: shownJobCount) {
+                return titled(" completion order ", more + " · │ separates chunks")
             }
             return titled(" completion order ", "│ separates chunks · delivered = what the caller has")
         case .stream:

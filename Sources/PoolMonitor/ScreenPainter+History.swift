@@ -9,8 +9,20 @@ extension ScreenPainter {
         switch pane {
         case .events: history.map { $0.schedulingCount(before: position) } ?? state.recentEvents.count
         case .log: history.map { $0.outputCount(before: position) } ?? state.log.count
-        case .workers, .completion, .stream: 0
+        case .completion: state.jobs.count
+        case .workers, .stream: 0
         }
+    }
+
+    /// `↑ 3 more jobs · ↓ 1 more`, when the completion order does not show every job kept.
+    func jobScrollInfo(shown: Int) -> String? {
+        let below = min(ui.back(.completion), max(0, state.jobs.count - 1))
+        let above = max(0, state.jobs.count - below - shown)
+        guard above > 0 || below > 0 else { return nil }
+        var parts: [String] = []
+        if above > 0 { parts.append("↑ \(above) more job\(above == 1 ? "" : "s")") }
+        if below > 0 { parts.append("↓ \(below) more · End follows") }
+        return parts.joined(separator: " · ")
     }
 
     /// The first line shown of `rows` rows of `pane`, and how many are hidden below.

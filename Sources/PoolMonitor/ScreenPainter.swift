@@ -17,6 +17,8 @@ struct ScreenPainter {
     var position = 0
     /// Where panes and rows went, for the mouse and the page size.
     var layout = ScreenLayout()
+    /// Jobs with bars and completion strips on this frame.
+    var shownJobCount = 0
 
     init(state: MonitorState, ui: MonitorUIState, now: UInt64, canvas: Canvas) {
         self.state = state
@@ -210,7 +212,8 @@ struct ScreenPainter {
 
     /// The jobs that get rows: the latest ones, as many as fit.
     private func shownJobs(maxRows: Int) -> [JobProgress] {
-        Array(state.jobs.suffix(max(1, maxRows)))
+        // Scrolled back (completion order focused, PgUp): older jobs, bars and strips alike.
+        Array(state.jobs.dropLast(min(ui.back(.completion), max(0, state.jobs.count - 1))).suffix(max(1, maxRows)))
     }
 
     private func jobRows(_ jobs: [JobProgress]) -> [[Span]] {

@@ -58,7 +58,8 @@ extension MonitorLoop {
 
     /// Scrolls the focused pane `pages` pages back (negative: forward).
     private func scroll(pages: Int) {
-        let page = max(1, layout.pageSize(of: ui.focus) - (ui.focus.scrollsLines ? 1 : 0))
+        // The completion order scrolls by jobs (two rows each): one job a press.
+        let page = ui.focus == .completion ? 1 : max(1, layout.pageSize(of: ui.focus) - (ui.focus.scrollsLines ? 1 : 0))
         ui.scroll(by: pages * page, total: layout.total(of: ui.focus), in: feed.shown)
     }
 

@@ -373,3 +373,28 @@ struct EventStoreMemoryTests {
         print("event stride \(MemoryLayout<PoolEvent>.stride) B; budget \(budget >> 20) MiB holds \(keptAtFirstDrop ?? 0) events before the first drop; kept \(store.count) of \(events.count); checkpoints \(store.checkpointCount) (≈\(store.checkpointBytes >> 10) KiB), span \(store.checkpointSpan); RSS +\((after - before) >> 10) MiB")
     }
 }
+
+@Suite("Completion order scrollback")
+struct CompletionScrollTests {
+    @Test("with more jobs than fit, PgUp shows older jobs' bars and strips, with ↑/↓ N more in the title")
+    func olderJobs() {
+        var state = MonitorState(settings: MonitorSettings(workers: 1))
+        var time: UInt64 = 0
+        for id in 1...12 {
+            time += 1_000_000
+            state.apply(PoolEvent(time: time, kind: .jobSubmitted(JobDescriptor(
+                id: id, label: "job\(id)", function: "f", itemCount: 4, chunksize: 2, chunksizeIsAutomatic: false, mode: .map))))
+        }
+        var ui = MonitorUIState()
+        ui.focus = .completion
+        let latest = MonitorScreen().render(state, ui: ui, width: 80, height: 24, now: time).lines.joined(separator: "\n")
+        #expect(latest.contains("job12"))
+        #expect(latest.contains("more jobs"))
+        #expect(!latest.contains("job1 "))
+        ui.scrollBack[.completion] = 100
+        let lines = MonitorScreen().render(state, ui: ui, width: 80, height: 24, now: time).lines
+        #expect(lines[1].hasPrefix("job1 "), "the bars show the oldest job")
+        #expect(!lines.prefix(8).joined().contains("job12"))
+        #expect(lines.joined().contains("↓ 11 more · End follows"))
+    }
+}
