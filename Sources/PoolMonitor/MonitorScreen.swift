@@ -57,13 +57,23 @@ public struct MonitorScreen: Sendable {
     /// Draws the screen of a feed: what it shows (live, paused or rewound), with the pool-events
     /// and worker-output panes scrolling back through its whole store, and the inspector when
     /// open; also says where panes and rows went (for the mouse).
+    /// - Parameter inspectorLines: the inspector's content when the app already has it (see
+    ///   ``inspectorLines(_:for:now:)``: a pass over the item's events, worth caching while live).
     public func render(_ feed: MonitorFeed, ui: MonitorUIState = MonitorUIState(),
-                       width: Int, height: Int, now: UInt64) -> (canvas: Canvas, layout: ScreenLayout) {
-        render(feed.shown, history: feed.store, position: feed.shownPosition, ui: ui, width: width, height: height, now: now)
+                       width: Int, height: Int, now: UInt64, inspectorLines: [[Span]]? = nil) -> (canvas: Canvas, layout: ScreenLayout) {
+        render(feed.shown, history: feed.store, position: feed.shownPosition, ui: ui, width: width, height: height, now: now,
+               inspectorLines: inspectorLines)
+    }
+
+    /// The inspector's content for `inspection` as `feed` shows the run at `now`.
+    public static func inspectorLines(_ inspection: Inspection, for feed: MonitorFeed, now: UInt64) -> [[Span]] {
+        let state = feed.shown
+        return InspectorText.lines(for: inspection, store: feed.store, position: feed.shownPosition, state: state,
+                                   now: state.displayTime(now))
     }
 
     private func render(_ state: MonitorState, history: EventStore?, position: Int, ui: MonitorUIState,
-                        width: Int, height: Int, now: UInt64) -> (canvas: Canvas, layout: ScreenLayout) {
+                        width: Int, height: Int, now: UInt64, inspectorLines: [[Span]]? = nil) -> (canvas: Canvas, layout: ScreenLayout) {
         var canvas = Canvas(width: width, height: height)
         guard width >= Self.minimumWidth, height >= Self.minimumHeight else {
             drawTooSmall(&canvas)
@@ -75,7 +85,8 @@ public struct MonitorScreen: Sendable {
         painter.paint()
         canvas = painter.canvas
         if let inspection = ui.inspector, let history {
-            let lines = InspectorText.lines(for: inspection, store: history, position: position, state: state, now: state.displayTime(now))
+            let lines = inspectorLines
+                ?? InspectorText.lines(for: inspection, store: history, position: position, state: state, now: state.displayTime(now))
             drawOverlay(&canvas, title: " inspector · Esc closes ", lines: lines)
         }
         if ui.showsHelp { drawHelp(&canvas) }

@@ -56,6 +56,24 @@ extension MonitorLoop {
         return true
     }
 
+    /// The inspector's content, remade when the view moved and, while events arrive, at most
+    /// twice a second (it is a pass over the item's events, which a long run makes costly).
+    func inspectorContent(now: UInt64) -> [[Span]]? {
+        guard let inspection = ui.inspector else {
+            inspectorCache = nil
+            return nil
+        }
+        let position = feed.shownPosition
+        let wall = EventClock.now()
+        if let cache = inspectorCache, cache.inspection == inspection,
+           cache.position == position || (feed.position == nil && wall &- cache.madeAt < 500_000_000) {
+            return cache.lines
+        }
+        let lines = MonitorScreen.inspectorLines(inspection, for: feed, now: now)
+        inspectorCache = (inspection, position, wall, lines)
+        return lines
+    }
+
     /// Scrolls the focused pane `pages` pages back (negative: forward).
     private func scroll(pages: Int) {
         // The completion order scrolls by jobs (two rows each): one job a press.

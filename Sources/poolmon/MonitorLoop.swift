@@ -20,6 +20,8 @@ final class MonitorLoop {
     var ui = MonitorUIState()
     /// Where the last frame put its panes and rows (for the mouse and page sizes).
     var layout = ScreenLayout()
+    /// The inspector's last content: what it shows, at which position, made when.
+    var inspectorCache: (inspection: Inspection, position: Int, madeAt: UInt64, lines: [[Span]])?
     var currentRun = 0
     var origin = EventClock.now()
     /// A watched program's pools (`watch -- CMD`, `attach`); unused for the tutorial and logs.
@@ -108,7 +110,8 @@ final class MonitorLoop {
                 }
                 if dirty && EventClock.now() &- lastFrame >= Self.frameInterval {
                     let size = terminal.size
-                    let frame = MonitorScreen().render(feed, ui: ui, width: size.width, height: size.height, now: now)
+                    let frame = MonitorScreen().render(feed, ui: ui, width: size.width, height: size.height, now: now,
+                                                       inspectorLines: inspectorContent(now: now))
                     layout = frame.layout
                     terminal.draw(frame.canvas)
                     lastFrame = EventClock.now()
