@@ -3,6 +3,7 @@
 public struct ScreenLayout: Sendable, Equatable {
     /// A pane's rows on screen: its title rule at `titleRow`, content in `rows`.
     public struct Region: Sendable, Equatable {
+        /// Which pane.
         public var pane: Pane
         public var titleRow: Int
         public var rows: Range<Int>
@@ -10,6 +11,7 @@ public struct ScreenLayout: Sendable, Equatable {
         public var total: Int
     }
 
+    /// The panes drawn, top to bottom.
     public var regions: [Region] = []
     /// The worker slot drawn on each screen row of the grid and the task stream.
     public var workerRows: [Int: Int] = [:]
