@@ -76,6 +76,35 @@ static inline int cnc_key_enter(void) { return KEY_ENTER; }
 static inline int cnc_key_backspace(void) { return KEY_BACKSPACE; }
 /** `KEY_F(n)`: function key `n` (0…63). */
 static inline int cnc_key_f(int n) { return KEY_F(n); }
+static inline int cnc_key_ppage(void) { return KEY_PPAGE; }
+static inline int cnc_key_npage(void) { return KEY_NPAGE; }
+static inline int cnc_key_home(void) { return KEY_HOME; }
+static inline int cnc_key_end(void) { return KEY_END; }
+static inline int cnc_key_sleft(void) { return KEY_SLEFT; }
+static inline int cnc_key_sright(void) { return KEY_SRIGHT; }
+static inline int cnc_key_btab(void) { return KEY_BTAB; }
+static inline int cnc_key_mouse(void) { return KEY_MOUSE; }
+
+/* Mouse: button 1 presses and the wheel (buttons 4 and 5), reported at once (no click delay). */
+static inline void cnc_enable_mouse(void) {
+    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+    mouseinterval(0);
+}
+
+/* The pending mouse event after KEY_MOUSE: 1 button-1 press, 2 wheel up, 3 wheel down, 0 other
+   (or none); its cell in *x, *y. */
+static inline int cnc_get_mouse(int *x, int *y) {
+    MEVENT event;
+    if (getmouse(&event) != OK) return 0;
+    *x = event.x;
+    *y = event.y;
+    if (event.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) return 1;
+    if (event.bstate & BUTTON4_PRESSED) return 2;
+#ifdef BUTTON5_PRESSED
+    if (event.bstate & BUTTON5_PRESSED) return 3;
+#endif
+    return 0;
+}
 
 /* MARK: Screen and cells */
 

@@ -5,7 +5,7 @@ import PoolMonitor
 extension CursesTerminal {
     /// Waits for a key, at most `timeoutMilliseconds` (forever when negative).
     ///
-    /// Keys the monitor has no use for (Insert, Page Up, mouse events…) are skipped and the wait
+    /// Keys the monitor has no use for (Insert, other mouse buttons…) are skipped and the wait
     /// goes on. Owning thread only; blocks, so keep it off Swift's cooperative pool.
     /// - Parameter timeoutMilliseconds: how long to wait; 0 polls once, negative waits until a
     ///   key or an interruption.

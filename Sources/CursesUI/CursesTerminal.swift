@@ -112,6 +112,8 @@ public final class CursesTerminal {
         _ = keypad(window, true)
         _ = curs_set(0)
         _ = set_escdelay(25)
+        // Wheel scrolls a pane, a click focuses it and selects a row (see `KeyDecoder.mouse`).
+        cnc_enable_mouse()
         let colorsEnabled = !ColorPalette.colorDisabledByEnvironment && ColorPalette.setUp()
         let terminal = CursesTerminal(window: window, interrupter: interrupter, colorsEnabled: colorsEnabled, unicodeEnabled: unicodeEnabled)
         StandardErrorCapture.begin()

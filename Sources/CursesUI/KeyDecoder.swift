@@ -39,7 +39,22 @@ enum KeyDecoder {
 
     /// An ncurses key code (`wget_wch` returned `KEY_CODE_YES`).
     static func key(forKeyCode code: Int32) -> KeyInput? {
-        keyCodes[code]
+        if code == cnc_key_mouse() { return mouse() }
+        return keyCodes[code]
+    }
+
+    /// The mouse event ncurses holds after `KEY_MOUSE`, as a pure ``MouseInput`` (nil for a
+    /// button the monitor does not use).
+    private static func mouse() -> KeyInput? {
+        var x: Int32 = 0, y: Int32 = 0
+        let kind: MouseInput.Kind
+        switch cnc_get_mouse(&x, &y) {
+        case 1: kind = .press
+        case 2: kind = .wheelUp
+        case 3: kind = .wheelDown
+        default: return nil
+        }
+        return .mouse(MouseInput(kind: kind, x: Int(x), y: Int(y)))
     }
 
     private static let keyCodes: [Int32: KeyInput] = {
@@ -51,6 +66,13 @@ enum KeyDecoder {
             cnc_key_enter(): .enter,
             cnc_key_backspace(): .backspace,
             cnc_key_resize(): .resize,
+            cnc_key_ppage(): .pageUp,
+            cnc_key_npage(): .pageDown,
+            cnc_key_home(): .home,
+            cnc_key_end(): .end,
+            cnc_key_sleft(): .shiftLeft,
+            cnc_key_sright(): .shiftRight,
+            cnc_key_btab(): .backTab,
         ]
         for number in 1...12 {
             table[cnc_key_f(Int32(number))] = .function(number)

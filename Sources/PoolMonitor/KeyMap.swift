@@ -3,9 +3,12 @@
 /// and `=`/`_` stand in for `+`/`-` (the same keys without or with shift).
 public enum KeyMap {
     /// The command for `key`, or nil for a key that does nothing.
-    /// - Parameter helpVisible: whether the help overlay is open (Esc then closes it).
-    public static func command(for key: KeyInput, helpVisible: Bool = false) -> MonitorCommand? {
-        switch key {
+    /// - Parameters:
+    ///   - helpVisible: whether the help overlay is open (Esc then closes it).
+    ///   - inspectorVisible: whether the inspector is open (Esc and Enter then close it).
+    public static func command(for key: KeyInput, helpVisible: Bool = false, inspectorVisible: Bool = false) -> MonitorCommand? {
+        if inspectorVisible && !helpVisible && (key == .escape || key == .enter) { return .inspect }
+        return switch key {
         case .character("q"), .character("Q"), .function(10): .quit
         case .character("?"), .character("h"), .function(1): .toggleHelp
         case .escape: helpVisible ? .toggleHelp : nil
@@ -21,7 +24,22 @@ public enum KeyMap {
         case .up: .selectPrevious
         case .down: .selectNext
         case .control("l"), .resize: .redraw
-        case .tab: .nextPool
+        case .character("n"), .character("N"): .nextPool
+        case .left: .stepBack
+        case .right: .stepForward
+        case .shiftLeft, .character("<"): .stepBackSecond
+        case .shiftRight, .character(">"): .stepForwardSecond
+        case .character(","): .stepBackDispatch
+        case .character("."): .stepForwardDispatch
+        case .pageUp: .scrollUp
+        case .pageDown: .scrollDown
+        case .home: .scrollHome
+        case .end: .scrollEnd
+        case .tab: .focusNext
+        case .backTab: .focusPrevious
+        case .enter: .inspect
+        case .character("*"): .speedUp
+        case .character("/"): .speedDown
         default: nil
         }
     }

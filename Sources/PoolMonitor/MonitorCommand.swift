@@ -24,6 +24,23 @@ public enum MonitorCommand: Sendable, Equatable, Hashable, CaseIterable {
     case selectNext
     /// Repaint the whole terminal.
     case redraw
-    /// Show the next pool of the watched program (`Tab`).
+    /// Show the next pool of the watched program (`n`).
     case nextPool
+    /// Step the view one event back / forward (`←`/`→`; pauses first).
+    case stepBack, stepForward
+    /// Step one second of the run back / forward (`Shift-←`/`Shift-→`, `<`/`>`).
+    case stepBackSecond, stepForwardSecond
+    /// Step to the previous / next chunk dispatch (`,`/`.`): the moments work is handed out.
+    case stepBackDispatch, stepForwardDispatch
+    /// Scroll the focused pane a page up / down (`PgUp`/`PgDn`, the wheel).
+    case scrollUp, scrollDown
+    /// The focused pane's oldest line (`Home`); its newest, following again (`End`: pressed
+    /// again, or when already following, it also returns a paused view to live).
+    case scrollHome, scrollEnd
+    /// Move the focus to the next / previous pane (`Tab`/`Shift-Tab`, or a click).
+    case focusNext, focusPrevious
+    /// Open the inspector on the selected item or worker (`Enter`); Esc closes it.
+    case inspect
+    /// Replay faster / slower (`*` and `/`).
+    case speedUp, speedDown
 }

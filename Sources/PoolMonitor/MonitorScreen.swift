@@ -51,16 +51,46 @@ public struct MonitorScreen: Sendable {
     ///     the run clock and how long each worker has been on its item.
     public func render(_ state: MonitorState, ui: MonitorUIState = MonitorUIState(),
                        width: Int, height: Int, now: UInt64) -> Canvas {
+        render(state, history: nil, position: 0, ui: ui, width: width, height: height, now: now).canvas
+    }
+
+    /// Draws the screen of a feed: what it shows (live, paused or rewound), with the pool-events
+    /// and worker-output panes scrolling back through its whole store, and the inspector when
+    /// open; also says where panes and rows went (for the mouse).
+    /// - Parameter inspectorLines: the inspector's content when the app already has it (see
+    ///   ``inspectorLines(_:for:now:)``: a pass over the item's events, worth caching while live).
+    public func render(_ feed: MonitorFeed, ui: MonitorUIState = MonitorUIState(),
+                       width: Int, height: Int, now: UInt64, inspectorLines: [[Span]]? = nil) -> (canvas: Canvas, layout: ScreenLayout) {
+        render(feed.shown, history: feed.store, position: feed.shownPosition, ui: ui, width: width, height: height, now: now,
+               inspectorLines: inspectorLines)
+    }
+
+    /// The inspector's content for `inspection` as `feed` shows the run at `now`.
+    public static func inspectorLines(_ inspection: Inspection, for feed: MonitorFeed, now: UInt64) -> [[Span]] {
+        let state = feed.shown
+        return InspectorText.lines(for: inspection, store: feed.store, position: feed.shownPosition, state: state,
+                                   now: state.displayTime(now))
+    }
+
+    private func render(_ state: MonitorState, history: EventStore?, position: Int, ui: MonitorUIState,
+                        width: Int, height: Int, now: UInt64, inspectorLines: [[Span]]? = nil) -> (canvas: Canvas, layout: ScreenLayout) {
         var canvas = Canvas(width: width, height: height)
         guard width >= Self.minimumWidth, height >= Self.minimumHeight else {
             drawTooSmall(&canvas)
-            return canvas
+            return (canvas, ScreenLayout())
         }
         var painter = ScreenPainter(state: state, ui: ui, now: state.displayTime(now), canvas: canvas)
+        painter.history = history
+        painter.position = position
         painter.paint()
         canvas = painter.canvas
+        if let inspection = ui.inspector, let history {
+            let lines = inspectorLines
+                ?? InspectorText.lines(for: inspection, store: history, position: position, state: state, now: state.displayTime(now))
+            drawOverlay(&canvas, title: " inspector · Esc closes ", lines: lines)
+        }
         if ui.showsHelp { drawHelp(&canvas) }
-        return canvas
+        return (canvas, painter.layout)
     }
 
     /// `terminal too small: need 60×18, have 40×10`, broken where it must be, and `q quits`.
@@ -95,10 +125,23 @@ extension MonitorScreen {
         ("r", "restart now with the pending settings"),
         ("space", "pause the view (events still counted)"),
         ("k", "kill the selected worker (SIGKILL)"),
-        ("↑  ↓", "select a worker"),
-        ("Tab", "next pool of a watched program"),
+        ("↑  ↓", "select a worker (an item: completion focused)"),
+        ("Enter", "inspect the selected worker / item (Esc closes)"),
+        ("←  →", "step one event back / forward (pauses)"),
+        ("<  >", "step one second (also Shift-← / Shift-→)"),
+        (",  .", "step to the previous / next chunk handed out"),
+        ("PgUp PgDn", "scroll the focused pane (also the wheel)"),
+        ("Home", "the focused pane's oldest line"),
+        ("End", "follow new lines; again: back to live"),
+        ("Tab", "focus the next pane (Shift-Tab back, or click)"),
+        ("*  /", "replay faster / slower"),
+        ("n", "next pool of a watched program"),
         ("Ctrl-L", "redraw the screen"),
     ]
+
+    /// What the history costs at most, for the help screen (see ``EventStore``).
+    static let historyNote = "history  \(EventStore.defaultByteBudget >> 20) MiB of events per run (≈2.2M), oldest dropped"
+
 
     /// What the glyphs mean, under the keys.
     static let legend: [String] = [
@@ -112,7 +155,7 @@ extension MonitorScreen {
     private func drawHelp(_ canvas: inout Canvas) {
         let keyWidth = Self.helpEntries.map(\.keys.count).max() ?? 0
         let rows = Self.helpEntries.map { TextFormat.fit($0.keys, keyWidth) + "   " + $0.action }
-        let body = rows + [""] + Self.legend
+        let body = rows + [""] + Self.legend + [Self.historyNote]
         let innerWidth = min(canvas.width - 4, (body.map(\.count).max() ?? 0) + 2)
         let boxWidth = innerWidth + 2
         let boxHeight = min(canvas.height, body.count + 2)

@@ -160,10 +160,17 @@ public struct MonitorState: Sendable {
     public struct Freeze: Sendable, Equatable {
         public var at: UInt64
         public var eventsBehind: Int
+        /// Set once the view was stepped back or forth (see ``MonitorFeed/rewind(to:)``): how far
+        /// behind the live run it is, in nanoseconds of event time (the header's `REWOUND −3.2 s`).
+        public var rewoundBy: UInt64?
+        /// The event the view stands at (events folded, counting from the run's first), once stepped.
+        public var position: Int?
 
-        public init(at: UInt64, eventsBehind: Int) {
+        public init(at: UInt64, eventsBehind: Int, rewoundBy: UInt64? = nil, position: Int? = nil) {
             self.at = at
             self.eventsBehind = eventsBehind
+            self.rewoundBy = rewoundBy
+            self.position = position
         }
     }
 
@@ -247,7 +254,7 @@ public struct MonitorState: Sendable {
             startRunning()
         case .workerReady(_, let pid):
             withWorker(pid) { $0.ready() }
-        case .workerExited(let slot, let pid, let termination, let reason):
+        case .workerExited(let slot, let pid, let termination, let reason, _):
             exitsByReason[reason, default: 0] += 1
             // A stale exit (the slot already holds a newer process) changes only the counters.
             if slot >= 0, slot < slots.count, slots[slot]?.pid == pid {

@@ -15,8 +15,8 @@ extension ScreenPainter {
         case .completion: return jobs.isEmpty ? nil : (jobs.count, 2 * jobs.count)
         case .stream: return workers == 0 ? nil : (1, workers)
         case .results: return state.summaryLines.isEmpty ? nil : (state.summaryLines.count, state.summaryLines.count)
-        case .log: return state.log.isEmpty ? nil : (2, state.log.count)
-        case .events: return state.recentEvents.isEmpty ? nil : (2, state.recentEvents.count)
+        case .log: return lineTotal(.log) == 0 ? nil : (2, lineTotal(.log))
+        case .events: return lineTotal(.events) == 0 ? nil : (2, lineTotal(.events))
         }
     }
 
@@ -38,7 +38,9 @@ extension ScreenPainter {
             left -= more
         }
         let half = max(3, available / 2)
-        for tier in [[Section.workers, .results, .completion, .stream], [.log, .events]] {
+        // The focused line pane goes first among the spare-row panes: what is being scrolled stays.
+        let spare: [Section] = ui.focus == .log ? [.log, .events] : [.events, .log]
+        for tier in [[Section.workers, .results, .completion, .stream], spare] {
             for section in tier {
                 guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
                 rows[section] = want.least
@@ -56,12 +58,17 @@ extension ScreenPainter {
     /// Draws the box from row `top` to its bottom rule on row `bottom`.
     mutating func drawBox(top: Int, bottom: Int, jobs: [JobProgress]) {
         guard bottom - top >= 2 else { return }
+        shownJobCount = jobs.count
         let rows = allot(rows: bottom - top, jobs: jobs)
         var y = top
         var first = true
         for section in Section.allCases {
             guard let count = rows[section] else { continue }
-            drawRule(y: y, left: first ? "┌" : "├", right: first ? "┐" : "┤", title: title(of: section))
+            drawRule(y: y, left: first ? "┌" : "├", right: first ? "┐" : "┤", title: focused(section, title(of: section, rows: count)))
+            if let pane = section.pane {
+                layout.regions.append(ScreenLayout.Region(pane: pane, titleRow: y, rows: (y + 1)..<(y + 1 + count),
+                                                          total: lineTotal(pane)))
+            }
             first = false
             y += 1
             for row in y..<(y + count) { drawSides(y: row) }
@@ -97,7 +104,7 @@ extension ScreenPainter {
         canvas.put("│", x: width - 1, y: y, style: Self.border)
     }
 
-    private func title(of section: Section) -> [Span] {
+    private func title(of section: Section, rows: Int) -> [Span] {
         switch section {
         case .workers:
             var info = ["\(state.liveWorkerCount) live"]
@@ -108,6 +115,14 @@ extension ScreenPainter {
             if state.faults > 0 { info.append("⚠ \(state.faults) fault\(state.faults == 1 ? "" : "s")") }
             return titled(" workers ", info.joined(separator: " · "))
         case .completion:
+            if ui.focus == .completion {
+                var picked = ui.selectedItem.map { "▸ \(state.describe($0)) · ↑↓ pick · Enter inspects" } ?? "↑↓ pick an item · Enter inspects"
+                if let more = jobScrollInfo(shown: shownJobCount) { picked = more + " · " + picked }
+                return titled(" completion order ", picked)
+            }
+            if let more = jobScrollInfo(shown: shownJobCount) {
+                return titled(" completion order ", more + " · │ separates chunks")
+            }
             return titled(" completion order ", "│ separates chunks · delivered = what the caller has")
         case .stream:
             var legend = state.jobs.suffix(6).map { "\($0.letter) \($0.label)" }
@@ -115,12 +130,12 @@ extension ScreenPainter {
             if let interval = state.tickInterval { legend.append("1 column = \(TextFormat.duration(interval))") }
             return titled(" task stream ", legend.joined(separator: " · "))
         case .results: return titled(" results ", "")
-        case .log: return titled(" worker output ", "newest last")
-        case .events: return titled(" pool events ", "how work is cut and handed out, newest last")
+        case .log: return titled(" worker output ", scrollInfo(.log, rows: rows) ?? "newest last")
+        case .events: return titled(" pool events ", scrollInfo(.events, rows: rows) ?? "how work is cut and handed out, newest last")
         }
     }
 
-    private func titled(_ name: String, _ info: String) -> [Span] {
+    func titled(_ name: String, _ info: String) -> [Span] {
         var spans = [Span(name, Self.bold)]
         // Leave the rule visible at the right end; cut the description rather than the name.
         // The title starts at column 2: name, "─ ", info, " ", then at least "──┐".
@@ -168,6 +183,7 @@ extension ScreenPainter {
         if hidden { shown -= 1 }
         let start = windowStart(showing: max(1, shown))
         for (offset, worker) in workers.dropFirst(start).prefix(max(0, shown)).enumerated() {
+            layout.workerRows[top + 1 + offset] = worker.slot
             let y = top + 1 + offset
             canvas.put(workerRow(worker, columns), x: innerX, y: y, maxWidth: innerWidth)
             if worker.slot == ui.selectedSlot {
@@ -179,8 +195,8 @@ extension ScreenPainter {
         }
         if hidden {
             let below = workers.count - start - shown
-            let counts = [start > 0 ? "\(start) above" : nil, below > 0 ? "\(below) below" : nil].compactMap { $0 }
-            canvas.put("  … \(counts.joined(separator: ", ")) (↑/↓ scrolls)", x: innerX, y: top + rows - 1, style: Self.dim)
+            let counts = [start > 0 ? "↑ \(start) more" : nil, below > 0 ? "↓ \(below) more" : nil].compactMap { $0 }
+            canvas.put("  \(counts.joined(separator: " · ")) (↑/↓ PgUp/PgDn scroll)", x: innerX, y: top + rows - 1, style: Self.dim)
         }
     }
 
@@ -313,6 +329,7 @@ extension ScreenPainter {
         let longest = shown.map(\.stream.count).max() ?? 0
         for (offset, worker) in shown.enumerated() {
             let y = top + offset
+            layout.workerRows[y] = worker.slot
             let selected = worker.slot == ui.selectedSlot
             canvas.put(TextFormat.fit("\(worker.pid)", 7), x: innerX, y: y, style: selected ? Self.bold : Self.dim)
             // Rows line up in time: a slot that started later is padded on the left.
@@ -345,7 +362,7 @@ extension ScreenPainter {
     }
 
     private mutating func drawLog(top: Int, rows: Int) {
-        for (offset, line) in state.log.suffix(rows).enumerated() {
+        for (offset, line) in logLines(rows: rows).enumerated() {
             var spans = [Span(TextFormat.fit("\(line.pid)", 7), Self.dim)]
             if line.isFault {
                 spans.append(Span("⚠ " + line.text, CellStyle(color: .red)))
@@ -357,7 +374,7 @@ extension ScreenPainter {
     }
 
     private mutating func drawEvents(top: Int, rows: Int) {
-        for (offset, event) in state.recentEvents.suffix(rows).enumerated() {
+        for (offset, event) in eventLines(rows: rows).enumerated() {
             var spans = [Span(TextFormat.right(TextFormat.seconds(event.time), 7) + "  ", Self.dim)]
             spans += eventSpans(event.kind)
             canvas.put(spans, x: innerX, y: top + offset, maxWidth: innerWidth)
@@ -365,7 +382,7 @@ extension ScreenPainter {
     }
 
     /// One scheduling event in words; chunk numbers are 1-based like the `chunks 3/5` counts.
-    private func eventSpans(_ kind: PoolEvent.Kind) -> [Span] {
+    func eventSpans(_ kind: PoolEvent.Kind) -> [Span] {
         func job(_ id: Int) -> Span {
             let label = state.job(id: id)?.label ?? "job \(id)"
             return Span(TextFormat.fit(label, labelWidth) + " ", style(ofJob: id, bold: true))
@@ -375,7 +392,7 @@ extension ScreenPainter {
         switch kind {
         case .workerStarted(let slot, let pid):
             return [pool, Span("worker \(pid) started in slot \(slot)")]
-        case .workerExited(_, let pid, let termination, let reason):
+        case .workerExited(_, let pid, let termination, let reason, _):
             let style = reason == .crashed ? CellStyle(color: .red, bold: true) : CellStyle.plain
             return [pool, Span("worker \(pid) exited: \(termination) (\(Self.words(for: reason)))", style)]
         case .jobSubmitted(let descriptor):
@@ -421,11 +438,15 @@ extension ScreenPainter {
     mutating func drawKeyBar(y: Int) {
         let pause = state.freeze == nil ? "pause" : "resume"
         let keys: [(key: String, label: String, priority: Int)]
-        if let watched = state.watched {
+        if ui.replaySpeed != nil {
+            // A recorded run: no key that acts on a live engine (pressing one says why).
+            keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2), ("←→", "step", 3), ("*/", "speed", 4),
+                    ("PgUp", "scroll", 5), ("Tab", "focus", 6), ("Enter", "inspect", 7), ("r", "from the start", 8)]
+        } else if let watched = state.watched {
             // A watched program decides its own runs and modes: no `r`, no `m`.
             let quit = watched.attached ? "detach" : (watched.exitStatus == nil ? "quit (stops it)" : "quit")
             keys = [("q", quit, 0), ("?", "help", 1), ("space", pause, 2), ("+/-", "workers", 3),
-                    ("[/]", "chunk of next jobs", 4), ("k", "kill", 5), ("Tab", "next pool", 6), ("↑↓", "select", 7)]
+                    ("[/]", "chunk of next jobs", 4), ("k", "kill", 5), ("n", "next pool", 6), ("↑↓", "select", 7)]
         } else {
             keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2),
                     ("+/-", "workers", 3), ("[/]", "chunk", 4), ("m", "mode", 5), ("r", "restart", 6),

@@ -10,6 +10,15 @@ struct ScreenPainter {
     /// Display time (already frozen while paused).
     let now: UInt64
     var canvas: Canvas
+    /// The run's recorded events, when the app keeps them: the pool-events and worker-output
+    /// panes then scroll back through the whole run (else through the state's recent lines).
+    var history: EventStore?
+    /// The position in `history` the state stands for (events folded).
+    var position = 0
+    /// Where panes and rows went, for the mouse and the page size.
+    var layout = ScreenLayout()
+    /// Jobs with bars and completion strips on this frame.
+    var shownJobCount = 0
 
     init(state: MonitorState, ui: MonitorUIState, now: UInt64, canvas: Canvas) {
         self.state = state
@@ -112,7 +121,17 @@ struct ScreenPainter {
 
     private func runStateSpans() -> [Span] {
         let clock = Span(" " + TextFormat.clock(state.elapsed(now: now)))
+        var replay: [Span] = []
+        if let speed = ui.replaySpeed {
+            replay = [Span(" REPLAY ", CellStyle(color: .magenta, bold: true, reverse: true)),
+                      Span(" ×\(TextFormat.speed(speed)) ", CellStyle(color: .magenta))]
+        }
+        if let freeze = state.freeze, let back = freeze.rewoundBy {
+            return replay + [Span(" REWOUND ", CellStyle(color: .yellow, bold: true, reverse: true)),
+                             Span(" −\(TextFormat.tenths(back)) s", CellStyle(color: .yellow, bold: true)), clock]
+        }
         if let freeze = state.freeze {
+            if !replay.isEmpty { return replay + [Span(" PAUSED", CellStyle(color: .yellow, bold: true)), clock] }
             return [Span(" PAUSED ", CellStyle(color: .yellow, bold: true, reverse: true)),
                     Span(" +\(freeze.eventsBehind) events", CellStyle(color: .yellow)), clock]
         }
@@ -123,7 +142,7 @@ struct ScreenPainter {
         case .finished: Span("FINISHED", CellStyle(color: .cyan, bold: true))
         case .terminated: Span("TERMINATED", CellStyle(color: .red, bold: true))
         }
-        return [word, clock]
+        return replay.isEmpty ? [word, clock] : replay + [Span(" "), word, clock]
     }
 
     // MARK: notices
@@ -132,6 +151,10 @@ struct ScreenPainter {
     /// wait for the next run, and events lost on the way.
     private func notices() -> [[Span]] {
         var lines: [[Span]] = []
+        if let message = ui.message {
+            lines.append([Span("» ", CellStyle(color: .yellow, bold: true)), Span(message, CellStyle(color: .yellow))])
+        }
+        if let death = selectedDeath() { lines.append(death) }
         if let watched = state.watched {
             // What matters most first: how the program ended, which pool this is; the command
             // line takes what room is left.
@@ -141,7 +164,7 @@ struct ScreenPainter {
             }
             if watched.poolCount > 1 {
                 tail += [Span(" (\(watched.poolNumber)/\(watched.poolCount)", CellStyle(color: .yellow, bold: true)),
-                         Span(" Tab next)", Self.dim)]
+                         Span(" n next)", Self.dim)]
             } else if watched.poolCount == 0 {
                 tail.append(Span("  no pool yet", Self.dim))
             }
@@ -174,6 +197,10 @@ struct ScreenPainter {
             line.append(Span("   r restarts now", Self.dim))
             lines.append(line)
         }
+        if let history, history.droppedEvents > 0, state.freeze != nil || ui.back(.events) > 0 || ui.back(.log) > 0 {
+            lines.append([Span("history: the oldest \(TextFormat.count(history.droppedEvents)) events were let go", CellStyle(color: .yellow)),
+                          Span(" (memory bound \(EventStore.defaultByteBudget >> 20) MiB)", Self.dim)])
+        }
         if state.droppedEvents > 0 {
             lines.append([Span("⚠ \(state.droppedEvents) events dropped", CellStyle(color: .red, bold: true)),
                           Span(" (the monitor fell behind): counts may be low", CellStyle(color: .red))])
@@ -185,7 +212,8 @@ struct ScreenPainter {
 
     /// The jobs that get rows: the latest ones, as many as fit.
     private func shownJobs(maxRows: Int) -> [JobProgress] {
-        Array(state.jobs.suffix(max(1, maxRows)))
+        // Scrolled back (completion order focused, PgUp): older jobs, bars and strips alike.
+        Array(state.jobs.dropLast(min(ui.back(.completion), max(0, state.jobs.count - 1))).suffix(max(1, maxRows)))
     }
 
     private func jobRows(_ jobs: [JobProgress]) -> [[Span]] {

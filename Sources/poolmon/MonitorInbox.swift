@@ -6,6 +6,8 @@ enum MonitorMessage: Sendable {
     /// Run `run` began; its event time 0 is `origin` on ``EventClock``, and event time passes
     /// `timeScale` times as fast as real time (a replay's `--speed`).
     case runStarted(run: Int, origin: UInt64, timeScale: Double)
+    /// A replay changed speed: the run's clock is `origin` and `timeScale` from now on.
+    case clockChanged(run: Int, origin: UInt64, timeScale: Double)
     /// Events in the order the pool emitted them (a batch per turn of its IO loop).
     case events(run: Int, [PoolEvent])
     /// The run finished; these lines (the tutorial's totals) go on screen.

@@ -74,7 +74,7 @@ extension MonitorLoop {
             // Show the newcomer unless the pool on screen is still at work.
             let shownBusy = program!.pools[currentRun].map { $0.connected && $0.feed.live.phase != .finished } ?? false
             if !shownBusy { showPool(run) }
-            program!.message = program!.order.count > 1 ? "pool \(hello.pool) of pid \(hello.pid) connected (Tab switches)" : nil
+            program!.message = program!.order.count > 1 ? "pool \(hello.pool) of pid \(hello.pid) connected (n switches)" : nil
             refreshWatched()
         case .runStarted(let run, let origin, _):
             program!.pools[run]?.origin = origin

@@ -18,6 +18,10 @@ final class MonitorLoop {
 
     var feed: MonitorFeed
     var ui = MonitorUIState()
+    /// Where the last frame put its panes and rows (for the mouse and page sizes).
+    var layout = ScreenLayout()
+    /// The inspector's last content: what it shows, at which position, made when.
+    var inspectorCache: (inspection: Inspection, position: Int, madeAt: UInt64, lines: [[Span]])?
     var currentRun = 0
     var origin = EventClock.now()
     /// A watched program's pools (`watch -- CMD`, `attach`); unused for the tutorial and logs.
@@ -44,6 +48,7 @@ final class MonitorLoop {
         self.settings = settings
         self.loopDelay = loopDelay
         feed = MonitorFeed(MonitorState(settings: settings.monitorSettings, describer: Self.describeItem))
+        ui.replaySpeed = source.replaySpeed
         if let watched = source.watchedProgram {
             program = ProgramView(command: watched.command, attached: watched.attached)
             refreshWatched()
@@ -71,8 +76,14 @@ final class MonitorLoop {
                 let wait = dirty ? max(0, Int((Self.frameInterval &- min(sinceFrame, Self.frameInterval)) / 1_000_000)) : 33
                 if let key = terminal.readKey(timeoutMilliseconds: wait) {
                     if key == .resize { dirty = true }
-                    guard let command = KeyMap.command(for: key, helpVisible: ui.showsHelp) else { continue }
+                    if case .mouse(let mouse) = key {
+                        handleMouse(mouse)
+                        dirty = true
+                        continue
+                    }
+                    guard let command = KeyMap.command(for: key, helpVisible: ui.showsHelp, inspectorVisible: ui.inspector != nil) else { continue }
                     if command == .quit { break }
+                    ui.message = nil
                     handle(command, terminal: terminal)
                     dirty = true
                 }
@@ -99,7 +110,10 @@ final class MonitorLoop {
                 }
                 if dirty && EventClock.now() &- lastFrame >= Self.frameInterval {
                     let size = terminal.size
-                    terminal.draw(MonitorScreen().render(feed.shown, ui: ui, width: size.width, height: size.height, now: now))
+                    let frame = MonitorScreen().render(feed, ui: ui, width: size.width, height: size.height, now: now,
+                                                       inspectorLines: inspectorContent(now: now))
+                    layout = frame.layout
+                    terminal.draw(frame.canvas)
                     lastFrame = EventClock.now()
                     dirty = false
                 }
@@ -115,6 +129,8 @@ final class MonitorLoop {
 
     private func handle(_ command: MonitorCommand, terminal: CursesTerminal) {
         if ui.handle(command, in: feed.shown) { return }
+        if handleHistoryKey(command) { return }
+        if !source.isLive && program == nil, refuseWithoutLivePool(command) { return }
         if program != nil, handleProgramKey(command) { return }
         switch command {
         case .redraw: terminal.forceRedraw()
@@ -135,7 +151,7 @@ final class MonitorLoop {
         case .chunkUp, .chunkDown, .cycleMode:
             guard source.isLive else { return }
             feed.update { _ = $0.handle(command) }
-        case .quit, .toggleHelp, .selectNext, .selectPrevious, .nextPool: break
+        default: break
         }
     }
 
@@ -165,6 +181,9 @@ final class MonitorLoop {
                 self.origin = origin
                 self.timeScale = timeScale
                 lastTick = 0
+            case .clockChanged(let id, let origin, let timeScale) where id == currentRun:
+                self.origin = origin
+                self.timeScale = timeScale
             case .events(let id, let events) where id == currentRun:
                 for event in events {
                     feed.apply(event)

@@ -15,6 +15,10 @@ protocol MonitorSource: Sendable {
     /// The program whose pools this source connects (`watch -- CMD`, `attach`); nil for
     /// poolmon's own tutorial run and for logs.
     var watchedProgram: WatchedProgramInfo? { get }
+    /// The playback speed of a recorded log (`replay`); nil for live sources and followed logs.
+    var replaySpeed: Double? { get }
+    /// Plays a recorded log at `speed` from now on; returns the speed set (nil: not a replay).
+    func setSpeed(_ speed: Double) -> Double?
     /// Sends a command to the pool shown as `run` (sources of watched programs only).
     /// - Returns: false when it could not be sent (the pool is gone).
     func send(_ action: ChannelCommand.Action, toRun run: Int, describing what: String) -> Bool
@@ -30,6 +34,10 @@ struct WatchedProgramInfo: Sendable {
 
 extension MonitorSource {
     var watchedProgram: WatchedProgramInfo? { nil }
+
+    var replaySpeed: Double? { nil }
+
+    func setSpeed(_ speed: Double) -> Double? { nil }
 
     func send(_ action: ChannelCommand.Action, toRun run: Int, describing what: String) -> Bool { false }
 }

@@ -48,7 +48,8 @@ struct HarnessInTmuxTests {
                 ("Enter", "enter"), ("Escape", "escape"), ("BSpace", "backspace"), ("Tab", "tab"),
                 ("F1", "function(1)"), ("F5", "function(5)"), ("F10", "function(10)"), ("F12", "function(12)"),
                 ("C-a", #"control("a")"#), ("C-e", #"control("e")"#), ("Space", #"character(" ")"#),
-                ("+", #"character("+")"#),
+                ("+", #"character("+")"#), ("PPage", "pageUp"), ("NPage", "pageDown"), ("Home", "home"), ("End", "end"),
+                ("BTab", "backTab"),
             ]
             for (name, expected) in keys {
                 try session.press(name)
@@ -56,6 +57,15 @@ struct HarnessInTmuxTests {
             }
             try session.pressLiteral("é")
             try await harness.waitForLastKey(#"character("é")"#)
+
+            // The mouse, as an xterm reports it (X10 encoding: ESC [ M, button+32, x+33, y+33):
+            // a button-1 press at column 4, row 2, then a wheel turn up and one down.
+            for (bytes, expected) in [(["1b", "5b", "4d", "20", "25", "23"], "press, x: 4, y: 2"),
+                                      (["1b", "5b", "4d", "60", "26", "24"], "wheelUp, x: 5, y: 3"),
+                                      (["1b", "5b", "4d", "61", "27", "25"], "wheelDown, x: 6, y: 4")] {
+                _ = try session.run(["send-keys", "-t", TmuxSession.target, "-H"] + bytes)
+                try await session.waitFor(expected)
+            }
 
             let outcome = try await harness.quit()
             #expect(outcome.status == 0)

@@ -24,7 +24,24 @@ struct KeyMapTests {
         (.down, .selectNext),
         (.control("l"), .redraw),
         (.resize, .redraw),
-        (.tab, .nextPool),
+        (.character("n"), .nextPool),
+        (.left, .stepBack),
+        (.right, .stepForward),
+        (.shiftLeft, .stepBackSecond),
+        (.character("<"), .stepBackSecond),
+        (.shiftRight, .stepForwardSecond),
+        (.character(">"), .stepForwardSecond),
+        (.character(","), .stepBackDispatch),
+        (.character("."), .stepForwardDispatch),
+        (.pageUp, .scrollUp),
+        (.pageDown, .scrollDown),
+        (.home, .scrollHome),
+        (.end, .scrollEnd),
+        (.tab, .focusNext),
+        (.backTab, .focusPrevious),
+        (.enter, .inspect),
+        (.character("*"), .speedUp),
+        (.character("/"), .speedDown),
     ])
     func mapsKey(key: KeyInput, command: MonitorCommand) {
         #expect(KeyMap.command(for: key) == command)
@@ -37,7 +54,14 @@ struct KeyMapTests {
         #expect(KeyMap.command(for: .escape, helpVisible: false) == nil)
     }
 
-    @Test("unbound keys do nothing", arguments: [KeyInput.character("x"), .character("j"), .left, .enter, .function(5), .control("c")])
+    @Test("Esc and Enter close the inspector")
+    func closeInspector() {
+        #expect(KeyMap.command(for: .escape, inspectorVisible: true) == .inspect)
+        #expect(KeyMap.command(for: .enter, inspectorVisible: true) == .inspect)
+        #expect(KeyMap.command(for: .escape, helpVisible: true, inspectorVisible: true) == .toggleHelp)
+    }
+
+    @Test("unbound keys do nothing", arguments: [KeyInput.character("x"), .character("j"), .function(5), .control("c")])
     func unbound(key: KeyInput) {
         #expect(KeyMap.command(for: key) == nil)
     }
@@ -45,14 +69,15 @@ struct KeyMapTests {
     @Test("every command has a key, and the help lists as many entries as there are key groups")
     func everyCommandReachable() {
         let keys: [KeyInput] = (32...126).map { .character(Character(UnicodeScalar($0)!)) }
-            + (1...12).map { .function($0) } + [.up, .down, .left, .right, .escape, .resize, .tab]
+            + (1...12).map { .function($0) } + [.up, .down, .left, .right, .escape, .resize, .tab, .backTab, .enter, .shiftLeft, .shiftRight, .pageUp, .pageDown, .home, .end]
             + "abcdefghijklmnopqrstuvwxyz".map { .control($0) }
         let reachable = Set(keys.compactMap { KeyMap.command(for: $0) })
         #expect(reachable == Set(MonitorCommand.allCases))
-        // One help line per command, but +/-, ]/[ and ↑/↓ share theirs.
-        #expect(MonitorScreen.helpEntries.count == MonitorCommand.allCases.count - 3)
+        // One help line per command, but +/-, ]/[, ↑/↓, ←/→, </>, ,/., PgUp/PgDn, Tab/Shift-Tab and */÷ share theirs.
+        #expect(MonitorScreen.helpEntries.count == MonitorCommand.allCases.count - 9)
         let help = MonitorScreen.helpEntries.map(\.keys).joined(separator: " ")
-        for key in ["q", "F10", "?", "h", "F1", "+", "-", "]", "[", "m", "r", "space", "k", "↑", "↓", "Ctrl-L", "Tab"] {
+        for key in ["q", "F10", "?", "h", "F1", "+", "-", "]", "[", "m", "r", "space", "k", "↑", "↓", "Ctrl-L", "Tab",
+                    "Enter", "←", "→", "<", ">", ",", ".", "PgUp", "PgDn", "Home", "End", "*", "/", "n"] {
             #expect(help.contains(key), "help lists \(key)")
         }
     }

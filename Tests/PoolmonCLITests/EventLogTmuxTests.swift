@@ -101,7 +101,7 @@ struct EventLogTmuxTests {
         let events = try wholeLog(log)
         #expect(events.contains { $0.kind == .poolStateChanged(.terminated) })
         let exited = Set(events.compactMap { event -> Int32? in
-            if case .workerExited(_, let pid, _, _) = event.kind { pid } else { nil }
+            if case .workerExited(_, let pid, _, _, _) = event.kind { pid } else { nil }
         })
         #expect(busy.isSubset(of: exited), "the log goes on to the workers' exits: \(busy) \(exited)")
     }

@@ -185,7 +185,7 @@ struct LiveEventLogTests {
         #expect(events.contains { $0.kind == .poolStateChanged(.terminated) })
         #expect(events.last?.kind == .poolStateChanged(.finished))
         let exited = Set(events.compactMap { event -> Int32? in
-            if case .workerExited(_, let pid, _, .terminated) = event.kind { pid } else { nil }
+            if case .workerExited(_, let pid, _, .terminated, _) = event.kind { pid } else { nil }
         })
         #expect(printed.isSubset(of: exited), "each worker that printed was terminated, and the log says so")
         #expect(startedPIDs(events).isSuperset(of: printed))

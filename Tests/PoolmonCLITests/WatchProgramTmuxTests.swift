@@ -103,15 +103,15 @@ struct WatchProgramTmuxTests {
         }
     }
 
-    @Test("a program's pools one after another: each appears, Tab switches between them")
+    @Test("a program's pools one after another: each appears, n switches between them")
     func severalPools() async throws {
         let scratch = try scratch()
         try await TmuxSession.withSession(width: 110, height: 32) { session in
             try helpers.launch(session, "watch -- \(Self.program) --pools 2 --items 4 --delay 0.3", scratch: scratch)
             try await session.waitUntil("the second pool shown", timeout: .seconds(60)) { screen in
-                screen.contains("(2/2 Tab next)") && screen.contains("squares2") && screen.contains("pool 2 of pid")
+                screen.contains("(2/2 n next)") && screen.contains("squares2") && screen.contains("pool 2 of pid")
             }
-            try session.press("Tab")
+            try session.press("n")
             let first = try await session.waitFor("pool 1 of pid")
             #expect(first.contains("squares1") && first.contains("(1/2"))
             try await session.waitFor("ended: exit 0", timeout: .seconds(60))

@@ -56,7 +56,7 @@ struct ChaosTests {
             var exits: [Int32: (WorkerTermination, WorkerExitReason)] = [:]
             for await batch in events {
                 for event in batch {
-                    if case .workerExited(_, let pid, let termination, let reason) = event.kind { exits[pid] = (termination, reason) }
+                    if case .workerExited(_, let pid, let termination, let reason, _) = event.kind { exits[pid] = (termination, reason) }
                 }
             }
             return exits

@@ -28,7 +28,7 @@ struct CrashRecoveryTests {
         var exitedBySignal = false
         while let event = await events.next() {
             switch event.kind {
-            case .workerExited(_, victim, .signaled(SIGKILL), .crashed): exitedBySignal = true
+            case .workerExited(_, victim, .signaled(SIGKILL), .crashed, _): exitedBySignal = true
             case .workerStarted(_, let pid) where exitedBySignal: replacement = pid
             default: break
             }

@@ -18,7 +18,7 @@ struct EventStreamTests {
         let all = await collector.value
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.time <= $1.time }, "timestamps are monotonic")
         let started = all.compactMap { if case .workerStarted(_, let pid) = $0.kind { pid } else { nil } }
-        let exited = all.compactMap { if case .workerExited(_, let pid, .exited(0), .poolClosed) = $0.kind { pid } else { nil } }
+        let exited = all.compactMap { if case .workerExited(_, let pid, .exited(0), .poolClosed, _) = $0.kind { pid } else { nil } }
         #expect(Set(started) == Set(exited))
         #expect(started.count == 2)
         let job = try #require(all.compactMap { if case .jobSubmitted(let job) = $0.kind { job } else { nil } }.first)

@@ -26,7 +26,7 @@ struct FaultTests {
         // One uncharged death that switches to careful re-runs, then 1 + maxCrashRetries (2).
         #expect(faults.count == 4, "one per attempt: \(faults)")
         #expect(faults.allSatisfy { $0.1.contains("protocol violation") })
-        let killed = all.filter { if case .workerExited(_, _, .signaled(SIGKILL), .protocolViolation) = $0.kind { true } else { false } }
+        let killed = all.filter { if case .workerExited(_, _, .signaled(SIGKILL), .protocolViolation, _) = $0.kind { true } else { false } }
         #expect(killed.count == 4)
     }
 
@@ -59,7 +59,7 @@ struct FaultTests {
         let all = await collector.value
         let finished = Set(all.compactMap { $0.kind.successfullyFinishedItems }.filter { $0.job == 1 }.flatMap { $0.indices })
         #expect(finished == [0, 1, 2, 4, 5, 6, 7], "every other item of the job completed")
-        #expect(all.contains { if case .workerExited(_, _, _, .timedOut) = $0.kind { true } else { false } })
+        #expect(all.contains { if case .workerExited(_, _, _, .timedOut, _) = $0.kind { true } else { false } })
     }
 
     @Test("a task that ignores SIGTERM is SIGKILLed after the grace")

@@ -118,7 +118,7 @@ struct MonitorChannelTests {
         let killed = try monitor.waitFor("the reply to kill") { if case .reply(let reply) = $0, reply.id == 4 { reply } else { nil } }
         #expect(killed.accepted)
         _ = try monitor.waitFor("the victim's exit") {
-            if case .event(let e) = $0, case .workerExited(_, victim, .signaled(SIGKILL), _) = e.kind { true } else { nil }
+            if case .event(let e) = $0, case .workerExited(_, victim, .signaled(SIGKILL), _, _) = e.kind { true } else { nil }
         }
         #expect(try await pool.mapAsync(TestTasks.square, [7]).value == [49])
         pool.close()

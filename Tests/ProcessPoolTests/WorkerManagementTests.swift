@@ -67,7 +67,7 @@ struct WorkerManagementTests {
         var retired = 0
         while retired < 2, let event = await events.next() {
             switch event.kind {
-            case .workerExited(_, _, let termination, let reason):
+            case .workerExited(_, _, let termination, let reason, _):
                 #expect(reason == .retired && termination == .exited(code: 0), "\(reason), \(termination)")
                 retired += 1
             case .itemRetried, .chunkRequeued:

@@ -52,6 +52,8 @@ final class PoolCore: @unchecked Sendable {
     /// Set when the pool can no longer run tasks (initializer failing, workers not starting).
     private var brokenError: PoolError?
     private var workersChanged = false
+    /// Tells an OOM kill from another SIGKILL (the cgroup's `oom_kill` count), for death reports.
+    private var oomKills = OOMKillCounter()
 
     init(shared: PoolShared, settings: PoolSettings, spawner: WorkerSpawner, workers: Int) throws {
         self.shared = shared
@@ -73,7 +75,8 @@ final class PoolCore: @unchecked Sendable {
             for slot in 0..<targetWorkers { try spawnWorker(slot: slot) }
         } catch {
             for worker in workers.values { kill(worker.pid, SIGKILL) }
-            for worker in workers.values { reapBlocking(worker) }
+            var usage = rusage()
+            for worker in workers.values { reapBlocking(worker, usage: &usage) }
             workers.removeAll()
             close(epollFD)
             throw error
@@ -695,6 +698,7 @@ final class PoolCore: @unchecked Sendable {
             if byte == UInt8(ascii: "\n") {
                 let line = String(decoding: worker.outputLine, as: UTF8.self)
                 worker.outputLine.removeAll(keepingCapacity: true)
+                worker.rememberOutput(line)
                 events.emit(.workerOutput(pid: worker.pid, line: line))
             } else if worker.outputLine.count < 4096 {
                 worker.outputLine.append(byte)
@@ -816,8 +820,12 @@ final class PoolCore: @unchecked Sendable {
         // Unpublish the PID before reaping: once reaped it may be reused (pid_max can be as low
         // as 32768), and `workerPIDs` must never name another process.
         shared.state.withLock { $0.workerPIDs.removeAll { $0 == worker.pid } }
-        let termination = reapBlocking(worker)
+        var usage = rusage()
+        let termination = reapBlocking(worker, usage: &usage)
         for fd in [worker.pidfd, worker.resultFD, worker.outputFD] where fd >= 0 { close(fd) }
+        // The death report's item: where the worker's oldest chunk had got to (before `recover` empties it).
+        let runningItem = worker.inflight.first.map { (job: $0.job.id, index: $0.next) }
+        var requeued: [QueuedWork] = []
         closeCommand(worker)
         workers.removeValue(forKey: worker.id)
         if worker.slot < slots.count, slots[worker.slot] === worker { slots[worker.slot] = nil }
@@ -834,7 +842,7 @@ final class PoolCore: @unchecked Sendable {
             // A death the caller asked for (`signalWorker`) is no evidence against the item.
             var requested = false
             if case .signaled(let signal) = termination { requested = worker.requestedSignals.contains(signal) }
-            recover(worker, termination: termination, timedOut: reason == .timedOut, charge: !requested)
+            requeued = recover(worker, termination: termination, timedOut: reason == .timedOut, charge: !requested)
         }
         if reason == .crashed && worker.state == .starting {
             startFailuresInARow += 1
@@ -842,15 +850,22 @@ final class PoolCore: @unchecked Sendable {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
             }
         }
-        events.emit(.workerExited(slot: worker.slot, pid: worker.pid, termination: termination, reason: reason))
+        let details = WorkerExitDetails(
+            lifetime: MonotonicClock.nanoseconds() &- worker.spawnedAt,
+            peakRSSKilobytes: usage.ru_maxrss > 0 ? Int(usage.ru_maxrss) : nil,
+            oomKilled: termination == .signaled(signal: SIGKILL) && oomKills.sawNewKill(),
+            job: runningItem?.job, index: runningItem?.index, lastOutput: Array(worker.lastOutput),
+            requeued: requeued.map { .init(job: $0.job.id, chunk: $0.chunk, start: $0.start, count: $0.end - $0.start) })
+        events.emit(.workerExited(slot: worker.slot, pid: worker.pid, termination: termination, reason: reason, details: details))
         replenish()
     }
 
-    /// Reaps an exited worker (its pidfd said so, or it was just killed).
+    /// Reaps an exited worker (its pidfd said so, or it was just killed); `usage` gets its
+    /// resource use (`wait4`), the only place its peak RSS survives once it is a zombie.
     @discardableResult
-    private func reapBlocking(_ worker: WorkerRecord) -> WorkerTermination {
+    private func reapBlocking(_ worker: WorkerRecord, usage: inout rusage) -> WorkerTermination {
         var status: Int32 = 0
-        while waitpid(worker.pid, &status, 0) < 0 && errno == EINTR {}
+        while wait4(worker.pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let signal = status & 0x7f
         return signal == 0 ? .exited(code: (status >> 8) & 0xff) : .signaled(signal: signal)
     }
@@ -859,7 +874,10 @@ final class PoolCore: @unchecked Sendable {
     /// known to be running is charged with the death; past the retry limit it fails alone.
     /// - Parameter charge: whether the death counts against the running item (not when the caller
     ///   killed the worker on purpose).
-    private func recover(_ worker: WorkerRecord, termination: WorkerTermination, timedOut: Bool = false, charge: Bool = true) {
+    /// - Returns: what went back to the queue (for the death report).
+    @discardableResult
+    private func recover(_ worker: WorkerRecord, termination: WorkerTermination, timedOut: Bool = false,
+                         charge: Bool = true) -> [QueuedWork] {
         var requeued: [QueuedWork] = []
         var failed: [(JobRecord, Int)] = []
         for (position, chunk) in worker.inflight.enumerated() {
@@ -913,6 +931,7 @@ final class PoolCore: @unchecked Sendable {
             itemFinished(job, index: index)
             job.commitDeliveries()
         }
+        return requeued
     }
 
     /// The pool cannot run tasks any more: fail every job, and every later one, with `error`.

@@ -63,6 +63,16 @@ final class WorkerRecord {
     var requestedSignals: Set<Int32> = []
     /// The last item the worker reported starting.
     var lastStarted: (job: Int, index: Int)?
+    /// When the record was made, right after the spawn (CLOCK_MONOTONIC): its death report's lifetime.
+    let spawnedAt = MonotonicClock.nanoseconds()
+    /// Its last output lines, for its death report (bounded: see ``WorkerExitDetails``).
+    var lastOutput = Deque<String>()
+
+    /// Keeps `line` among the last output lines of the death report.
+    func rememberOutput(_ line: String) {
+        if lastOutput.count >= WorkerExitDetails.maxOutputLines { lastOutput.removeFirst() }
+        lastOutput.append(String(line.prefix(WorkerExitDetails.maxLineLength)))
+    }
 
     init(id: UInt64, slot: Int, pid: Int32, pidfd: Int32, commandFD: Int32, resultFD: Int32, outputFD: Int32) {
         self.id = id

@@ -93,6 +93,8 @@ struct JSONLineScanner {
                 case "state": guard case .string(let s) = value else { return nil }; line.state = s
                 case "line": guard case .string(let s) = value else { return nil }; line.line = s
                 case "message": guard case .string(let s) = value else { return nil }; line.message = s
+                // A death report (schema 3, rare: one per worker exit) takes JSONDecoder's path.
+                case "lifetime_ns", "peak_rss_kb", "oom_kill", "item_job", "item_index", "output", "requeued": return nil
                 default: break  // unknown keys are ignored, as JSONDecoder ignores them
                 }
             }

@@ -3,10 +3,14 @@ import Foundation
 /// The JSON Lines form of ``PoolEvent``: one object per line, schema version 3.
 ///
 /// Version 3 adds `chunksDispatched` (consecutive chunks sent to one worker at once, one line for
-/// the run); version 2 added `poolCreated` (the first line of every pool's stream, so a log of several runs
+/// the run) and the death report to `workerExited` (`lifetime_ns`, `peak_rss_kb`, `oom_kill`,
+/// `item_job`, `item_index`, `output`: its last lines, `requeued`: `[{job, chunk, start, count}]`,
+/// all optional), and changes nothing else; versions 1 and 2 still read.
+///
+/// Version 2 added `poolCreated` (the first line of every pool's stream, so a log of several runs
 /// says where each begins), `itemsFinished` (a run of short items in one line), `jobProgress` (a
-/// late subscriber's snapshot) and `settingsChanged`. Logs of versions 1 and 2 (which lack what came later) still read. Every line has `"v"`, `"t"` (seconds since the pool started, exact to the nanosecond) and
-/// `"event"` (the case name); the other fields are the case's, named as in Swift, with these
+/// late subscriber's snapshot) and `settingsChanged`. Every line has `"v"`, `"t"` (seconds since
+/// the pool started, exact to the nanosecond) and `"event"` (the case name); the other fields are the case's, named as in Swift, with these
 /// spellings: a worker exit has `"exit"` or `"signal"` (the other is absent) and `"reason"`; queue
 /// depths are `"queued_chunks"` and `"queued_items"`; an item's duration is `"ns"`; a failure is
 /// `"error"` (absent on success). The README lists every event with an example.
@@ -54,13 +58,14 @@ extension PoolEvent {
             line.field("event", "workerStarted"); line.field("slot", slot); line.field("pid", pid)
         case .workerReady(let slot, let pid):
             line.field("event", "workerReady"); line.field("slot", slot); line.field("pid", pid)
-        case .workerExited(let slot, let pid, let termination, let reason):
+        case .workerExited(let slot, let pid, let termination, let reason, let details):
             line.field("event", "workerExited"); line.field("slot", slot); line.field("pid", pid)
             switch termination {
             case .exited(let code): line.field("exit", code)
             case .signaled(let signal): line.field("signal", signal)
             }
             line.field("reason", reason.rawValue)
+            if let details { line.details(details) }
         case .jobSubmitted(let job):
             line.field("event", "jobSubmitted"); line.field("job", job.id); line.field("label", job.label)
             line.field("function", job.function); line.field("items", job.itemCount)
@@ -132,7 +137,7 @@ extension PoolEvent {
 
     private init(_ line: JSONLine) throws {
         guard Self.readableSchemaVersions.contains(line.v) else {
-            throw EventLogError(line: 0, message: "schema version \(line.v) is not supported (this build reads 1 and 2)")
+            throw EventLogError(line: 0, message: "schema version \(line.v) is not supported (this build reads 1 to 3)")
         }
         // Doubles keep 15 significant digits: nanoseconds survive for runs under about 11 days.
         guard line.t.isFinite, line.t >= 0 else { throw EventLogError(line: 0, message: "\"t\" must be a time in seconds") }
@@ -167,7 +172,7 @@ extension PoolEvent {
                 throw EventLogError(line: 0, message: "unknown exit reason")
             }
             kind = .workerExited(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"),
-                                 termination: termination, reason: reason)
+                                 termination: termination, reason: reason, details: line.exitDetails())
         case "jobSubmitted":
             guard let mode = JobMode(rawValue: try line.need(line.mode, "mode")) else {
                 throw EventLogError(line: 0, message: "unknown job mode")
@@ -239,6 +244,29 @@ struct JSONLine: Decodable {
     var ns: UInt64?
     var auto: Bool?
     var reason, label, function, mode, error, state, line, message: String?
+    // Schema 3: a worker's death report (see ``WorkerExitDetails``).
+    var lifetime_ns: UInt64?
+    var peak_rss_kb, item_job, item_index: Int?
+    var oom_kill: Bool?
+    var output: [String]?
+    var requeued: [RequeuedChunk]?
+
+    struct RequeuedChunk: Decodable {
+        var job, chunk, start, count: Int
+    }
+
+    /// The death report of a `workerExited` line, nil when it has none (schemas 1 and 2). Counts
+    /// were checked by ``validate()``; lines and chunks past the report's bounds are dropped.
+    func exitDetails() -> WorkerExitDetails? {
+        guard let lifetime_ns else { return nil }
+        let chunks = (requeued ?? []).prefix(WorkerExitDetails.maxRequeued).map {
+            WorkerExitDetails.Requeued(job: $0.job, chunk: $0.chunk, start: $0.start, count: $0.count)
+        }
+        return WorkerExitDetails(lifetime: lifetime_ns, peakRSSKilobytes: peak_rss_kb, oomKilled: oom_kill ?? false,
+                                 job: item_job, index: item_index,
+                                 lastOutput: Array((output ?? []).suffix(WorkerExitDetails.maxOutputLines)),
+                                 requeued: Array(chunks))
+    }
 
     /// Every number a line carries, checked before anything is built from it: a log is
     /// untrusted input, and a number that sizes a table, a range or a loop must not be able to
@@ -248,7 +276,7 @@ struct JSONLine: Decodable {
             ("job", job), ("chunk", chunk), ("chunks", chunks), ("start", start), ("count", count), ("index", index),
             ("items", items), ("chunksize", chunksize), ("attempt", attempt), ("queued_chunks", queued_chunks),
             ("queued_items", queued_items), ("pool", pool), ("finished", finished), ("failed", failed),
-            ("delivered", delivered), ("chunks_done", chunks_done),
+            ("delivered", delivered), ("chunks_done", chunks_done), ("item_job", item_job), ("item_index", item_index),
         ]
         for (name, value) in counts {
             if let value, !PoolEvent.validRange.contains(value) {
@@ -272,6 +300,19 @@ struct JSONLine: Decodable {
         }
         for (name, value) in [("pid", pid), ("dead_pid", dead_pid)] {
             if let value, value < 0 { throw EventLogError(line: 0, message: "\"\(name)\" is \(value): PIDs are not negative") }
+        }
+        if let peak_rss_kb, !(0...(1 << 40)).contains(peak_rss_kb) {
+            throw EventLogError(line: 0, message: "\"peak_rss_kb\" is \(peak_rss_kb), not a size in KiB")
+        }
+        if let requeued {
+            for chunk in requeued.prefix(WorkerExitDetails.maxRequeued) {
+                for value in [chunk.job, chunk.chunk, chunk.start, chunk.count] where !PoolEvent.validRange.contains(value) {
+                    throw EventLogError(line: 0, message: "a requeued chunk has \(value), outside 0…\(PoolEvent.validRange.upperBound)")
+                }
+                if chunk.start > PoolEvent.validRange.upperBound - chunk.count {
+                    throw EventLogError(line: 0, message: "requeued items \(chunk.start)+\(chunk.count) run past \(PoolEvent.validRange.upperBound)")
+                }
+            }
         }
         if let signal, !(1...127).contains(signal) {
             throw EventLogError(line: 0, message: "\"signal\" is \(signal), not a signal number")
@@ -357,6 +398,38 @@ struct JSONLineWriter {
                 fraction /= 10
             }
             bytes.append(contentsOf: raw)
+        }
+    }
+
+    /// A worker's death report: the schema 3 fields of `workerExited`.
+    mutating func details(_ details: WorkerExitDetails) {
+        field("lifetime_ns", details.lifetime)
+        if let rss = details.peakRSSKilobytes { field("peak_rss_kb", rss) }
+        if details.oomKilled { field("oom_kill", true) }
+        if let job = details.job, let index = details.index {
+            field("item_job", job)
+            field("item_index", index)
+        }
+        if !details.lastOutput.isEmpty {
+            key("output")
+            bytes.append(UInt8(ascii: "["))
+            for (position, line) in details.lastOutput.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                Self.appendQuoted(line, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        }
+        if !details.requeued.isEmpty {
+            key("requeued")
+            bytes.append(UInt8(ascii: "["))
+            for (position, chunk) in details.requeued.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                var object = JSONLineWriter()
+                object.field("job", chunk.job); object.field("chunk", chunk.chunk)
+                object.field("start", chunk.start); object.field("count", chunk.count)
+                bytes.append(contentsOf: object.finish())
+            }
+            bytes.append(UInt8(ascii: "]"))
         }
     }
 

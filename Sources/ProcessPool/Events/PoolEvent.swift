@@ -22,8 +22,11 @@ public struct PoolEvent: Sendable, Equatable {
         case workerStarted(slot: Int, pid: Int32)
         /// The worker ran its initializer and takes tasks.
         case workerReady(slot: Int, pid: Int32)
-        /// A worker process ended and was reaped.
-        case workerExited(slot: Int, pid: Int32, termination: WorkerTermination, reason: WorkerExitReason)
+        /// A worker process ended and was reaped. `details` is its death report (schema 3: how long
+        /// it lived, its peak RSS, an OOM kill, the item it was on, its last output, what went
+        /// back to the queue); nil in older logs and from engines that do not say.
+        case workerExited(slot: Int, pid: Int32, termination: WorkerTermination, reason: WorkerExitReason,
+                          details: WorkerExitDetails? = nil)
         /// A job was accepted.
         case jobSubmitted(JobDescriptor)
         /// Items `start ..< start+count` of a job entered the queue as chunks `firstChunk ..<
