@@ -181,7 +181,7 @@ enum OurMeasurements {
         let pool = try ProcessPool(configuration: configuration(workers: workers))
         let three = try await pool.apply(BenchTasks.add, Pair(1, 2))
         pool.close()
-        try pool.join()
+        try await pool.join()
         let seconds = (clock.now - start).seconds
         guard three == 3 else { throw BenchError("apply gave \(three)") }
         return seconds

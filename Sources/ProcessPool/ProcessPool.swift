@@ -34,6 +34,12 @@ public final class ProcessPool: Sendable {
         /// other items run elsewhere. The first timeout only re-runs the worker's items with every
         /// start reported, so that the culprit is known for sure; it fails when it hangs again. `nil` (the default) lets items run as long as they like.
         public var taskTimeout: Duration?
+        /// How long a new worker may take to say it is ready (its initializer included) before
+        /// it is killed as a failure to start; after several such failures in a row the pool
+        /// gives up and its jobs fail with ``PoolError/Code/spawnFailed``. It catches a worker
+        /// program that never reaches ``WorkerProcess/runIfRequested(_:)`` and does not exit.
+        /// `nil` waits for ever.
+        public var startupTimeout: Duration? = .seconds(60)
         /// How long a timed-out worker has between SIGTERM and SIGKILL.
         public var terminationGrace: Duration = .seconds(1)
         /// The worker executable; `nil` for this program (`/proc/self/exe`).
@@ -76,7 +82,20 @@ public final class ProcessPool: Sendable {
         try self.init(configuration: Configuration(workers: workers, maxTasksPerChild: maxTasksPerChild, initializer: initializer))
     }
 
+    /// Starts a pool with everything `configuration` says; the workers are running when it returns.
+    /// - Throws: ``PoolError/Code/invalidArgument`` for a setting out of range,
+    ///   ``PoolError/Code/unknownTask`` for an initializer missing from ``Configuration/registry``,
+    ///   ``PoolError/Code/misuse`` in a process started as a pool worker that never reached
+    ///   ``WorkerProcess/runIfRequested(_:)``, ``PoolError/Code/spawnFailed`` when a worker
+    ///   cannot be started.
     public init(configuration: Configuration) throws {
+        // A worker whose `main` never reached `runIfRequested` would run the program itself and
+        // start a pool of its own: every worker another pool, without end. Refuse at once.
+        if WorkerProcess.isWorker {
+            throw PoolError(.misuse, "this process was started as a process-pool worker (\(WorkerProcess.environmentKey) is set) "
+                + "but never reached WorkerProcess.runIfRequested: call WorkerProcess.runIfRequested(registry) first thing "
+                + "in main, before anything else runs (it serves tasks in a worker and returns at once otherwise)")
+        }
         let workers = configuration.workers ?? Self.usableCPUCount
         guard workers >= 1 else {
             throw PoolError(.invalidArgument, "the number of workers must be at least 1 (got \(workers))")
@@ -114,6 +133,7 @@ public final class ProcessPool: Sendable {
             initializer: configuration.initializer)
         settings.taskTimeout = configuration.taskTimeout.map(\.nanoseconds)
         settings.terminationGrace = configuration.terminationGrace.nanoseconds
+        settings.startupTimeout = configuration.startupTimeout.map { max($0.nanoseconds, 1) }
         let core = try PoolCore(shared: shared, settings: settings, spawner: spawner, workers: workers)
         // The IO thread spawns the workers (see `PoolCore.startWorkers`); wait until it has.
         let started = StartupResult()
@@ -208,8 +228,9 @@ public final class ProcessPool: Sendable {
         _ task: PoolTask<Argument, Result>, _ argument: Argument, label: String? = nil,
         callback: (@Sendable (Result) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
     ) throws -> AsyncResult<Result> {
-        let result = AsyncResult<Result>(callback: callback, errorCallback: errorCallback)
-        try submitWhole(task, [argument], mode: .apply, chunksize: 1, automatic: false, label: label) { all in
+        let job = shared.makeJobID()
+        let result = AsyncResult<Result>(callback: callback, errorCallback: errorCallback, cancelJob: cancellation(of: job))
+        try submitWhole(task, [argument], job: job, mode: .apply, chunksize: 1, automatic: false, label: label) { all in
             result.resolve(all.map { $0[0] })
         }
         return result
@@ -220,7 +241,8 @@ public final class ProcessPool: Sendable {
         try applyAsync(task, argument).get()
     }
 
-    /// Runs `task(argument)` in a worker and awaits the result.
+    /// Runs `task(argument)` in a worker and awaits the result. Cancelling the awaiting task
+    /// cancels the job (see ``AsyncResult/cancel()``).
     public func apply<Argument, Result>(_ task: PoolTask<Argument, Result>, _ argument: Argument) async throws -> Result {
         try await applyAsync(task, argument).value
     }
@@ -251,7 +273,7 @@ public final class ProcessPool: Sendable {
         try mapAsync(task, items, chunksize: chunksize).get()
     }
 
-    /// `await mapAsync(...).value`.
+    /// `await mapAsync(...).value`. Cancelling the awaiting task cancels the job.
     public func map<Argument, Result>(
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int? = nil
     ) async throws -> [Result] {
@@ -368,6 +390,89 @@ public final class ProcessPool: Sendable {
         drainMonitorLinks()
     }
 
+    /// Waits for the workers to exit after ``close()`` or ``terminate()``, without blocking a
+    /// thread: the pool's IO thread resumes the caller when the last worker is reaped. Python's
+    /// `join`, for `async` code (the blocking ``join()`` would hold one of the few threads of
+    /// Swift's cooperative pool, which other tasks, such as a lazy input's feeder, may need).
+    ///
+    /// Cancelling the waiting task does not stop the wait: the workers are finishing work that
+    /// was already handed to them (``terminate()`` stops them at once).
+    /// - Throws: ``PoolError/Code/stillRunning`` if the pool was neither closed nor terminated.
+    public func join() async throws {
+        let running = shared.state.withLock { $0.lifecycle == .running }
+        if running { throw PoolError(.stillRunning, "join() needs close() or terminate() first") }
+        await shared.waitUntilFinished()
+        await drainMonitorLinksAsync()
+    }
+
+    /// ``terminate()`` without blocking a thread.
+    func terminateAndWait() async {
+        shared.state.withLock { state in
+            if state.lifecycle != .terminated {
+                state.lifecycle = .terminated
+                state.inbox.append(.terminate)
+            }
+        }
+        shared.wakeUp()
+        await shared.waitUntilFinished()
+        await drainMonitorLinksAsync()
+    }
+
+    /// ``drainMonitorLinks()`` on a thread of its own when there is a link to wait for.
+    private func drainMonitorLinksAsync() async {
+        guard !monitorLinks.isEmpty else { return }
+        let links = monitorLinks
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            do {
+                try DedicatedThread.start(name: "monitor drain") {
+                    for link in links { link.waitUntilDrained(timeout: .seconds(2)) }
+                    continuation.resume()
+                }
+            } catch {
+                continuation.resume()  // no thread to spare: skip the courtesy wait
+            }
+        }
+    }
+
+    // MARK: per-item outcomes
+
+    /// Like ``imap(_:_:chunksize:label:)``, but each item's outcome is an element: a failed item
+    /// yields `.failure(error)` in its place and the stream goes on, so one bad item does not
+    /// end the others. Pool errors (terminated, input failed) also arrive as elements; the
+    /// stream throws only `CancellationError` (see ``ResultStream``).
+    public func imapResults<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, label: String? = nil
+    ) throws -> ResultStream<Swift.Result<Result, any Error>> {
+        try submitResults(task, items, mode: .imap, chunksize: chunksize, label: label)
+    }
+
+    /// Like ``map(_:_:chunksize:)-(_,_,Int?)``, but never fails as a whole for an item's error:
+    /// every item's outcome, in input order, `.success(value)` or `.failure(error)` (a task's
+    /// own error, as itself when its type is registered with ``TaskRegistry/registerError(_:)``,
+    /// otherwise a ``TaskError``). Python's default chunk size, as for `map_async`. Cancelling the
+    /// awaiting task cancels the job.
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `chunksize < 1`, ``PoolError/Code/encoding``
+    ///   if an argument cannot be encoded, ``PoolError/Code/notRunning`` after `close()`,
+    ///   `CancellationError`.
+    public func mapResults<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int? = nil, label: String? = nil
+    ) async throws -> [Swift.Result<Result, any Error>] {
+        try await submitResults(task, items, mode: .map, chunksize: chunksize, label: label).collect()
+    }
+
+    private func submitResults<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int?, label: String?
+    ) throws -> ResultStream<Swift.Result<Result, any Error>> {
+        let decode = task.decodeResult
+        return try submitStream(task, items, mode: mode, ordered: true, chunksize: chunksize, label: label) { job in
+            ResultStream<Swift.Result<Result, any Error>>(
+                decode: { reader in .success(try decode(&reader)) },
+                failureElement: { .failure($0) },
+                mapError: RegisteredErrors.revive,
+                cancelJob: cancellation(of: job))
+        }
+    }
+
     /// Changes the worker count while the pool runs: new workers start at once; surplus ones are
     /// retired after their current chunk.
     /// - Throws: ``PoolError/Code/invalidArgument`` for `workers < 1`, ``PoolError/Code/notRunning``
@@ -424,6 +529,20 @@ public final class ProcessPool: Sendable {
         if let registry = configuration.registry, !registry.contains(task.name) {
             throw PoolError(.unknownTask, "task '\(task.name)' is not registered")
         }
+        // A handle whose types differ from the registered task's would send arguments the worker
+        // cannot decode, or read results as the wrong type: refuse it here, naming both.
+        guard let registry = configuration.registry ?? WorkerProcess.programRegistry.withLock({ $0 }),
+              let signature = registry.signature(of: task.name), !signature.matches(A.self, R.self)
+        else { return }
+        throw PoolError(.misuse, "the handle for task '\(task.name)' is PoolTask<\(String(reflecting: A.self)), "
+            + "\(String(reflecting: R.self))>, but the task is registered taking \(signature.argumentName) and "
+            + "returning \(signature.resultName): declare the handle with the registered types "
+            + "(or use the handle that register returns)")
+    }
+
+    /// What cancelling job `job` does: asks the IO thread to drop its queued chunks.
+    private func cancellation(of job: Int) -> @Sendable () -> Void {
+        { [weak shared] in try? shared?.send(.cancelJob(job), always: true) }
     }
 
     private func resolveChunksize(_ chunksize: Int?, count: Int) throws -> (Int, Bool) {
@@ -444,8 +563,9 @@ public final class ProcessPool: Sendable {
         try checkTask(task)
         let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
         let (size, automatic) = try resolveChunksize(chunksize, count: encoded.count)
-        let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback)
-        try submitEncoded(task, encoded, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
+        let job = shared.makeJobID()
+        let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback, cancelJob: cancellation(of: job))
+        try submitEncoded(task, encoded, job: job, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
             result.resolve(all)
         }
         return result
@@ -453,23 +573,23 @@ public final class ProcessPool: Sendable {
 
     /// Submits a job whose results are handed over all at once.
     private func submitWhole<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: [Argument], mode: JobMode, chunksize: Int, automatic: Bool,
+        _ task: PoolTask<Argument, Result>, _ items: [Argument], job: Int, mode: JobMode, chunksize: Int, automatic: Bool,
         label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
     ) throws {
         try checkTask(task)
-        try submitEncoded(task, try EncodedItems(items, task: task.name, encode: task.encodeArgument), mode: mode,
+        try submitEncoded(task, try EncodedItems(items, task: task.name, encode: task.encodeArgument), job: job, mode: mode,
                           chunksize: chunksize, automatic: automatic, label: label, finish: finish)
     }
 
     /// Submits a job of encoded arguments whose results are handed over all at once.
     private func submitEncoded<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ encoded: EncodedItems, mode: JobMode, chunksize: Int, automatic: Bool,
+        _ task: PoolTask<Argument, Result>, _ encoded: EncodedItems, job: Int, mode: JobMode, chunksize: Int, automatic: Bool,
         label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
     ) throws {
         let decode = task.decodeResult
         let delivery = JobDelivery.whole { results in
             if let error = results.firstError {
-                finish(.failure(error))
+                finish(.failure(RegisteredErrors.revive(error)))
                 return
             }
             finish(Swift.Result { try results.decodeAll(decode) }.mapError {
@@ -477,21 +597,35 @@ public final class ProcessPool: Sendable {
             })
         }
         try shared.send(.submit(JobSubmission(
-            descriptor: descriptor(task, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic, label: label),
+            descriptor: descriptor(task, job: job, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic,
+                                   label: label),
             items: encoded, inputComplete: true, delivery: delivery)))
     }
 
     private func submitStream<Argument, Result>(
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int, label: String?
     ) throws -> ResultStream<Result> {
-        let (chunksize, _) = try resolveChunksize(chunksize, count: 0)
+        try submitStream(task, items, mode: mode, ordered: mode == .imap, chunksize: chunksize, label: label) { job in
+            ResultStream<Result>(decode: task.decodeResult, mapError: RegisteredErrors.revive, cancelJob: cancellation(of: job))
+        }
+    }
+
+    /// Submits a stream job whose stream `makeStream` builds for the job's id.
+    private func submitStream<Argument, Result, Element>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, ordered: Bool, chunksize: Int?,
+        label: String?, makeStream: (Int) -> ResultStream<Element>
+    ) throws -> ResultStream<Element> {
+        if let chunksize { _ = try resolveChunksize(chunksize, count: 0) }
         try checkTask(task)
         let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
-        let stream = ResultStream<Result>(decode: task.decodeResult)
+        let (chunksize, automatic) = try resolveChunksize(chunksize, count: encoded.count)
+        let job = shared.makeJobID()
+        let stream = makeStream(job)
         try shared.send(.submit(JobSubmission(
-            descriptor: descriptor(task, mode: mode, count: encoded.count, chunksize: chunksize, automatic: false, label: label),
+            descriptor: descriptor(task, job: job, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic,
+                                   label: label),
             items: encoded, inputComplete: true,
-            delivery: mode == .imap ? .ordered(stream) : .unordered(stream))))
+            delivery: ordered ? .ordered(stream) : .unordered(stream))))
         return stream
     }
 
@@ -500,16 +634,18 @@ public final class ProcessPool: Sendable {
     ) throws -> ResultStream<Result> where Input.Element == Argument {
         let (chunksize, _) = try resolveChunksize(chunksize, count: 0)
         try checkTask(task)
-        let stream = ResultStream<Result>(decode: task.decodeResult)
-        let description = descriptor(task, mode: mode, count: 0, chunksize: chunksize, automatic: false, label: label)
+        let job = shared.makeJobID()
+        let stream = ResultStream<Result>(decode: task.decodeResult, mapError: RegisteredErrors.revive,
+                                          cancelJob: cancellation(of: job))
+        let description = descriptor(task, job: job, mode: mode, count: 0, chunksize: chunksize, automatic: false, label: label)
         try shared.send(.submit(JobSubmission(
             descriptor: description, items: EncodedItems(), inputComplete: false,
             delivery: mode == .imap ? .ordered(stream) : .unordered(stream))))
         let shared = self.shared
-        let job = description.id
         // The feeder sends whole chunks as they fill, so the engine's chunk numbering (by
-        // chunksize from item 0) matches what it is given.
-        Task {
+        // chunksize from item 0) matches what it is given. It stops when the stream is
+        // cancelled (and is cancelled with it).
+        let feeder = Task {
             var batch: [Argument] = []
             var sent = 0
             func flush() throws {
@@ -522,6 +658,7 @@ public final class ProcessPool: Sendable {
             var failure: PoolError?
             do {
                 for try await item in items {
+                    if stream.isCancelled { return }
                     batch.append(item)
                     if batch.count == chunksize { try flush() }
                 }
@@ -534,12 +671,13 @@ public final class ProcessPool: Sendable {
             }
             try? shared.send(.endInput(job: job, error: failure), always: true)
         }
+        stream.attachFeeder(feeder)
         return stream
     }
 
-    private func descriptor<A, R>(_ task: PoolTask<A, R>, mode: JobMode, count: Int, chunksize: Int,
+    private func descriptor<A, R>(_ task: PoolTask<A, R>, job: Int, mode: JobMode, count: Int, chunksize: Int,
                                   automatic: Bool, label: String?) -> JobDescriptor {
-        JobDescriptor(id: shared.makeJobID(), label: label ?? task.name, function: task.name, itemCount: count,
+        JobDescriptor(id: job, label: label ?? task.name, function: task.name, itemCount: count,
                       chunksize: chunksize, chunksizeIsAutomatic: automatic, mode: mode)
     }
 }
@@ -561,7 +699,9 @@ public func withProcessPool<R>(
     }
 }
 
-/// The `async` form of ``withProcessPool(_:_:)-(_,(ProcessPool)->R)``.
+/// The `async` form of ``withProcessPool(_:_:)-(_,(ProcessPool)->R)``. It waits for the workers
+/// without blocking a thread (``ProcessPool/join()-(async)``), so pools ending at once never
+/// starve Swift's cooperative thread pool.
 public func withProcessPool<R>(
     _ configuration: ProcessPool.Configuration = .init(),
     isolation: isolated (any Actor)? = #isolation,
@@ -571,10 +711,10 @@ public func withProcessPool<R>(
     do {
         let result = try await body(pool)
         pool.close()
-        try pool.join()
+        try await pool.join()
         return result
     } catch {
-        pool.terminate()
+        await pool.terminateAndWait()
         throw error
     }
 }

@@ -79,6 +79,18 @@ public enum TestTasks {
             WorkerProcess.printLine(text)
             return text.count
         }
+        // An initializer with a side effect the test process can see: creates the file at `path`.
+        registry.register("touch") { (path: String) -> Int in
+            let fd = open(path, O_CREAT | O_WRONLY, 0o644)
+            if fd >= 0 { close(fd) }
+            return Int(fd)
+        }
+        // A task's own Codable error, registered: it reaches the caller as itself.
+        registry.registerError(ValidationError.self)
+        registry.register("validate") { (x: Int) throws -> Int in
+            if x < 0 { throw ValidationError(field: "x", value: x) }
+            return x
+        }
         return registry
     }()
 
@@ -102,6 +114,8 @@ public enum TestTasks {
     public static let echoMeasurement = PoolTask<Measurement, Measurement>(name: "echoMeasurement")
     public static let writeGarbage = PoolTask<Int, Int>(name: "writeGarbage")
     public static let printLine = PoolTask<String, Int>(name: "printLine")
+    public static let validate = PoolTask<Int, Int>(name: "validate")
+    public static let touch = PoolTask<String, Int>(name: "touch")
     /// Registered nowhere: the worker must answer with an unknown-task error.
     public static let missing = PoolTask<Int, Int>(name: "noSuchTask")
 
@@ -136,6 +150,17 @@ public struct GatedValue: WireCodable {
 public struct Measurement: Codable, Sendable, Equatable {
     public var value: Double
     public init(value: Double) { self.value = value }
+}
+
+/// An error type registered with `registerError`: travels back as itself.
+public struct ValidationError: Error, Codable, Equatable, CustomStringConvertible {
+    public var field: String
+    public var value: Int
+    public init(field: String, value: Int) {
+        self.field = field
+        self.value = value
+    }
+    public var description: String { "\(field) must not be negative (got \(value))" }
 }
 
 public enum TestTaskError: Error, CustomStringConvertible {

@@ -14,7 +14,7 @@ struct EventStreamTests {
         let result = try await pool.mapAsync(TestTasks.sleepThenReturn, (0..<6).map { Pair($0, 2) }, chunksize: 2, label: "naps").value
         #expect(result == Array(0..<6))
         pool.close()
-        try pool.join()
+        try await pool.join()
         let all = await collector.value
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.time <= $1.time }, "timestamps are monotonic")
         let started = all.compactMap { if case .workerStarted(_, let pid) = $0.kind { pid } else { nil } }
@@ -46,7 +46,7 @@ struct EventStreamTests {
         }
         _ = try await pool.mapAsync(TestTasks.square, Array(0..<500), chunksize: 1).value
         pool.close()
-        try pool.join()
+        try await pool.join()
         let one = await singles.value
         let many = await groups.value
         #expect(many.allSatisfy { !$0.isEmpty })
@@ -133,7 +133,7 @@ struct EventStreamTests {
         let values = try await pool.mapAsync(TestTasks.square, Array(0..<20_000), chunksize: 1000).value
         #expect(values == (0..<20_000).map { $0 * $0 })
         pool.close()
-        try pool.join()
+        try await pool.join()
         let all = await collector.value
         let runs = all.filter { if case .itemsFinished = $0.kind { true } else { false } }
         let singles = all.filter { if case .itemFinished = $0.kind { true } else { false } }
@@ -196,7 +196,7 @@ struct EventStreamTests {
         #expect(values.count == 2000)
         #expect(pool.droppedEventCount > 0)
         pool.close()
-        try pool.join()
+        try await pool.join()
         var received: [PoolEvent] = []
         for await event in stalled { received.append(event) }
         #expect(received.count <= 9 + 1)
@@ -212,7 +212,7 @@ struct EventStreamTests {
         let texts = (0..<20).map { "line \($0) " + String(repeating: "x", count: $0 * 50) }
         _ = try await pool.mapAsync(TestTasks.printLine, texts, chunksize: 1).value
         pool.close()
-        try pool.join()
+        try await pool.join()
         let lines = await collector.value.compactMap { if case .workerOutput(_, let line) = $0.kind { line } else { nil } }
         #expect(Set(lines) == Set(texts))
     }

@@ -30,6 +30,8 @@ final class JobRecord {
     private(set) var chunkCount = 0
     /// Whether results were handed to the sink since the last ``commitDeliveries()``.
     private var uncommitted = false
+    /// Set when the caller cancelled the job: a dead worker's unfinished items of it are not re-run.
+    var isCancelled = false
 
     init(_ submission: JobSubmission) {
         descriptor = submission.descriptor

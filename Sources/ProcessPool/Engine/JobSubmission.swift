@@ -107,6 +107,9 @@ enum PoolCommand: Sendable {
     case submit(JobSubmission)
     case appendInput(job: Int, items: EncodedItems)
     case endInput(job: Int, error: PoolError?)
+    /// Cancel a job: drop its queued chunks and end it with `CancellationError` (its items
+    /// already at a worker finish there; their results are discarded).
+    case cancelJob(Int)
     case resize(Int)
     /// Announce a new ``ProcessPool/chunksizeOverride`` (already stored in ``PoolShared``).
     case chunksizeChanged(Int?)

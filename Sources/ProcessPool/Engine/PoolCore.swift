@@ -87,6 +87,9 @@ final class PoolCore: @unchecked Sendable {
     func run() {
         var readyEvents = [UInt32](repeating: 0, count: 256)
         var tokens = [UInt64](repeating: 0, count: 256)
+        // The first workers' hello frames (with the initializer) go out now, not at the first
+        // wake-up: the initializer runs as each worker starts, and a failing one shows at once.
+        flushAllOutboxes()
         while !isFinished {
             let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, nextDeadlineTimeout())
             if count < 0 {
@@ -95,6 +98,7 @@ final class PoolCore: @unchecked Sendable {
             }
             for i in 0..<Int(count) { handle(token: tokens[i], events: readyEvents[i]) }
             if settings.taskTimeout != nil { enforceTimeouts() }
+            if settings.startupTimeout != nil { enforceStartupTimeout() }
             dispatch()
             flushAllOutboxes()
             events.flush()
@@ -148,6 +152,7 @@ final class PoolCore: @unchecked Sendable {
             job.inputComplete = true
             job.inputError = error
             if job.isComplete { completeJob(job) }
+        case .cancelJob(let id): cancelJob(id)
         case .resize(let count): resize(to: count)
         case .chunksizeChanged(let chunksize): events.emit(.settingsChanged(chunksize: chunksize))
         case .signalWorker(let pid, let signal, let reply): signalWorker(pid: pid, signal: signal, reply: reply)
@@ -224,6 +229,30 @@ final class PoolCore: @unchecked Sendable {
     }
 
     private var queueDepth: QueueDepth { QueueDepth(chunks: queuedChunks, items: queuedItems) }
+
+    /// Cancels a job (see ``PoolCommand/cancelJob(_:)``): its queued chunks are dropped at once,
+    /// it ends with `CancellationError`, and a monitor sees it completed with error "cancelled".
+    /// Chunks already at a worker run to their end; their results are discarded.
+    private func cancelJob(_ id: Int) {
+        guard let job = jobs.removeValue(forKey: id) else { return }
+        job.isCancelled = true
+        if queue.contains(where: { $0.job === job }) {
+            var kept = Deque<QueuedWork>()
+            for work in queue {
+                guard work.job === job else {
+                    kept.append(work)
+                    continue
+                }
+                let items = work.end - work.start
+                queuedItems -= items
+                queuedChunks -= work.isRemainder ? 1 : (items + job.chunksize - 1) / job.chunksize
+            }
+            queue = kept
+        }
+        job.abort(CancellationError())
+        events.emit(.jobCompleted(job: id, error: "cancelled"))
+        if lifecycle == .closing && jobs.isEmpty { closeAllWorkers() }
+    }
 
     private func resize(to count: Int) {
         guard lifecycle != .terminating, count != targetWorkers else { return }
@@ -447,6 +476,7 @@ final class PoolCore: @unchecked Sendable {
         switch FrameKind(rawValue: kind) {
         case .ready:
             if worker.state == .starting { worker.state = .ready }
+            worker.saidReady = true
             startFailuresInARow = 0
             events.emit(.workerReady(slot: worker.slot, pid: worker.pid))
         case .initializerFailed:
@@ -738,10 +768,28 @@ final class PoolCore: @unchecked Sendable {
         }
     }
 
+    /// Kills workers that have not said ready within ``PoolSettings/startupTimeout``; their
+    /// exits count as failures to start (see `handleExit`).
+    private func enforceStartupTimeout() {
+        guard let limit = settings.startupTimeout else { return }
+        let now = MonotonicClock.nanoseconds()
+        for worker in workers.values where !worker.saidReady && worker.exitIntent == nil && now &- worker.spawnedAt >= limit {
+            events.emit(.workerFault(pid: worker.pid, message: "worker did not say ready within \(Double(limit) / 1e9)s "
+                + "(does the program call WorkerProcess.runIfRequested first thing in main?); killed"))
+            worker.exitIntent = .crashed
+            if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+        }
+    }
+
     /// Milliseconds until the next timeout or SIGKILL is due (-1: none), for `epoll_wait`.
     private func nextDeadlineTimeout() -> Int32 {
-        guard let timeout = settings.taskTimeout else { return -1 }
         var next = UInt64.max
+        if let limit = settings.startupTimeout {
+            for worker in workers.values where !worker.saidReady && worker.exitIntent == nil {
+                next = min(next, worker.spawnedAt &+ limit)
+            }
+        }
+        guard let timeout = settings.taskTimeout else { return milliseconds(until: next) }
         for worker in workers.values where !worker.inflight.isEmpty {
             if let deadline = worker.killDeadline {
                 if deadline != .max { next = min(next, deadline) }
@@ -749,6 +797,10 @@ final class PoolCore: @unchecked Sendable {
                 next = min(next, worker.lastHeard &+ timeout)
             }
         }
+        return milliseconds(until: next)
+    }
+
+    private func milliseconds(until next: UInt64) -> Int32 {
         guard next != .max else { return -1 }
         let now = MonotonicClock.nanoseconds()
         guard next > now else { return 0 }
@@ -781,7 +833,18 @@ final class PoolCore: @unchecked Sendable {
             if case .signaled(let signal) = termination { requested = worker.requestedSignals.contains(signal) }
             recover(worker, termination: termination, timedOut: reason == .timedOut, charge: !requested)
         }
-        if reason == .crashed && worker.state == .starting {
+        // Not `state == .starting`: a worker that died before saying ready while a chunk was on
+        // its way is `.draining` (the write failed), and must count too, or a program whose
+        // workers never start (no `runIfRequested`) is respawned for ever.
+        // A kill from outside (SIGKILL, SIGTERM: the OOM killer, a user, a chaos test) is not the
+        // program failing to start its workers; exits and crash signals (a `fatalError` in a
+        // `main` that forgot `runIfRequested`) are.
+        // (The startup timeout's own SIGKILL sets `exitIntent`: that one counts.)
+        var killedFromOutside = false
+        if case .signaled(let signal) = termination, worker.exitIntent == nil {
+            killedFromOutside = signal == SIGKILL || signal == SIGTERM
+        }
+        if reason == .crashed && !worker.saidReady && !killedFromOutside {
             startFailuresInARow += 1
             if startFailuresInARow > settings.maxStartFailures {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
@@ -839,7 +902,7 @@ final class PoolCore: @unchecked Sendable {
                     events.emit(.itemRetried(job: chunk.job.id, index: start, attempt: attempts, deadPID: worker.pid))
                 }
             }
-            if start < chunk.end {
+            if start < chunk.end && !chunk.job.isCancelled {
                 requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))
             }
         }

@@ -34,6 +34,11 @@ final class WorkerRecord {
     var resultFD: Int32
     var outputFD: Int32
     var state: State = .starting
+    /// Whether the worker said it was ready (its initializer ran). One that exits before, even
+    /// after its pipe was closed on it, counts as a failure to start.
+    var saidReady = false
+    /// When the worker was spawned (for ``PoolSettings/startupTimeout``).
+    let spawnedAt = MonotonicClock.nanoseconds()
     /// Why the pool asked it to stop, if it did.
     var exitIntent: WorkerExitReason?
 
