@@ -25,14 +25,20 @@ struct CancellationTests {
         #expect(await eventually { recorder.job("doomed").map { recorder.dispatchedStarts(of: $0).contains(0) } ?? false })
         let doomed = try #require(recorder.job("doomed"))
 
-        let waiter = Task { try await result.value }
-        try await Task.sleep(for: .milliseconds(20))  // let it suspend (either way it must end)
+        let running = CallbackFlag()
+        let waiter = Task {
+            running.set(true)
+            return try await result.value
+        }
+        // Cancelled once it runs (suspended in `value` or about to be: either way it must end);
+        // the gate keeps the job from finishing first, however slow the machine.
+        #expect(await eventually { running.value == true })
         waiter.cancel()
         let ended = await outcome(of: waiter)
         #expect(ended?.isCancellation == true, "the awaiting task ends with CancellationError at once: \(String(describing: ended))")
         #expect(result.ready)
         #expect(throws: CancellationError.self) { try result.get() }
-        #expect(await eventually { recorder.completion(of: doomed) == .some("cancelled") }, "the monitor sees the job cancelled")
+        #expect(await eventually { recorder.wasCancelled(doomed) }, "the monitor sees the job cancelled")
 
         TestEnvironment.open(gate)
         #expect(try await other.value == (0..<10).map { $0 * $0 }, "the other job is untouched")
@@ -51,16 +57,18 @@ struct CancellationTests {
         #expect(await eventually { recorder.job("doomed").map { recorder.dispatchedStarts(of: $0).contains(0) } ?? false })
         let doomed = try #require(recorder.job("doomed"))
 
+        let running = CallbackFlag()
         let consumer = Task {
+            running.set(true)
             var seen: [Int] = []
             for try await value in stream { seen.append(value) }
             return seen
         }
-        try await Task.sleep(for: .milliseconds(20))
+        #expect(await eventually { running.value == true })
         consumer.cancel()
         let ended = await outcome(of: consumer)
         #expect(ended?.isCancellation == true, "\(String(describing: ended))")
-        #expect(await eventually { recorder.completion(of: doomed) == .some("cancelled") })
+        #expect(await eventually { recorder.wasCancelled(doomed) })
         TestEnvironment.open(gate)
         #expect(try await pool.apply(TestTasks.square, 5) == 25)
         #expect(recorder.dispatchedStarts(of: doomed) == [0])
@@ -84,7 +92,7 @@ struct CancellationTests {
         #expect(first == 0)
         #expect(await eventually { recorder.job("abandoned") != nil })
         let job = try #require(recorder.job("abandoned"))
-        #expect(await eventually { recorder.completion(of: job) == .some("cancelled") })
+        #expect(await eventually { recorder.wasCancelled(job) })
         TestEnvironment.open(gate)
         #expect(try await pool.apply(TestTasks.square, 4) == 16)
     }
@@ -129,7 +137,7 @@ struct CancellationTests {
         let resultJob = try #require(recorder.job("result"))
         let streamJob = try #require(recorder.job("stream"))
         #expect(await eventually {
-            recorder.completion(of: resultJob) == .some("cancelled") && recorder.completion(of: streamJob) == .some("cancelled")
+            recorder.wasCancelled(resultJob) && recorder.wasCancelled(streamJob)
         })
         TestEnvironment.open(gate)
         #expect(try await pool.apply(TestTasks.square, 3) == 9)
@@ -147,6 +155,7 @@ struct CancellationTests {
             try await withThrowingTaskGroup(of: [Int]?.self) { group in
                 group.addTask { try await result.value }
                 group.addTask {
+                    // The deadline itself; the gate keeps the result from ever winning.
                     try await Task.sleep(for: .milliseconds(50))
                     return nil
                 }
@@ -159,7 +168,7 @@ struct CancellationTests {
         #expect(ended.map { (try? $0.get()) == .some(nil) } == true, "the deadline won: \(String(describing: ended))")
         #expect(await eventually { recorder.job("raced") != nil })
         let job = try #require(recorder.job("raced"))
-        #expect(await eventually { recorder.completion(of: job) == .some("cancelled") })
+        #expect(await eventually { recorder.wasCancelled(job) })
     }
 }
 

@@ -29,10 +29,30 @@ final class EventRecorder: Sendable {
         }
     }
 
-    /// The error `job` completed with (`.some(nil)`: it succeeded), `nil` while it runs.
+    /// The messages of the pool's `workerFault` events so far.
+    var faults: [String] {
+        all.compactMap { kind in
+            if case .workerFault(_, let message) = kind { return message }
+            return nil
+        }
+    }
+
+    /// How `job` ended: the error it completed with (`.some(nil)`: it succeeded), `"cancelled"`
+    /// for a `jobCancelled` event, `nil` while it runs.
     func completion(of job: Int) -> String?? {
-        for case .jobCompleted(job, let error) in all { return .some(error) }
+        for kind in all {
+            switch kind {
+            case .jobCompleted(job, let error): return .some(error)
+            case .jobCancelled(job): return .some("cancelled")
+            default: continue
+            }
+        }
         return nil
+    }
+
+    /// Whether `job` ended with a `jobCancelled` event (not a `jobCompleted` with some error).
+    func wasCancelled(_ job: Int) -> Bool {
+        all.contains { if case .jobCancelled(job) = $0 { true } else { false } }
     }
 }
 

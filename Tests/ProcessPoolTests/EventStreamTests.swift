@@ -91,6 +91,7 @@ struct EventStreamTests {
             .itemsFinished(job: 3, start: 4, count: 512, pid: 42, nanoseconds: 98_765),
             .jobProgress(job: 3, finished: 7, failed: 1, delivered: 4, chunksDone: 3),
             .settingsChanged(chunksize: 8), .settingsChanged(chunksize: nil),
+            .jobCancelled(job: 6),
         ]
         for (i, kind) in kinds.enumerated() {
             let event = PoolEvent(time: UInt64(i) * 1_234_567_891 + 7, kind: kind)
@@ -117,6 +118,21 @@ struct EventStreamTests {
             throws: { ($0 as? EventLogError)?.message == "not valid JSON" }
         #expect { try PoolEvent(jsonLine: #"{"v":2,"t":1,"event":"itemStarted","job":1,"index":1,"pid":99999999999}"#) }
             throws: { $0 is EventLogError }
+    }
+
+    @Test("jobCancelled is a schema 3 line, read back with the same checks as every other line")
+    func jobCancelledLine() throws {
+        let event = PoolEvent(time: 2_000_000_000, kind: .jobCancelled(job: 9))
+        let line = event.jsonLine
+        #expect(line.hasPrefix(#"{"v":3,"#) && line.hasSuffix(#""event":"jobCancelled","job":9}"#), "\(line)")
+        #expect(try PoolEvent(jsonLine: line) == event)
+        #expect(try PoolEvent(jsonLine: #"{"v":3,"t":2,"event":"jobCancelled","job":9}"#) == event)
+        // Untrusted: a job number out of range, a missing one, or the event in a log that
+        // claims an older schema (which had no such event) is refused.
+        #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: #"{"v":3,"t":2,"event":"jobCancelled","job":-1}"#) }
+        #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: #"{"v":3,"t":2,"event":"jobCancelled"}"#) }
+        #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: #"{"v":2,"t":2,"event":"jobCancelled","job":9}"#) }
+        #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: #"{"v":4,"t":2,"event":"jobCancelled","job":9}"#) }
     }
 
     @Test("a version 1 line still reads (schema 2 added events, changed none)")

@@ -149,18 +149,50 @@ struct LibraryContractTests {
     func workersNeverReady() async throws {
         var configuration = TestEnvironment.configuration(workers: 1)
         configuration.executable = "/bin/sleep"
-        configuration.arguments = ["30"]
+        configuration.arguments = ["120"]
+        // Short on purpose: `sleep` never says ready however long it is given, so no load can
+        // make this worker start in time, and each kill is the timeout's own.
         configuration.startupTimeout = .milliseconds(200)
         let pool = try ProcessPool(configuration: configuration)
         defer { pool.terminate() }
+        let recorder = EventRecorder(pool)
         let attempt = Task { try await pool.apply(TestTasks.square, 2) }
-        let ended = await outcome(of: attempt, within: 30)
+        let ended = await outcome(of: attempt, within: 60)
         guard case .failure(let error as PoolError)? = ended else {
             Issue.record("the submission should fail once the pool gives up: \(String(describing: ended))")
             attempt.cancel()
             return
         }
         #expect(error.code == .spawnFailed, "\(error)")
+        // The timeout's own SIGKILL counts as a failure to start (unlike a kill from outside,
+        // see `outsideKillsOfStartingWorkers`): it is what made the pool give up.
+        #expect(error.message.contains("keep exiting before they start") && error.message.contains("SIGKILL"), "\(error)")
+        #expect(recorder.faults.contains { $0.contains("did not say ready") }, "\(recorder.faults)")
+    }
+
+    @Test("SIGKILL from outside of workers that have not said ready yet does not count as failing to start")
+    func outsideKillsOfStartingWorkers() async throws {
+        var configuration = TestEnvironment.configuration(workers: 1)
+        configuration.executable = "/bin/sleep"
+        configuration.arguments = ["120"]
+        configuration.startupTimeout = nil  // only the test's kills end these workers
+        let pool = try ProcessPool(configuration: configuration)
+        defer { pool.terminate() }
+        let recorder = EventRecorder(pool)
+        var killed: Set<Int32> = []
+        // More kills than the pool tolerates failures to start in a row (5).
+        for _ in 0..<8 {
+            var victim: Int32?
+            #expect(await eventually {
+                victim = pool.workerPIDs.first { !killed.contains($0) }
+                return victim != nil
+            }, "a replacement worker after \(killed.count) kills")
+            guard let victim else { return }
+            killed.insert(victim)
+            kill(victim, SIGKILL)
+        }
+        #expect(await eventually { pool.workerPIDs.contains { !killed.contains($0) } }, "still replaced after 8 kills")
+        #expect(!recorder.faults.contains { $0.contains("keep exiting") }, "\(recorder.faults)")
     }
 
     // MARK: the initializer

@@ -231,7 +231,7 @@ final class PoolCore: @unchecked Sendable {
     private var queueDepth: QueueDepth { QueueDepth(chunks: queuedChunks, items: queuedItems) }
 
     /// Cancels a job (see ``PoolCommand/cancelJob(_:)``): its queued chunks are dropped at once,
-    /// it ends with `CancellationError`, and a monitor sees it completed with error "cancelled".
+    /// it ends with `CancellationError`, and a monitor sees ``PoolEvent/Kind/jobCancelled(job:)``.
     /// Chunks already at a worker run to their end; their results are discarded.
     private func cancelJob(_ id: Int) {
         guard let job = jobs.removeValue(forKey: id) else { return }
@@ -250,7 +250,7 @@ final class PoolCore: @unchecked Sendable {
             queue = kept
         }
         job.abort(CancellationError())
-        events.emit(.jobCompleted(job: id, error: "cancelled"))
+        events.emit(.jobCancelled(job: id))
         if lifecycle == .closing && jobs.isEmpty { closeAllWorkers() }
     }
 

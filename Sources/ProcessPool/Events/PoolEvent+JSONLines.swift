@@ -1,8 +1,9 @@
 import Foundation
 
-/// The JSON Lines form of ``PoolEvent``: one object per line, schema version 2.
+/// The JSON Lines form of ``PoolEvent``: one object per line, schema version 3.
 ///
-/// Version 2 adds `poolCreated` (the first line of every pool's stream, so a log of several runs
+/// Version 3 adds `jobCancelled` (a job the caller cancelled ends with it instead of
+/// `jobCompleted`) and changes no other event. Version 2 adds `poolCreated` (the first line of every pool's stream, so a log of several runs
 /// says where each begins), `itemsFinished` (a run of short items in one line), `jobProgress` (a
 /// late subscriber's snapshot) and `settingsChanged`; a version 1 log (which has none of them)
 /// still reads. Every line has `"v"`, `"t"` (seconds since the pool started, exact to the nanosecond) and
@@ -12,7 +13,7 @@ import Foundation
 /// `"error"` (absent on success). The README lists every event with an example.
 extension PoolEvent {
     /// The schema version written in every line's `"v"`.
-    public static let jsonSchemaVersion = 2
+    public static let jsonSchemaVersion = 3
     /// Item, chunk and job numbers an event may carry (the engine's wire numbers them in 32 bits).
     public static let validRange: ClosedRange<Int> = 0...Int(Int32.max)
     /// Worker slots and pool sizes an event may carry.
@@ -21,7 +22,7 @@ extension PoolEvent {
     static let latestTime: Double = 1e9
 
     /// The schema versions ``init(jsonLine:)`` reads.
-    public static let readableSchemaVersions: ClosedRange<Int> = 1...2
+    public static let readableSchemaVersions: ClosedRange<Int> = 1...3
 
     /// This event as one line of JSON (no newline).
     public var jsonLine: String {
@@ -89,6 +90,8 @@ extension PoolEvent {
         case .jobCompleted(let job, let error):
             line.field("event", "jobCompleted"); line.field("job", job)
             if let error { line.field("error", error) }
+        case .jobCancelled(let job):
+            line.field("event", "jobCancelled"); line.field("job", job)
         case .poolResized(let from, let to):
             line.field("event", "poolResized"); line.field("from", from); line.field("to", to)
         case .poolStateChanged(let state):
@@ -128,7 +131,7 @@ extension PoolEvent {
 
     private init(_ line: JSONLine) throws {
         guard Self.readableSchemaVersions.contains(line.v) else {
-            throw EventLogError(line: 0, message: "schema version \(line.v) is not supported (this build reads 1 and 2)")
+            throw EventLogError(line: 0, message: "schema version \(line.v) is not supported (this build reads 1 to 3)")
         }
         // Doubles keep 15 significant digits: nanoseconds survive for runs under about 11 days.
         guard line.t.isFinite, line.t >= 0 else { throw EventLogError(line: 0, message: "\"t\" must be a time in seconds") }
@@ -198,6 +201,7 @@ extension PoolEvent {
             kind = .resultsDelivered(job: try line.need(line.job, "job"), start: try line.need(line.start, "start"),
                                      count: try line.need(line.count, "count"))
         case "jobCompleted": kind = .jobCompleted(job: try line.need(line.job, "job"), error: line.error)
+        case "jobCancelled" where line.v >= 3: kind = .jobCancelled(job: try line.need(line.job, "job"))
         case "poolResized": kind = .poolResized(from: try line.need(line.from, "from"), to: try line.need(line.to, "to"))
         case "poolState":
             guard let state = PoolRunState(rawValue: try line.need(line.state, "state")) else {
