@@ -198,7 +198,7 @@ struct EventStreamTests {
 
     @Test("corrupt lines are rejected with a reason")
     func corruptLines() {
-        for line in ["", "{", "[]", #"{"v":1,"t":1,"event":"nope"}"#, #"{"v":3,"t":1,"event":"poolResized","from":1,"to":2}"#,
+        for line in ["", "{", "[]", #"{"v":1,"t":1,"event":"nope"}"#, #"{"v":4,"t":1,"event":"poolResized","from":1,"to":2}"#,
                      #"{"v":1,"t":1,"event":"workerStarted","slot":"x","pid":1}"#] {
             #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: line) }
         }
