@@ -324,34 +324,55 @@ public final class ProcessPool: Sendable {
 
     /// Runs `task` on every item and yields the results in input order, each as soon as it and
     /// every one before it are done. Python's `imap`.
+    ///
+    /// The input is read as the stream's window allows (backpressure): at most `window` items
+    /// are read and not yet taken by the consumer (in the queue, at a worker, or done and
+    /// waiting to be read). The first window is read and encoded here; the rest of a longer
+    /// input is read by a thread of the pool as the consumer takes results, a chunk at a time,
+    /// so a lazy sequence of any length runs in bounded memory. (The sequence is iterated on
+    /// that thread, as Python's pool reads an iterator on its task-handler thread.) Closing
+    /// the pool lifts the window, so that queued work finishes even if nobody reads it.
+    /// - Parameters:
+    ///   - chunksize: items per chunk (Python's default for `imap` is 1).
+    ///   - window: the most items read ahead of the consumer, rounded down to whole chunks (at
+    ///     least one); `nil` for a few chunks per worker, and at least 1,024 items per worker so
+    ///     that tiny tasks keep the workers busy.
+    ///   - label: the job's name in events (defaults to the task name).
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `chunksize < 1` or `window < 1`,
+    ///   ``PoolError/Code/encoding`` if an argument of the first window cannot be encoded (a
+    ///   later one ends the stream with that error, after the results before it).
     public func imap<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        label: String? = nil
     ) throws -> ResultStream<Result> {
-        try submitStream(task, items, mode: .imap, chunksize: chunksize, label: label)
+        try submitStream(task, items, mode: .imap, chunksize: chunksize, window: window, label: label)
     }
 
     /// Runs `task` on every item and yields the results in the order chunks complete (input
-    /// order within a chunk). Python's `imap_unordered`.
+    /// order within a chunk). Python's `imap_unordered`. The input is read as the window allows,
+    /// as for ``imap(_:_:chunksize:window:label:)-(_,some Sequence<Argument>,_,_,_)``.
     public func imapUnordered<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        label: String? = nil
     ) throws -> ResultStream<Result> {
-        try submitStream(task, items, mode: .imapUnordered, chunksize: chunksize, label: label)
+        try submitStream(task, items, mode: .imapUnordered, chunksize: chunksize, window: window, label: label)
     }
 
     /// `imap` over an asynchronous input, consumed lazily as Python consumes an iterator: tasks
-    /// start while the input is still being produced. An error thrown by the input is thrown by
-    /// the stream after the results of the items before it.
+    /// start while the input is still being produced, and the input is read only as the
+    /// stream's window allows (see ``imap(_:_:chunksize:window:label:)-(_,some Sequence<Argument>,_,_,_)``).
+    /// An error thrown by the input is thrown by the stream after the results of the items before it.
     public func imap<Argument, Result, Input: AsyncSequence & Sendable>(
-        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, window: Int? = nil, label: String? = nil
     ) throws -> ResultStream<Result> where Input.Element == Argument {
-        try submitLazyStream(task, items, mode: .imap, chunksize: chunksize, label: label)
+        try submitLazyStream(task, items, mode: .imap, chunksize: chunksize, window: window, label: label)
     }
 
-    /// `imapUnordered` over an asynchronous input, consumed lazily.
+    /// `imapUnordered` over an asynchronous input, consumed lazily, within the stream's window.
     public func imapUnordered<Argument, Result, Input: AsyncSequence & Sendable>(
-        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, window: Int? = nil, label: String? = nil
     ) throws -> ResultStream<Result> where Input.Element == Argument {
-        try submitLazyStream(task, items, mode: .imapUnordered, chunksize: chunksize, label: label)
+        try submitLazyStream(task, items, mode: .imapUnordered, chunksize: chunksize, window: window, label: label)
     }
 
     // MARK: life cycle
@@ -436,14 +457,16 @@ public final class ProcessPool: Sendable {
 
     // MARK: per-item outcomes
 
-    /// Like ``imap(_:_:chunksize:label:)``, but each item's outcome is an element: a failed item
-    /// yields `.failure(error)` in its place and the stream goes on, so one bad item does not
-    /// end the others. Pool errors (terminated, input failed) also arrive as elements; the
-    /// stream throws only `CancellationError` (see ``ResultStream``).
+    /// Like ``imap(_:_:chunksize:window:label:)-(_,some Sequence<Argument>,_,_,_)``, but each
+    /// item's outcome is an element: a failed item yields `.failure(error)` in its place and the
+    /// stream goes on, so one bad item does not end the others. Pool errors (terminated, input
+    /// failed) also arrive as elements; the stream throws only `CancellationError` (see
+    /// ``ResultStream``). The input is read within the window, as for `imap`.
     public func imapResults<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        label: String? = nil
     ) throws -> ResultStream<Swift.Result<Result, any Error>> {
-        try submitResults(task, items, mode: .imap, chunksize: chunksize, label: label)
+        try submitResults(task, items, mode: .imap, chunksize: chunksize, window: window, label: label)
     }
 
     /// Like ``map(_:_:chunksize:)-(_,_,Int?)``, but never fails as a whole for an item's error:
@@ -457,14 +480,16 @@ public final class ProcessPool: Sendable {
     public func mapResults<Argument, Result>(
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int? = nil, label: String? = nil
     ) async throws -> [Swift.Result<Result, any Error>] {
-        try await submitResults(task, items, mode: .map, chunksize: chunksize, label: label).collect()
+        try await submitResults(task, items, mode: .map, chunksize: chunksize, window: nil, label: label).collect()
     }
 
     private func submitResults<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int?, label: String?
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int?, window: Int?,
+        label: String?
     ) throws -> ResultStream<Swift.Result<Result, any Error>> {
         let decode = task.decodeResult
-        return try submitStream(task, items, mode: mode, ordered: true, chunksize: chunksize, label: label) { job in
+        return try submitStream(task, items, mode: mode, ordered: true, chunksize: chunksize, window: window,
+                                label: label) { job in
             ResultStream<Swift.Result<Result, any Error>>(
                 decode: { reader in .success(try decode(&reader)) },
                 failureElement: { .failure($0) },
@@ -603,20 +628,39 @@ public final class ProcessPool: Sendable {
     }
 
     private func submitStream<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int, label: String?
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int, window: Int?,
+        label: String?
     ) throws -> ResultStream<Result> {
-        try submitStream(task, items, mode: mode, ordered: mode == .imap, chunksize: chunksize, label: label) { job in
+        try submitStream(task, items, mode: mode, ordered: mode == .imap, chunksize: chunksize, window: window,
+                         label: label) { job in
             ResultStream<Result>(decode: task.decodeResult, mapError: RegisteredErrors.revive, cancelJob: cancellation(of: job))
         }
     }
 
-    /// Submits a stream job whose stream `makeStream` builds for the job's id.
+    /// The window a stream job gets (see ``InputFeed``).
+    private func windowLimit(_ window: Int?, chunksize: Int) throws -> Int {
+        if let window {
+            guard window >= 1 else { throw PoolError(.invalidArgument, "window must be at least 1 (got \(window))") }
+            return window
+        }
+        return InputFeed.defaultLimit(workers: workerCount, chunksize: chunksize)
+    }
+
+    /// Submits a stream job whose stream `makeStream` builds for the job's id. With a chunk size
+    /// given (`imap`, `imapUnordered`), the input is read within a window (see ``InputFeed``);
+    /// without one (`mapResults`: Python's default chunk size needs the length) it is read whole.
     private func submitStream<Argument, Result, Element>(
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, ordered: Bool, chunksize: Int?,
-        label: String?, makeStream: (Int) -> ResultStream<Element>
+        window: Int?, label: String?, makeStream: (Int) -> ResultStream<Element>
     ) throws -> ResultStream<Element> {
         if let chunksize { _ = try resolveChunksize(chunksize, count: 0) }
         try checkTask(task)
+        if let chunksize {
+            let (size, _) = try resolveChunksize(chunksize, count: 0)
+            let limit = try windowLimit(window, chunksize: size)
+            return try submitWindowed(task, items, mode: mode, ordered: ordered, chunksize: size, limit: limit,
+                                      label: label, makeStream: makeStream)
+        }
         let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
         let (chunksize, automatic) = try resolveChunksize(chunksize, count: encoded.count)
         let job = shared.makeJobID()
@@ -629,46 +673,115 @@ public final class ProcessPool: Sendable {
         return stream
     }
 
+    /// Submits a stream job over a `Sequence` read within a window: the first window here (an
+    /// input that fits is submitted whole, as before), the rest on a feeder thread.
+    private func submitWindowed<Argument, Result, Element>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, ordered: Bool, chunksize: Int,
+        limit: Int, label: String?, makeStream: (Int) -> ResultStream<Element>
+    ) throws -> ResultStream<Element> {
+        let firstWindow = max(chunksize, limit / chunksize * chunksize)
+        var iterator = items.makeIterator()
+        var first = EncodedItems()
+        while first.count < firstWindow, let item = iterator.next() {
+            try first.append(item, index: first.count, task: task.name, encode: task.encodeArgument)
+        }
+        let peeked = first.count == firstWindow ? iterator.next() : nil
+        let job = shared.makeJobID()
+        let stream = makeStream(job)
+        let delivery: JobDelivery = ordered ? .ordered(stream) : .unordered(stream)
+        guard let peeked else {
+            try shared.send(.submit(JobSubmission(
+                descriptor: descriptor(task, job: job, mode: mode, count: first.count, chunksize: chunksize,
+                                       automatic: false, label: label),
+                items: first, inputComplete: true, delivery: delivery)))
+            return stream
+        }
+        let feed = InputFeed(limit: limit, chunksize: chunksize, alreadyFed: first.count)
+        stream.attachFeed(feed)
+        let fed = first.count
+        try shared.send(.submit(JobSubmission(
+            descriptor: descriptor(task, job: job, mode: mode, count: 0, chunksize: chunksize, automatic: false,
+                                   label: label),
+            items: first, inputComplete: false, delivery: delivery, feed: feed)))
+        let source = SequenceFeedSource(iterator: iterator, next: peeked)
+        let shared = self.shared
+        let name = task.name
+        let encode = task.encodeArgument
+        let body: @Sendable () -> Void = {
+            var batch = EncodedItems()
+            var index = fed
+            var failure: PoolError?
+            reading: while let chunks = feed.waitForRoom() {
+                for _ in 0..<chunks {
+                    for _ in 0..<chunksize {
+                        guard let item = source.next() else { break reading }
+                        do {
+                            try batch.append(item, index: index, task: name, encode: encode)
+                        } catch {
+                            failure = error as? PoolError ?? PoolError(.encoding, "\(error)")
+                            break reading
+                        }
+                        index += 1
+                    }
+                    if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
+                }
+            }
+            _ = feed.put(&batch)  // the input's last items: taken at `endInput`
+            try? shared.send(.endInput(job: job, error: failure), always: true)
+        }
+        do {
+            try DedicatedThread.start(name: "imap input") { body() }
+        } catch {
+            // No thread to spare: read the rest here, with the window lifted (it would wait for
+            // a consumer that cannot run until this returns).
+            feed.lift()
+            body()
+        }
+        return stream
+    }
+
     private func submitLazyStream<Argument, Result, Input: AsyncSequence & Sendable>(
-        _ task: PoolTask<Argument, Result>, _ items: Input, mode: JobMode, chunksize: Int, label: String?
+        _ task: PoolTask<Argument, Result>, _ items: Input, mode: JobMode, chunksize: Int, window: Int?, label: String?
     ) throws -> ResultStream<Result> where Input.Element == Argument {
         let (chunksize, _) = try resolveChunksize(chunksize, count: 0)
+        let limit = try windowLimit(window, chunksize: chunksize)
         try checkTask(task)
         let job = shared.makeJobID()
         let stream = ResultStream<Result>(decode: task.decodeResult, mapError: RegisteredErrors.revive,
                                           cancelJob: cancellation(of: job))
+        let feed = InputFeed(limit: limit, chunksize: chunksize, alreadyFed: 0)
+        stream.attachFeed(feed)
         let description = descriptor(task, job: job, mode: mode, count: 0, chunksize: chunksize, automatic: false, label: label)
         try shared.send(.submit(JobSubmission(
             descriptor: description, items: EncodedItems(), inputComplete: false,
-            delivery: mode == .imap ? .ordered(stream) : .unordered(stream))))
+            delivery: mode == .imap ? .ordered(stream) : .unordered(stream), feed: feed)))
         let shared = self.shared
-        // The feeder sends whole chunks as they fill, so the engine's chunk numbering (by
-        // chunksize from item 0) matches what it is given. It stops when the stream is
-        // cancelled (and is cancelled with it).
+        // The feeder reads only while the window has room for a whole chunk, and puts whole
+        // chunks, so the engine's chunk numbering (by chunksize from item 0) matches what it
+        // is given; the IO thread takes whatever has been put since it last looked (one command
+        // per batch, not per chunk). It stops when the stream is cancelled (and is cancelled with it).
         let feeder = Task {
-            var batch: [Argument] = []
-            var sent = 0
-            func flush() throws {
-                guard !batch.isEmpty else { return }
-                let encoded = try EncodedItems(batch, task: task.name, startingAt: sent, encode: task.encodeArgument)
-                try shared.send(.appendInput(job: job, items: encoded), always: true)
-                sent += batch.count
-                batch.removeAll(keepingCapacity: true)
-            }
+            var iterator = items.makeAsyncIterator()
+            var batch = EncodedItems()
+            var index = 0
             var failure: PoolError?
             do {
-                for try await item in items {
-                    if stream.isCancelled { return }
-                    batch.append(item)
-                    if batch.count == chunksize { try flush() }
+                reading: while let chunks = await feed.roomAsync() {
+                    for _ in 0..<chunks {
+                        for _ in 0..<chunksize {
+                            guard let item = try await iterator.next() else { break reading }
+                            try batch.append(item, index: index, task: task.name, encode: task.encodeArgument)
+                            index += 1
+                        }
+                        if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
+                    }
                 }
-                try flush()
             } catch let error as PoolError {
                 failure = error
             } catch {
-                try? flush()
-                failure = PoolError(.inputFailed, "the input sequence threw after \(sent) items: \(error)")
+                failure = PoolError(.inputFailed, "the input sequence threw after \(index) items: \(error)")
             }
+            _ = feed.put(&batch)  // the input's last items: taken at `endInput`
             try? shared.send(.endInput(job: job, error: failure), always: true)
         }
         stream.attachFeeder(feeder)
@@ -716,5 +829,26 @@ public func withProcessPool<R>(
     } catch {
         await pool.terminateAndWait()
         throw error
+    }
+}
+
+/// A `Sequence`'s iterator handed to the thread that feeds a stream job (see ``InputFeed``).
+final class SequenceFeedSource<Iterator: IteratorProtocol>: @unchecked Sendable {
+    // Safe to share: the submitting call hands its only copy of the iterator over and never
+    // touches it again; from then on only the one feeder thread calls `next()`.
+    private var iterator: Iterator
+    private var peeked: Iterator.Element?
+
+    init(iterator: Iterator, next: Iterator.Element) {
+        self.iterator = iterator
+        peeked = next
+    }
+
+    func next() -> Iterator.Element? {
+        if let item = peeked {
+            peeked = nil
+            return item
+        }
+        return iterator.next()
     }
 }

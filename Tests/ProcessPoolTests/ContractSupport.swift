@@ -29,6 +29,17 @@ final class EventRecorder: Sendable {
         }
     }
 
+    /// Items of `job` reported finished so far (one by one or in runs).
+    func finishedItems(of job: Int) -> Int {
+        all.reduce(0) { total, kind in
+            switch kind {
+            case .itemFinished(job, _, _, _, _): total + 1
+            case .itemsFinished(job, _, let count, _, _): total + count
+            default: total
+            }
+        }
+    }
+
     /// The messages of the pool's `workerFault` events so far.
     var faults: [String] {
         all.compactMap { kind in

@@ -142,13 +142,12 @@ final class PoolCore: @unchecked Sendable {
     private func apply(_ command: PoolCommand) {
         switch command {
         case .submit(let submission): submit(submission)
-        case .appendInput(let id, let items):
+        case .inputAvailable(let id):
             guard let job = jobs[id] else { return }
-            let first = job.itemCount
-            job.append(items)
-            enqueueChunks(of: job, from: first)
+            takeInput(of: job)
         case .endInput(let id, let error):
             guard let job = jobs[id] else { return }
+            takeInput(of: job)
             job.inputComplete = true
             job.inputError = error
             if job.isComplete { completeJob(job) }
@@ -161,6 +160,9 @@ final class PoolCore: @unchecked Sendable {
             guard lifecycle == .running else { return }
             lifecycle = .closing
             events.emit(.poolStateChanged(.closed))
+            // Queued work finishes after close (Python's semantics) whether or not anyone reads
+            // the results: the streams' windows no longer hold their inputs back.
+            for job in jobs.values { job.feed?.lift() }
             if jobs.isEmpty { closeAllWorkers() }
         case .terminate: terminate()
         }
@@ -181,6 +183,16 @@ final class PoolCore: @unchecked Sendable {
         jobs[job.id] = job
         enqueueChunks(of: job, from: 0)
         if job.isComplete { completeJob(job) }
+    }
+
+    /// Queues what a stream job's feeder has put in its ``InputFeed`` since the last time.
+    private func takeInput(of job: JobRecord) {
+        guard let feed = job.feed else { return }
+        let items = feed.take()
+        guard items.count > 0 else { return }
+        let first = job.itemCount
+        job.append(items)
+        enqueueChunks(of: job, from: first)
     }
 
     private func enqueueChunks(of job: JobRecord, from first: Int) {
@@ -366,9 +378,9 @@ final class PoolCore: @unchecked Sendable {
     private func send(_ piece: (work: QueuedWork, count: Int), to worker: WorkerRecord, at stamp: UInt64) {
         let work = piece.work
         let job = work.job
-        let range = job.items.byteRange(start: work.start, count: piece.count)
         worker.outbox.appendChunk(job: job.id, start: work.start, count: piece.count, careful: work.isRemainder,
-                                  task: job.descriptor.function, arguments: job.items.bytes[range],
+                                  task: job.descriptor.function,
+                                  arguments: job.argumentBytes(start: work.start, count: piece.count),
                                   mayBorrow: job.inputComplete)
         // An idle worker's silence so far was not a task running: its clock starts now.
         if worker.inflight.isEmpty && settings.taskTimeout != nil { worker.lastHeard = MonotonicClock.nanoseconds() }
@@ -526,6 +538,7 @@ final class PoolCore: @unchecked Sendable {
             worker.meanItemNanoseconds = mean
             worker.meanJob = jobID
             job.commitDeliveries()
+            if job.feed != nil { job.compactIfWorthIt() }
             if worker.inflight.isEmpty { workerIdle(worker) }
         }
         // Short successful items are reported as runs (one `itemsFinished` per run), slow or

@@ -26,6 +26,8 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
     private var pending: [Result<Element, any Error>] = []
     /// The task reading a lazy input, cancelled with the job.
     private var feeder: Task<Void, Never>?
+    /// The window onto a lazily read input: told of every result the consumer takes.
+    private var feed: InputFeed?
     private let decode: @Sendable (inout WireReader) throws -> Element
     /// Makes an element of an item's error (streams of `Result`s); `nil`: the error is thrown.
     private let failureElement: (@Sendable (any Error) -> Element)?
@@ -62,6 +64,7 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
             }
         }
         guard let first = buffer.popFirst() else { return nil }
+        feed?.consumed(1)
         return try first.get()
     }
 
@@ -83,9 +86,11 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         waiter = nil
         let input = feeder
         feeder = nil
+        let window = feed
         condition.broadcast()
         condition.unlock()
         resume?.resume()
+        window?.stop()
         input?.cancel()
         cancelJob()
     }
@@ -95,6 +100,13 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         condition.lock()
         defer { condition.unlock() }
         return cancelled
+    }
+
+    /// Remembers the window onto a lazy input, to open it as results are taken.
+    func attachFeed(_ window: InputFeed) {
+        condition.lock()
+        feed = window
+        condition.unlock()
     }
 
     /// Remembers the task feeding a lazy input, to cancel it with the job.
@@ -134,8 +146,13 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
 
     private func take() -> Take {
         condition.lock()
+        if let first = buffer.popFirst() {
+            let window = feed
+            condition.unlock()
+            window?.consumed(1)
+            return .element(first)
+        }
         defer { condition.unlock() }
-        if let first = buffer.popFirst() { return .element(first) }
         return finished ? .end : .empty
     }
 
