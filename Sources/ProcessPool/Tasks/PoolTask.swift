@@ -27,8 +27,16 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
     @_disfavoredOverload
     public init(name: String) where Argument: Codable, Result: Codable {
         self.name = name
-        encodeArgument = { value, writer in try BinaryEncoder().encode(value, to: &writer) }
-        decodeResult = { reader in try BinaryDecoder().decode(Result.self, from: &reader) }
+        if BinaryEncoder.isPlain(Argument.self) {
+            encodeArgument = { value, writer in try BinaryEncoder().encodePlain(value, to: &writer) }
+        } else {
+            encodeArgument = { value, writer in try BinaryEncoder().encode(value, to: &writer) }
+        }
+        if BinaryEncoder.isPlain(Result.self) {
+            decodeResult = { reader in try BinaryDecoder().decodePlain(Result.self, from: &reader) }
+        } else {
+            decodeResult = { reader in try BinaryDecoder().decode(Result.self, from: &reader) }
+        }
     }
 
     /// An initializer that runs this task once, with `argument`, in every worker before its

@@ -97,11 +97,15 @@ public struct TaskRegistry: Sendable {
         _ name: String,
         _ body: @escaping @Sendable (Argument) throws -> Result
     ) -> PoolTask<Argument, Result> {
+        // Whether the types need the per-value checks (WireCodable inside, optionals): once here.
+        let plainArgument = BinaryEncoder.isPlain(Argument.self)
+        let plainResult = BinaryEncoder.isPlain(Result.self)
         add(name, TaskSignature(Argument.self, Result.self)) { raw, writer in
             let argument: Argument
             do {
                 var reader = WireReader(raw)
-                argument = try BinaryDecoder().decode(Argument.self, from: &reader)
+                argument = plainArgument ? try BinaryDecoder().decodePlain(Argument.self, from: &reader)
+                                         : try BinaryDecoder().decode(Argument.self, from: &reader)
             } catch {
                 return .argumentUndecodable("\(error)")
             }
@@ -114,7 +118,11 @@ public struct TaskRegistry: Sendable {
             do {
                 let mark = writer.bytes.count
                 do {
-                    try BinaryEncoder().encode(result, to: &writer)
+                    if plainResult {
+                        try BinaryEncoder().encodePlain(result, to: &writer)
+                    } else {
+                        try BinaryEncoder().encode(result, to: &writer)
+                    }
                 } catch {
                     writer.bytes.removeSubrange(mark...)  // nothing half-written goes back
                     throw error

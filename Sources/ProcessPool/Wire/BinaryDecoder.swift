@@ -17,6 +17,15 @@ public struct BinaryDecoder {
         return value
     }
 
+    /// ``decode(_:from:)-(_,inout WireReader)`` for a type ``BinaryEncoder/isPlain(_:)`` said is
+    /// plain (no casts per item).
+    func decodePlain<T: Decodable>(_ type: T.Type, from reader: inout WireReader) throws -> T {
+        let state = BinaryDecodingState(reader)
+        let value = try T(from: BinaryDecoderImpl(state: state, codingPath: []))
+        reader = state.reader
+        return value
+    }
+
     /// Decodes a `T` from `bytes`, which must hold exactly one.
     public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         try bytes.withUnsafeBytes { raw in

@@ -27,6 +27,19 @@ public struct BinaryEncoder {
         try state.encodeValue(value, codingPath: [])
     }
 
+    /// Whether values of `type` take the generic path (checked once per task handle, not per item).
+    static func isPlain<T>(_ type: T.Type) -> Bool {
+        !(type is any WireCodable.Type) && !(type is any BinaryCodingSpecial.Type)
+    }
+
+    /// ``encode(_:to:)`` for a type ``isPlain(_:)`` said is plain.
+    func encodePlain<T: Encodable>(_ value: T, to writer: inout WireWriter) throws {
+        let state = BinaryEncodingState()
+        swap(&state.writer, &writer)
+        defer { swap(&state.writer, &writer) }
+        try state.encodePlain(value)
+    }
+
     /// `value`'s encoding as bytes.
     public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         var writer = WireWriter()
@@ -46,6 +59,20 @@ protocol BinaryCodingSpecial {
 /// The writer an encoding shares among its containers (they write one after another).
 final class BinaryEncodingState {
     var writer = WireWriter()
+
+    /// The entry count of the container whose count field is at `offset` (kept in the bytes
+    /// themselves: no counter object per container).
+    func entryCount(at offset: Int) -> UInt32 {
+        writer.bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+    }
+
+    func countEntry(at offset: Int) { writer.patch(entryCount(at: offset) + 1, at: offset) }
+
+    /// Encodes a top-level value whose type is known to be neither ``WireCodable`` nor special
+    /// (see ``BinaryEncoder/encodePlain(_:to:)``), skipping the casts.
+    func encodePlain<T: Encodable>(_ value: T) throws {
+        try value.encode(to: BinaryEncoderImpl(state: self, codingPath: []))
+    }
 
     func encodeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
         if let wire = value as? any WireCodable {
@@ -137,7 +164,6 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let state: BinaryEncodingState
     let codingPath: [any CodingKey]
     private let countAt: Int
-    private let counter = EntryCounter()
 
     init(state: BinaryEncodingState, codingPath: [any CodingKey]) {
         self.state = state
@@ -147,8 +173,7 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 
     private func begin(_ key: Key) throws {
-        counter.count += 1
-        state.writer.patch(counter.count, at: countAt)
+        state.countEntry(at: countAt)
         try state.writeKey(key)
     }
 
@@ -199,18 +224,12 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     }
 }
 
-/// How many entries a container has written (shared by the copies Swift makes of a container).
-final class EntryCounter {
-    var count: UInt32 = 0
-}
-
 /// An unkeyed container: a count (kept up to date), then the values.
 struct BinaryUnkeyedEncoding: UnkeyedEncodingContainer {
     let state: BinaryEncodingState
     let codingPath: [any CodingKey]
     private let countAt: Int
-    private let counter = EntryCounter()
-    var count: Int { Int(counter.count) }
+    var count: Int { Int(state.entryCount(at: countAt)) }
 
     init(state: BinaryEncodingState, codingPath: [any CodingKey]) {
         self.state = state
@@ -219,10 +238,7 @@ struct BinaryUnkeyedEncoding: UnkeyedEncodingContainer {
         state.writer.write(UInt32(0))
     }
 
-    private func begin() {
-        counter.count += 1
-        state.writer.patch(counter.count, at: countAt)
-    }
+    private func begin() { state.countEntry(at: countAt) }
 
     mutating func encodeNil() throws { begin(); state.writer.write(UInt8(0)) }
     mutating func encode(_ value: Bool) throws { begin(); value.encode(to: &state.writer) }
