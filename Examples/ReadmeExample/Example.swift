@@ -5,6 +5,12 @@ struct Negative: Error, Codable {
     let value: Int
 }
 
+/// A plain Codable struct: it travels in a compact binary form (no JSON, no hand-written coding).
+struct Reading: Codable, Sendable {
+    var id: Int
+    var value: Double
+}
+
 enum Tasks {
     static let registry: TaskRegistry = {
         var registry = TaskRegistry()
@@ -15,11 +21,13 @@ enum Tasks {
             if x < 0 { throw Negative(value: x) }
             return x
         }
+        registry.register("calibrate") { (r: Reading) in Reading(id: r.id, value: r.value * 2) }
         return registry
     }()
     static let add = PoolTask<Pair<Int, Int>, Int>(name: "add")
     static let square = PoolTask<Int, Int>(name: "square")
     static let checked = PoolTask<Int, Int>(name: "checked")
+    static let calibrate = PoolTask<Reading, Reading>(name: "calibrate")
 }
 
 @main
@@ -41,7 +49,18 @@ struct Example {
                 do { print(try outcome.get()) } catch let error as Negative { print("negative: \(error.value)") }
             }
 
-            // cancelling the awaiting task (or cancel()) cancels the job: its queued chunks are dropped
+            // any Codable type as argument and result
+            print(try await pool.apply(Tasks.calibrate, Reading(id: 1, value: 2.5)).value)
+
+            // imap over a lazy input: read only as the loop takes results (a bounded window)
+            var total = 0
+            for try await sum in try pool.imap(Tasks.add, (0..<100_000).lazy.map { Pair($0, 1) }, chunksize: 100) {
+                total += sum
+            }
+            print(total)
+
+            // cancelling the awaiting task (or cancel()) cancels the job: its queued chunks are
+            // dropped, and a monitor sees a jobCancelled event
             let big = try pool.mapAsync(Tasks.square, Array(0..<100_000), chunksize: 10)
             let waiter = Task { try await big.value }
             waiter.cancel()

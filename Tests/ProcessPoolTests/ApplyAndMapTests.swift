@@ -13,7 +13,7 @@ struct ApplyAndMapTests {
         defer { pool.terminate() }
         let result = try pool.applyAsync(TestTasks.add, Pair(3, 4))
         #expect(try result.get(timeout: .seconds(30)) == 7)
-        #expect(result.ready)
+        #expect(result.isReady)
         #expect(try result.successful())
         // A synchronous context selects the blocking forms (Python's apply/map/starmap).
         func blocking() throws -> Int { try pool.apply(TestTasks.square, 9) }

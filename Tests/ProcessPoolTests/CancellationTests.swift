@@ -36,7 +36,7 @@ struct CancellationTests {
         waiter.cancel()
         let ended = await outcome(of: waiter)
         #expect(ended?.isCancellation == true, "the awaiting task ends with CancellationError at once: \(String(describing: ended))")
-        #expect(result.ready)
+        #expect(result.isReady)
         #expect(throws: CancellationError.self) { try result.get() }
         #expect(await eventually { recorder.wasCancelled(doomed) }, "the monitor sees the job cancelled")
 

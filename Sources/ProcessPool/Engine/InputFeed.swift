@@ -55,6 +55,12 @@ final class InputFeed: @unchecked Sendable {
 
     private var room: Int { limit == .max ? .max : limit - (fed - consumed) }
 
+    /// The room a waiting feeder wakes for: a quarter of the window (whole chunks, at least one),
+    /// so that a fast consumer wakes it once per batch, not once per result. It cannot stall:
+    /// while less is free, more than three quarters of the window are in flight or waiting to
+    /// be read, and as they are read the room grows.
+    private var wakeRoom: Int { max(chunksize, limit == .max ? chunksize : limit / 4 / chunksize * chunksize) }
+
     // MARK: the feeder
 
     /// Blocks until at least one chunk may be read; a thread feeder's wait.
@@ -62,7 +68,7 @@ final class InputFeed: @unchecked Sendable {
     func waitForRoom() -> Int? {
         condition.lock()
         defer { condition.unlock() }
-        while !stopped && room < chunksize { condition.wait() }
+        while !stopped && room < wakeRoom { condition.wait() }
         return stopped ? nil : room / chunksize
     }
 
@@ -84,13 +90,13 @@ final class InputFeed: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if stopped { return .stopped }
-        return room >= chunksize ? .room(room / chunksize) : .full
+        return room >= wakeRoom ? .room(room / chunksize) : .full
     }
 
     /// Keeps `continuation` until there is room, or resumes it at once if there is already.
     private func park(_ continuation: CheckedContinuation<Void, Never>) {
         condition.lock()
-        if stopped || room >= chunksize {
+        if stopped || room >= wakeRoom {
             condition.unlock()
             continuation.resume()
         } else {
@@ -160,7 +166,7 @@ final class InputFeed: @unchecked Sendable {
     func consumed(_ count: Int) {
         condition.lock()
         consumed += count
-        let wake = room >= chunksize
+        let wake = room >= wakeRoom
         let resume = wake ? waiter : nil
         if wake {
             waiter = nil

@@ -41,11 +41,15 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     }
 
     /// Whether the result is available (success or failure). Python's `ready()`.
-    public var ready: Bool {
+    public var isReady: Bool {
         condition.lock()
         defer { condition.unlock() }
         return outcome != nil
     }
+
+    /// Python's spelling of ``isReady``.
+    @available(*, deprecated, renamed: "isReady")
+    public var ready: Bool { isReady }
 
     /// Whether the job succeeded. Python's `successful()`.
     /// - Throws: ``PoolError/Code/notReady`` before the result is ready.

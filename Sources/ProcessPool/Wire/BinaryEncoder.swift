@@ -21,10 +21,7 @@ public struct BinaryEncoder {
     /// Appends `value`'s encoding to `writer`.
     /// - Throws: `EncodingError` when the value refuses to encode (its own `encode(to:)` threw).
     public func encode<T: Encodable>(_ value: T, to writer: inout WireWriter) throws {
-        let state = BinaryEncodingState()
-        swap(&state.writer, &writer)
-        defer { swap(&state.writer, &writer) }
-        try state.encodeValue(value, codingPath: [])
+        try withUnsafeMutablePointer(to: &writer) { try BinaryEncodingState(writer: $0).encodeValue(value, codingPath: []) }
     }
 
     /// Whether values of `type` take the generic path (checked once per task handle, not per item).
@@ -34,10 +31,7 @@ public struct BinaryEncoder {
 
     /// ``encode(_:to:)`` for a type ``isPlain(_:)`` said is plain.
     func encodePlain<T: Encodable>(_ value: T, to writer: inout WireWriter) throws {
-        let state = BinaryEncodingState()
-        swap(&state.writer, &writer)
-        defer { swap(&state.writer, &writer) }
-        try state.encodePlain(value)
+        try withUnsafeMutablePointer(to: &writer) { try BinaryEncodingState(writer: $0).encodePlain(value) }
     }
 
     /// `value`'s encoding as bytes.
@@ -56,17 +50,20 @@ protocol BinaryCodingSpecial {
     static func binaryDecode(_ state: BinaryDecodingState, codingPath: [any CodingKey]) throws -> Self
 }
 
-/// The writer an encoding shares among its containers (they write one after another).
-final class BinaryEncodingState {
-    var writer = WireWriter()
+/// The writer an encoding shares among its containers (they write one after another): a pointer
+/// to the caller's own writer, valid for the length of ``BinaryEncoder/encode(_:to:)``. Through a
+/// pointer, a write costs no dynamic exclusivity check (a class's stored property would, per
+/// field), and an encoding allocates nothing but the containers Swift boxes.
+struct BinaryEncodingState {
+    let writer: UnsafeMutablePointer<WireWriter>
 
     /// The entry count of the container whose count field is at `offset` (kept in the bytes
     /// themselves: no counter object per container).
     func entryCount(at offset: Int) -> UInt32 {
-        writer.bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+        writer.pointee.bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
     }
 
-    func countEntry(at offset: Int) { writer.patch(entryCount(at: offset) + 1, at: offset) }
+    func countEntry(at offset: Int) { writer.pointee.patch(entryCount(at: offset) + 1, at: offset) }
 
     /// Encodes a top-level value whose type is known to be neither ``WireCodable`` nor special
     /// (see ``BinaryEncoder/encodePlain(_:to:)``), skipping the casts.
@@ -76,7 +73,7 @@ final class BinaryEncodingState {
 
     func encodeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
         if let wire = value as? any WireCodable {
-            wire.encode(to: &writer)
+            wire.encode(to: &writer.pointee)
         } else if let special = value as? any BinaryCodingSpecial {
             try special.binaryEncode(self, codingPath: codingPath)
         } else {
@@ -88,8 +85,8 @@ final class BinaryEncodingState {
         var name = key.stringValue
         let fits = name.withUTF8 { utf8 in
             guard utf8.count <= 255 else { return false }
-            writer.write(UInt8(utf8.count))
-            writer.writeRaw(UnsafeRawBufferPointer(utf8))
+            writer.pointee.write(UInt8(utf8.count))
+            writer.pointee.writeRaw(UnsafeRawBufferPointer(utf8))
             return true
         }
         guard fits else {
@@ -101,15 +98,15 @@ final class BinaryEncodingState {
 extension Optional: BinaryCodingSpecial where Wrapped: Codable {
     func binaryEncode(_ state: BinaryEncodingState, codingPath: [any CodingKey]) throws {
         switch self {
-        case .none: state.writer.write(UInt8(0))
+        case .none: state.writer.pointee.write(UInt8(0))
         case .some(let value):
-            state.writer.write(UInt8(1))
+            state.writer.pointee.write(UInt8(1))
             try state.encodeValue(value, codingPath: codingPath)
         }
     }
 
     static func binaryDecode(_ state: BinaryDecodingState, codingPath: [any CodingKey]) throws -> Self {
-        switch try state.reader.read(UInt8.self) {
+        switch try state.reader.pointee.read(UInt8.self) {
         case 0: return .none
         case 1: return .some(try state.decodeValue(Wrapped.self, codingPath: codingPath))
         case let other: throw WireFormatError.invalidValue("Optional tag \(other)")
@@ -119,21 +116,21 @@ extension Optional: BinaryCodingSpecial where Wrapped: Codable {
 
 extension Dictionary: BinaryCodingSpecial where Key == String, Value: Codable {
     func binaryEncode(_ state: BinaryEncodingState, codingPath: [any CodingKey]) throws {
-        state.writer.write(UInt32(count))
+        state.writer.pointee.write(UInt32(count))
         for (key, value) in self {
-            state.writer.write(key)
+            state.writer.pointee.write(key)
             try state.encodeValue(value, codingPath: codingPath)
         }
     }
 
     static func binaryDecode(_ state: BinaryDecodingState, codingPath: [any CodingKey]) throws -> Self {
-        let count = Int(try state.reader.read(UInt32.self))
+        let count = Int(try state.reader.pointee.read(UInt32.self))
         // Each pair takes at least 4 bytes (the key's length): refuse counts the data cannot hold.
-        guard count <= state.reader.remaining / 4 else { throw WireFormatError.truncated }
+        guard count <= state.reader.pointee.remaining / 4 else { throw WireFormatError.truncated }
         var dictionary: [String: Value] = [:]
         dictionary.reserveCapacity(count)
         for _ in 0..<count {
-            let key = try state.reader.read(String.self)
+            let key = try state.reader.pointee.read(String.self)
             dictionary[key] = try state.decodeValue(Value.self, codingPath: codingPath)
         }
         return dictionary
@@ -168,8 +165,8 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     init(state: BinaryEncodingState, codingPath: [any CodingKey]) {
         self.state = state
         self.codingPath = codingPath
-        countAt = state.writer.bytes.count
-        state.writer.write(UInt32(0))
+        countAt = state.writer.pointee.bytes.count
+        state.writer.pointee.write(UInt32(0))
     }
 
     private func begin(_ key: Key) throws {
@@ -179,23 +176,23 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
 
     mutating func encodeNil(forKey key: Key) throws {
         try begin(key)
-        state.writer.write(UInt8(0))
+        state.writer.pointee.write(UInt8(0))
     }
 
-    mutating func encode(_ value: Bool, forKey key: Key) throws { try begin(key); value.encode(to: &state.writer) }
-    mutating func encode(_ value: String, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try begin(key); state.writer.write(value.bitPattern) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { try begin(key); state.writer.write(Int64(value)) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { try begin(key); state.writer.write(UInt64(value)) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { try begin(key); state.writer.write(value) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { try begin(key); state.writer.write(value) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { try begin(key); value.encode(to: &state.writer.pointee) }
+    mutating func encode(_ value: String, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value.bitPattern) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { try begin(key); state.writer.pointee.write(Int64(value)) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { try begin(key); state.writer.pointee.write(UInt64(value)) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { try begin(key); state.writer.pointee.write(value) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
         try begin(key)
@@ -234,27 +231,27 @@ struct BinaryUnkeyedEncoding: UnkeyedEncodingContainer {
     init(state: BinaryEncodingState, codingPath: [any CodingKey]) {
         self.state = state
         self.codingPath = codingPath
-        countAt = state.writer.bytes.count
-        state.writer.write(UInt32(0))
+        countAt = state.writer.pointee.bytes.count
+        state.writer.pointee.write(UInt32(0))
     }
 
     private func begin() { state.countEntry(at: countAt) }
 
-    mutating func encodeNil() throws { begin(); state.writer.write(UInt8(0)) }
-    mutating func encode(_ value: Bool) throws { begin(); value.encode(to: &state.writer) }
-    mutating func encode(_ value: String) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: Double) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: Float) throws { begin(); state.writer.write(value.bitPattern) }
-    mutating func encode(_ value: Int) throws { begin(); state.writer.write(Int64(value)) }
-    mutating func encode(_ value: Int8) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: Int16) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: Int32) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: Int64) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: UInt) throws { begin(); state.writer.write(UInt64(value)) }
-    mutating func encode(_ value: UInt8) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: UInt16) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: UInt32) throws { begin(); state.writer.write(value) }
-    mutating func encode(_ value: UInt64) throws { begin(); state.writer.write(value) }
+    mutating func encodeNil() throws { begin(); state.writer.pointee.write(UInt8(0)) }
+    mutating func encode(_ value: Bool) throws { begin(); value.encode(to: &state.writer.pointee) }
+    mutating func encode(_ value: String) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Double) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Float) throws { begin(); state.writer.pointee.write(value.bitPattern) }
+    mutating func encode(_ value: Int) throws { begin(); state.writer.pointee.write(Int64(value)) }
+    mutating func encode(_ value: Int8) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int16) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int32) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int64) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt) throws { begin(); state.writer.pointee.write(UInt64(value)) }
+    mutating func encode(_ value: UInt8) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt16) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt32) throws { begin(); state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt64) throws { begin(); state.writer.pointee.write(value) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         begin()
@@ -282,20 +279,20 @@ struct BinarySingleValueEncoding: SingleValueEncodingContainer {
     let state: BinaryEncodingState
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil() throws { state.writer.write(UInt8(0)) }
-    mutating func encode(_ value: Bool) throws { value.encode(to: &state.writer) }
-    mutating func encode(_ value: String) throws { state.writer.write(value) }
-    mutating func encode(_ value: Double) throws { state.writer.write(value) }
-    mutating func encode(_ value: Float) throws { state.writer.write(value.bitPattern) }
-    mutating func encode(_ value: Int) throws { state.writer.write(Int64(value)) }
-    mutating func encode(_ value: Int8) throws { state.writer.write(value) }
-    mutating func encode(_ value: Int16) throws { state.writer.write(value) }
-    mutating func encode(_ value: Int32) throws { state.writer.write(value) }
-    mutating func encode(_ value: Int64) throws { state.writer.write(value) }
-    mutating func encode(_ value: UInt) throws { state.writer.write(UInt64(value)) }
-    mutating func encode(_ value: UInt8) throws { state.writer.write(value) }
-    mutating func encode(_ value: UInt16) throws { state.writer.write(value) }
-    mutating func encode(_ value: UInt32) throws { state.writer.write(value) }
-    mutating func encode(_ value: UInt64) throws { state.writer.write(value) }
+    mutating func encodeNil() throws { state.writer.pointee.write(UInt8(0)) }
+    mutating func encode(_ value: Bool) throws { value.encode(to: &state.writer.pointee) }
+    mutating func encode(_ value: String) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: Double) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: Float) throws { state.writer.pointee.write(value.bitPattern) }
+    mutating func encode(_ value: Int) throws { state.writer.pointee.write(Int64(value)) }
+    mutating func encode(_ value: Int8) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int16) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int32) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: Int64) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt) throws { state.writer.pointee.write(UInt64(value)) }
+    mutating func encode(_ value: UInt8) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt16) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt32) throws { state.writer.pointee.write(value) }
+    mutating func encode(_ value: UInt64) throws { state.writer.pointee.write(value) }
     mutating func encode<T: Encodable>(_ value: T) throws { try state.encodeValue(value, codingPath: codingPath) }
 }
