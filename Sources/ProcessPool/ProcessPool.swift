@@ -350,7 +350,7 @@ public final class ProcessPool: Sendable {
 
     /// Runs `task` on every item and yields the results in the order chunks complete (input
     /// order within a chunk). Python's `imap_unordered`. The input is read as the window allows,
-    /// as for ``imap(_:_:chunksize:window:label:)-(_,some Sequence<Argument>,_,_,_)``.
+    /// as for ``imap(_:_:chunksize:window:label:)-(_,Sequence,_,_,_)``.
     public func imapUnordered<Argument, Result>(
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
         label: String? = nil
@@ -360,7 +360,7 @@ public final class ProcessPool: Sendable {
 
     /// `imap` over an asynchronous input, consumed lazily as Python consumes an iterator: tasks
     /// start while the input is still being produced, and the input is read only as the
-    /// stream's window allows (see ``imap(_:_:chunksize:window:label:)-(_,some Sequence<Argument>,_,_,_)``).
+    /// stream's window allows (see ``imap(_:_:chunksize:window:label:)-(_,Sequence,_,_,_)``).
     /// An error thrown by the input is thrown by the stream after the results of the items before it.
     public func imap<Argument, Result, Input: AsyncSequence & Sendable>(
         _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, window: Int? = nil, label: String? = nil
@@ -457,7 +457,7 @@ public final class ProcessPool: Sendable {
 
     // MARK: per-item outcomes
 
-    /// Like ``imap(_:_:chunksize:window:label:)-(_,some Sequence<Argument>,_,_,_)``, but each
+    /// Like ``imap(_:_:chunksize:window:label:)-(_,Sequence,_,_,_)``, but each
     /// item's outcome is an element: a failed item yields `.failure(error)` in its place and the
     /// stream goes on, so one bad item does not end the others. Pool errors (terminated, input
     /// failed) also arrive as elements; the stream throws only `CancellationError` (see
@@ -813,7 +813,7 @@ public func withProcessPool<R>(
 }
 
 /// The `async` form of ``withProcessPool(_:_:)-(_,(ProcessPool)->R)``. It waits for the workers
-/// without blocking a thread (``ProcessPool/join()-(async)``), so pools ending at once never
+/// without blocking a thread (`try await pool.join()`), so pools ending at once never
 /// starve Swift's cooperative thread pool.
 public func withProcessPool<R>(
     _ configuration: ProcessPool.Configuration = .init(),
