@@ -52,9 +52,10 @@ struct Example {
             // any Codable type as argument and result
             print(try await pool.apply(Tasks.calibrate, Reading(id: 1, value: 2.5)).value)
 
-            // imap over a lazy input: read only as the loop takes results (a bounded window)
+            // imap over a lazy input: read only as the loop takes results (a bounded window), on
+            // a thread of the pool, so its closure must be @Sendable (not isolated to main's actor)
             var total = 0
-            for try await sum in try pool.imap(Tasks.add, (0..<100_000).lazy.map { Pair($0, 1) }, chunksize: 100) {
+            for try await sum in try pool.imap(Tasks.add, (0..<100_000).lazy.map { @Sendable in Pair($0, 1) }, chunksize: 100) {
                 total += sum
             }
             print(total)

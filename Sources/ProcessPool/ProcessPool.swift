@@ -329,9 +329,11 @@ public final class ProcessPool: Sendable {
     /// are read and not yet taken by the consumer (in the queue, at a worker, or done and
     /// waiting to be read). The first window is read and encoded here; the rest of a longer
     /// input is read by a thread of the pool as the consumer takes results, a chunk at a time,
-    /// so a lazy sequence of any length runs in bounded memory. (The sequence is iterated on
-    /// that thread, as Python's pool reads an iterator on its task-handler thread.) Closing
-    /// the pool lifts the window, so that queued work finishes even if nobody reads it.
+    /// so a lazy sequence of any length runs in bounded memory. The sequence is handed over
+    /// (`sending`) because it is iterated on that thread, as Python's pool reads an iterator on
+    /// its task-handler thread: a lazy sequence's closures must not be isolated to an actor
+    /// (in `@MainActor` code, write `.lazy.map { @Sendable in … }`). Closing the pool lifts the
+    /// window, so that queued work finishes even if nobody reads it.
     /// - Parameters:
     ///   - chunksize: items per chunk (Python's default for `imap` is 1).
     ///   - window: the most items read ahead of the consumer, rounded down to whole chunks (at
@@ -342,7 +344,7 @@ public final class ProcessPool: Sendable {
     ///   ``PoolError/Code/encoding`` if an argument of the first window cannot be encoded (a
     ///   later one ends the stream with that error, after the results before it).
     public func imap<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        _ task: PoolTask<Argument, Result>, _ items: sending some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
         label: String? = nil
     ) throws -> ResultStream<Result> {
         try submitStream(task, items, mode: .imap, chunksize: chunksize, window: window, label: label)
@@ -352,7 +354,7 @@ public final class ProcessPool: Sendable {
     /// order within a chunk). Python's `imap_unordered`. The input is read as the window allows,
     /// as for ``imap(_:_:chunksize:window:label:)-(_,Sequence,_,_,_)``.
     public func imapUnordered<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        _ task: PoolTask<Argument, Result>, _ items: sending some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
         label: String? = nil
     ) throws -> ResultStream<Result> {
         try submitStream(task, items, mode: .imapUnordered, chunksize: chunksize, window: window, label: label)
@@ -463,7 +465,7 @@ public final class ProcessPool: Sendable {
     /// failed) also arrive as elements; the stream throws only `CancellationError` (see
     /// ``ResultStream``). The input is read within the window, as for `imap`.
     public func imapResults<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        _ task: PoolTask<Argument, Result>, _ items: sending some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
         label: String? = nil
     ) throws -> ResultStream<Swift.Result<Result, any Error>> {
         try submitResults(task, items, mode: .imap, chunksize: chunksize, window: window, label: label)
@@ -834,7 +836,9 @@ public func withProcessPool<R>(
 
 /// A `Sequence`'s iterator handed to the thread that feeds a stream job (see ``InputFeed``).
 final class SequenceFeedSource<Iterator: IteratorProtocol>: @unchecked Sendable {
-    // Safe to share: the submitting call hands its only copy of the iterator over and never
+    // Safe to share: the public `imap` calls take their sequence as `sending`, so the compiler
+    // has proved that nothing else (no other task, no actor-isolated closure) can reach it; the
+    // submitting call makes the iterator, reads the first window, hands it over here and never
     // touches it again; from then on only the one feeder thread calls `next()`.
     private var iterator: Iterator
     private var peeked: Iterator.Element?

@@ -89,7 +89,7 @@ struct MonitorChannelTests {
         let monitor = try accept(listener)
         guard case .hello(let hello) = try monitor.nextMessage() else { Issue.record("the first line is a hello"); return }
         #expect(hello.pid == getpid() && hello.pool == pool.id && hello.workers == 2 && hello.engine == "swift")
-        #expect(hello.schemaVersion == 2 && hello.protocolVersion == MonitorChannel.protocolVersion)
+        #expect(hello.schemaVersion == PoolEvent.jsonSchemaVersion && hello.protocolVersion == MonitorChannel.protocolVersion)
         guard case .event(let first) = try monitor.nextMessage(), case .poolCreated(let id, let pid, _) = first.kind else {
             Issue.record("events begin with poolCreated"); return
         }
