@@ -90,9 +90,12 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         condition.broadcast()
         condition.unlock()
         resume?.resume()
+        // The pool hears of the cancellation before the feeder can stop and say "end of input":
+        // the other way round, a job whose items were all done would complete as if read to
+        // its end, and the monitor would never see it cancelled.
+        cancelJob()
         window?.stop()
         input?.cancel()
-        cancelJob()
     }
 
     /// Whether the stream was cancelled (a lazy input's feeder stops reading).
