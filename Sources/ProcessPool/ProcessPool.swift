@@ -335,6 +335,8 @@ public final class ProcessPool: Sendable {
     /// (in `@MainActor` code, write `.lazy.map { @Sendable in … }`). Closing the pool lifts the
     /// window, so that queued work finishes even if nobody reads it.
     /// - Parameters:
+    ///   - task: the registered task to run on each item.
+    ///   - items: the input, read within the window (an array, a lazy sequence, any `Sequence`).
     ///   - chunksize: items per chunk (Python's default for `imap` is 1).
     ///   - window: the most items read ahead of the consumer, rounded down to whole chunks (at
     ///     least one); `nil` for a few chunks per worker, and at least 1,024 items per worker so
