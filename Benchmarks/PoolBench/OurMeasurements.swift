@@ -28,6 +28,9 @@ enum OurMeasurements {
             return [("value", try await startup(workers: workers))]
         case "memory":
             return try await memory(items: n, workers: workers)
+        case "struct_codable", "struct_wire":
+            let seconds = try await structs(codable: workload == "struct_codable", items: n, workers: workers)
+            return [("value", Double(n) / seconds), ("seconds", seconds)]
         default:
             throw BenchError("unknown workload '\(workload)'")
         }
@@ -52,6 +55,30 @@ enum OurMeasurements {
             }
             let seconds = (clock.now - start).seconds
             try check(total, n)
+            return seconds
+        }
+    }
+
+    /// `map_async` (default chunk size) of a tiny struct through a task returning one: plain
+    /// `Codable` (the binary Codable path) or its `WireCodable` twin. The clock covers encoding
+    /// the arguments and decoding the results, as CPython's covers pickling.
+    private static func structs(codable: Bool, items n: Int, workers: Int) async throws -> Double {
+        try await withProcessPool(configuration(workers: workers)) { pool in
+            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+            let clock = ContinuousClock()
+            var total = 0
+            let start: ContinuousClock.Instant
+            if codable {
+                let input = (0..<n).map { Reading(id: $0, x: Double($0), y: 0.5, ok: true) }
+                start = clock.now
+                total = try await pool.mapAsync(BenchTasks.shiftCodable, input).value.reduce(0) { $0 + $1.id }
+            } else {
+                let input = (0..<n).map { WireReading(id: $0, x: Double($0), y: 0.5, ok: true) }
+                start = clock.now
+                total = try await pool.mapAsync(BenchTasks.shiftWire, input).value.reduce(0) { $0 + $1.id }
+            }
+            let seconds = (clock.now - start).seconds
+            guard total == n * (n + 1) / 2 else { throw BenchError("wrong sum: \(total)") }
             return seconds
         }
     }
@@ -181,7 +208,7 @@ enum OurMeasurements {
         let pool = try ProcessPool(configuration: configuration(workers: workers))
         let three = try await pool.apply(BenchTasks.add, Pair(1, 2))
         pool.close()
-        try pool.join()
+        try await pool.join()
         let seconds = (clock.now - start).seconds
         guard three == 3 else { throw BenchError("apply gave \(three)") }
         return seconds

@@ -84,7 +84,7 @@ struct SoakCommand: AsyncParsableCommand {
         }
         let (kills, resizes) = chaos.stop()
         pool.close()
-        try pool.join()
+        try await pool.join()
         let (retried, requeued) = await retryCounter.value
         let fdDrift = openDescriptors() - startFDs
         let rssDrift = ProcessMemory.residentMegabytes() - startRSS

@@ -94,5 +94,15 @@ struct Workload: Sendable {
                  details: ["before", "peak"]),
         Workload("memory_worker", .megabytes, items: 1_000_000, smoke: 20_000,
                  ours: .ours("memory"), reference: .python("memory"), field: "worker"),
+        // A struct of four scalars (Int, two Doubles, Bool) there and back, map_async with the
+        // default chunk size: plain Codable (binary), its WireCodable twin, CPython pickling a
+        // dataclass; and Codable against WireCodable directly.
+        Workload("struct_codable", .tasksPerSecond, items: 1_000_000, smoke: 20_000,
+                 ours: .ours("struct_codable"), reference: .python("struct_dataclass")),
+        Workload("struct_wire", .tasksPerSecond, items: 1_000_000, smoke: 20_000,
+                 ours: .ours("struct_wire"), reference: .python("struct_dataclass")),
+        Workload("codable_vs_wire", .tasksPerSecond, items: 1_000_000, smoke: 20_000,
+                 ours: .ours("struct_codable"), reference: .ours("struct_wire"),
+                 referenceName: "ours WireCodable", referenceKey: "wire"),
     ]
 }

@@ -7,12 +7,37 @@
 #   startup                                                        -> value = seconds
 #   memory                                                         -> before/after/peak/worker (MB)
 #   latency        -> p99/p50/max (ms): item end in the worker to its result in the caller
+#   struct_dataclass -> value = tasks/s: a dataclass of four scalars there and back (map_async)
 import sys, time
+from dataclasses import dataclass
 from multiprocessing import Pool
 
 
 def add(xy):
     return xy[0] + xy[1]
+
+
+@dataclass
+class Reading:
+    id: int
+    x: float
+    y: float
+    ok: bool
+
+
+def shift(r):
+    return Reading(r.id + 1, r.x, r.y, not r.ok)
+
+
+def struct_dataclass(n, workers):
+    work = [Reading(i, float(i), 0.5, True) for i in range(n)]
+    with Pool(workers) as pool:
+        pool.apply(add, ((1, 2),))
+        t = time.perf_counter()
+        r = pool.map_async(shift, work).get()
+        dt = time.perf_counter() - t
+    assert sum(x.id for x in r) == n * (n + 1) // 2, "wrong sum"
+    print("result value=%.1f seconds=%.6f" % (n / dt, dt))
 
 
 def stamped_sleep(pair):
@@ -93,5 +118,7 @@ if __name__ == "__main__":
         memory(n, workers)
     elif workload == "latency":
         latency(n, workers)
+    elif workload == "struct_dataclass":
+        struct_dataclass(n, workers)
     else:
         throughput(workload, n, workers)

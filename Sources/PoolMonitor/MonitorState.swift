@@ -315,6 +315,8 @@ public struct MonitorState: Sendable {
             withJob(job) { $0.resultsDelivered(start: start, count: count) }
         case .jobCompleted(let job, let error):
             withJob(job) { $0.completed(at: time, error: error) }
+        case .jobCancelled(let job):
+            withJob(job) { $0.completed(at: time, error: "cancelled") }
         case .poolResized(let from, let to):
             targetWorkers = to
             if to < from { inferRetirements(target: to) }

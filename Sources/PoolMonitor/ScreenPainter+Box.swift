@@ -414,6 +414,8 @@ extension ScreenPainter {
         case .jobCompleted(let id, let error):
             if let error { return [job(id), Span("failed: \(error)", CellStyle(color: .red, bold: true))] }
             return [job(id), Span("complete", CellStyle(color: .green))]
+        case .jobCancelled(let id):
+            return [job(id), Span("cancelled by the caller (queued chunks dropped)", CellStyle(color: .yellow))]
         case .poolResized(let from, let to):
             return [pool, Span("workers \(from) → \(to)")]
         case .poolStateChanged(let runState):

@@ -29,6 +29,11 @@ public struct PoolError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let initializerFailed = Code(name: "initializerFailed")
         /// The input sequence of a map or imap threw.
         public static let inputFailed = Code(name: "inputFailed")
+        /// The library was used in a way that cannot work, and the message says what to do: a
+        /// pool started in a worker process (``WorkerProcess/runIfRequested(_:)`` not reached),
+        /// a task handle whose types differ from the registered task's, a second consumer of a
+        /// ``ResultStream``.
+        public static let misuse = Code(name: "misuse")
     }
 
     public let code: Code
@@ -62,7 +67,35 @@ public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The worker that ran it.
     public let workerPID: Int32
 
+    /// The error itself, as JSON, when its type was registered with
+    /// ``TaskRegistry/registerError(_:)`` (the pool hands it over as itself when it decodes).
+    let encodedError: String?
+
     public var description: String {
         "\(task) item \(index) failed in worker \(workerPID): \(typeName): \(remoteDescription)"
+    }
+
+    /// Unpacks a description that carries an encoded error (see ``pack(_:description:)``).
+    init(typeName: String, remoteDescription: String, task: String, index: Int, workerPID: Int32) {
+        self.typeName = typeName
+        self.task = task
+        self.index = index
+        self.workerPID = workerPID
+        if remoteDescription.hasPrefix(Self.marker),
+           let end = remoteDescription.dropFirst(Self.marker.count).firstIndex(of: "\u{1}") {
+            encodedError = String(remoteDescription[remoteDescription.index(remoteDescription.startIndex, offsetBy: Self.marker.count)..<end])
+            self.remoteDescription = String(remoteDescription[remoteDescription.index(after: end)...])
+        } else {
+            encodedError = nil
+            self.remoteDescription = remoteDescription
+        }
+    }
+
+    /// How an encoded error travels in the description field of an item's failure: a marker,
+    /// the JSON (which never holds a raw U+0001), U+0001, the plain description.
+    private static let marker = "\u{1}error-json\u{1}"
+
+    static func pack(_ json: String, description: String) -> String {
+        marker + json + "\u{1}" + description
     }
 }

@@ -34,6 +34,12 @@ public final class ProcessPool: Sendable {
         /// other items run elsewhere. The first timeout only re-runs the worker's items with every
         /// start reported, so that the culprit is known for sure; it fails when it hangs again. `nil` (the default) lets items run as long as they like.
         public var taskTimeout: Duration?
+        /// How long a new worker may take to say it is ready (its initializer included) before
+        /// it is killed as a failure to start; after several such failures in a row the pool
+        /// gives up and its jobs fail with ``PoolError/Code/spawnFailed``. It catches a worker
+        /// program that never reaches ``WorkerProcess/runIfRequested(_:)`` and does not exit.
+        /// `nil` waits for ever.
+        public var startupTimeout: Duration? = .seconds(60)
         /// How long a timed-out worker has between SIGTERM and SIGKILL.
         public var terminationGrace: Duration = .seconds(1)
         /// The worker executable; `nil` for this program (`/proc/self/exe`).
@@ -76,7 +82,20 @@ public final class ProcessPool: Sendable {
         try self.init(configuration: Configuration(workers: workers, maxTasksPerChild: maxTasksPerChild, initializer: initializer))
     }
 
+    /// Starts a pool with everything `configuration` says; the workers are running when it returns.
+    /// - Throws: ``PoolError/Code/invalidArgument`` for a setting out of range,
+    ///   ``PoolError/Code/unknownTask`` for an initializer missing from ``Configuration/registry``,
+    ///   ``PoolError/Code/misuse`` in a process started as a pool worker that never reached
+    ///   ``WorkerProcess/runIfRequested(_:)``, ``PoolError/Code/spawnFailed`` when a worker
+    ///   cannot be started.
     public init(configuration: Configuration) throws {
+        // A worker whose `main` never reached `runIfRequested` would run the program itself and
+        // start a pool of its own: every worker another pool, without end. Refuse at once.
+        if WorkerProcess.isWorker {
+            throw PoolError(.misuse, "this process was started as a process-pool worker (\(WorkerProcess.environmentKey) is set) "
+                + "but never reached WorkerProcess.runIfRequested: call WorkerProcess.runIfRequested(registry) first thing "
+                + "in main, before anything else runs (it serves tasks in a worker and returns at once otherwise)")
+        }
         let workers = configuration.workers ?? Self.usableCPUCount
         guard workers >= 1 else {
             throw PoolError(.invalidArgument, "the number of workers must be at least 1 (got \(workers))")
@@ -114,6 +133,7 @@ public final class ProcessPool: Sendable {
             initializer: configuration.initializer)
         settings.taskTimeout = configuration.taskTimeout.map(\.nanoseconds)
         settings.terminationGrace = configuration.terminationGrace.nanoseconds
+        settings.startupTimeout = configuration.startupTimeout.map { max($0.nanoseconds, 1) }
         let core = try PoolCore(shared: shared, settings: settings, spawner: spawner, workers: workers)
         // The IO thread spawns the workers (see `PoolCore.startWorkers`); wait until it has.
         let started = StartupResult()
@@ -208,8 +228,9 @@ public final class ProcessPool: Sendable {
         _ task: PoolTask<Argument, Result>, _ argument: Argument, label: String? = nil,
         callback: (@Sendable (Result) -> Void)? = nil, errorCallback: (@Sendable (any Error) -> Void)? = nil
     ) throws -> AsyncResult<Result> {
-        let result = AsyncResult<Result>(callback: callback, errorCallback: errorCallback)
-        try submitWhole(task, [argument], mode: .apply, chunksize: 1, automatic: false, label: label) { all in
+        let job = shared.makeJobID()
+        let result = AsyncResult<Result>(callback: callback, errorCallback: errorCallback, cancelJob: cancellation(of: job))
+        try submitWhole(task, [argument], job: job, mode: .apply, chunksize: 1, automatic: false, label: label) { all in
             result.resolve(all.map { $0[0] })
         }
         return result
@@ -220,7 +241,8 @@ public final class ProcessPool: Sendable {
         try applyAsync(task, argument).get()
     }
 
-    /// Runs `task(argument)` in a worker and awaits the result.
+    /// Runs `task(argument)` in a worker and awaits the result. Cancelling the awaiting task
+    /// cancels the job (see ``AsyncResult/cancel()``).
     public func apply<Argument, Result>(_ task: PoolTask<Argument, Result>, _ argument: Argument) async throws -> Result {
         try await applyAsync(task, argument).value
     }
@@ -251,7 +273,7 @@ public final class ProcessPool: Sendable {
         try mapAsync(task, items, chunksize: chunksize).get()
     }
 
-    /// `await mapAsync(...).value`.
+    /// `await mapAsync(...).value`. Cancelling the awaiting task cancels the job.
     public func map<Argument, Result>(
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int? = nil
     ) async throws -> [Result] {
@@ -302,34 +324,59 @@ public final class ProcessPool: Sendable {
 
     /// Runs `task` on every item and yields the results in input order, each as soon as it and
     /// every one before it are done. Python's `imap`.
+    ///
+    /// The input is read as the stream's window allows (backpressure): at most `window` items
+    /// are read and not yet taken by the consumer (in the queue, at a worker, or done and
+    /// waiting to be read). The first window is read and encoded here; the rest of a longer
+    /// input is read by a thread of the pool as the consumer takes results, a chunk at a time,
+    /// so a lazy sequence of any length runs in bounded memory. The sequence is handed over
+    /// (`sending`) because it is iterated on that thread, as Python's pool reads an iterator on
+    /// its task-handler thread: a lazy sequence's closures must not be isolated to an actor
+    /// (in `@MainActor` code, write `.lazy.map { @Sendable in … }`). Closing the pool lifts the
+    /// window, so that queued work finishes even if nobody reads it.
+    /// - Parameters:
+    ///   - task: the registered task to run on each item.
+    ///   - items: the input, read within the window (an array, a lazy sequence, any `Sequence`).
+    ///   - chunksize: items per chunk (Python's default for `imap` is 1).
+    ///   - window: the most items read ahead of the consumer, rounded down to whole chunks (at
+    ///     least one); `nil` for a few chunks per worker, and at least 1,024 items per worker so
+    ///     that tiny tasks keep the workers busy.
+    ///   - label: the job's name in events (defaults to the task name).
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `chunksize < 1` or `window < 1`,
+    ///   ``PoolError/Code/encoding`` if an argument of the first window cannot be encoded (a
+    ///   later one ends the stream with that error, after the results before it).
     public func imap<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: sending some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        label: String? = nil
     ) throws -> ResultStream<Result> {
-        try submitStream(task, items, mode: .imap, chunksize: chunksize, label: label)
+        try submitStream(task, items, mode: .imap, chunksize: chunksize, window: window, label: label)
     }
 
     /// Runs `task` on every item and yields the results in the order chunks complete (input
-    /// order within a chunk). Python's `imap_unordered`.
+    /// order within a chunk). Python's `imap_unordered`. The input is read as the window allows,
+    /// as for ``imap(_:_:chunksize:window:label:)-(_,Sequence,_,_,_)``.
     public func imapUnordered<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: sending some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        label: String? = nil
     ) throws -> ResultStream<Result> {
-        try submitStream(task, items, mode: .imapUnordered, chunksize: chunksize, label: label)
+        try submitStream(task, items, mode: .imapUnordered, chunksize: chunksize, window: window, label: label)
     }
 
     /// `imap` over an asynchronous input, consumed lazily as Python consumes an iterator: tasks
-    /// start while the input is still being produced. An error thrown by the input is thrown by
-    /// the stream after the results of the items before it.
+    /// start while the input is still being produced, and the input is read only as the
+    /// stream's window allows (see ``imap(_:_:chunksize:window:label:)-(_,Sequence,_,_,_)``).
+    /// An error thrown by the input is thrown by the stream after the results of the items before it.
     public func imap<Argument, Result, Input: AsyncSequence & Sendable>(
-        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, window: Int? = nil, label: String? = nil
     ) throws -> ResultStream<Result> where Input.Element == Argument {
-        try submitLazyStream(task, items, mode: .imap, chunksize: chunksize, label: label)
+        try submitLazyStream(task, items, mode: .imap, chunksize: chunksize, window: window, label: label)
     }
 
-    /// `imapUnordered` over an asynchronous input, consumed lazily.
+    /// `imapUnordered` over an asynchronous input, consumed lazily, within the stream's window.
     public func imapUnordered<Argument, Result, Input: AsyncSequence & Sendable>(
-        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, label: String? = nil
+        _ task: PoolTask<Argument, Result>, _ items: Input, chunksize: Int = 1, window: Int? = nil, label: String? = nil
     ) throws -> ResultStream<Result> where Input.Element == Argument {
-        try submitLazyStream(task, items, mode: .imapUnordered, chunksize: chunksize, label: label)
+        try submitLazyStream(task, items, mode: .imapUnordered, chunksize: chunksize, window: window, label: label)
     }
 
     // MARK: life cycle
@@ -366,6 +413,93 @@ public final class ProcessPool: Sendable {
         if running { throw PoolError(.stillRunning, "join() needs close() or terminate() first") }
         shared.waitUntilFinished()
         drainMonitorLinks()
+    }
+
+    /// Waits for the workers to exit after ``close()`` or ``terminate()``, without blocking a
+    /// thread: the pool's IO thread resumes the caller when the last worker is reaped. Python's
+    /// `join`, for `async` code (the blocking ``join()`` would hold one of the few threads of
+    /// Swift's cooperative pool, which other tasks, such as a lazy input's feeder, may need).
+    ///
+    /// Cancelling the waiting task does not stop the wait: the workers are finishing work that
+    /// was already handed to them (``terminate()`` stops them at once).
+    /// - Throws: ``PoolError/Code/stillRunning`` if the pool was neither closed nor terminated.
+    public func join() async throws {
+        let running = shared.state.withLock { $0.lifecycle == .running }
+        if running { throw PoolError(.stillRunning, "join() needs close() or terminate() first") }
+        await shared.waitUntilFinished()
+        await drainMonitorLinksAsync()
+    }
+
+    /// ``terminate()`` without blocking a thread.
+    func terminateAndWait() async {
+        shared.state.withLock { state in
+            if state.lifecycle != .terminated {
+                state.lifecycle = .terminated
+                state.inbox.append(.terminate)
+            }
+        }
+        shared.wakeUp()
+        await shared.waitUntilFinished()
+        await drainMonitorLinksAsync()
+    }
+
+    /// ``drainMonitorLinks()`` on a thread of its own when there is a link to wait for.
+    private func drainMonitorLinksAsync() async {
+        guard !monitorLinks.isEmpty else { return }
+        let links = monitorLinks
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            do {
+                try DedicatedThread.start(name: "monitor drain") {
+                    for link in links { link.waitUntilDrained(timeout: .seconds(2)) }
+                    continuation.resume()
+                }
+            } catch {
+                continuation.resume()  // no thread to spare: skip the courtesy wait
+            }
+        }
+    }
+
+    // MARK: per-item outcomes
+
+    /// Like ``imap(_:_:chunksize:window:label:)-(_,Sequence,_,_,_)``, but each
+    /// item's outcome is an element: a failed item yields `.failure(error)` in its place and the
+    /// stream goes on, so one bad item does not end the others. Pool errors (terminated, input
+    /// failed) also arrive as elements; the stream throws only `CancellationError` (see
+    /// ``ResultStream``). The input is read within the window, as for `imap`.
+    public func imapResults<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: sending some Sequence<Argument>, chunksize: Int = 1, window: Int? = nil,
+        label: String? = nil
+    ) throws -> ResultStream<Swift.Result<Result, any Error>> {
+        try submitResults(task, items, mode: .imap, chunksize: chunksize, window: window, label: label)
+    }
+
+    /// Like ``map(_:_:chunksize:)-(_,_,Int?)``, but never fails as a whole for an item's error:
+    /// every item's outcome, in input order, `.success(value)` or `.failure(error)` (a task's
+    /// own error, as itself when its type is registered with ``TaskRegistry/registerError(_:)``,
+    /// otherwise a ``TaskError``). Python's default chunk size, as for `map_async`. Cancelling the
+    /// awaiting task cancels the job.
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `chunksize < 1`, ``PoolError/Code/encoding``
+    ///   if an argument cannot be encoded, ``PoolError/Code/notRunning`` after `close()`,
+    ///   `CancellationError`.
+    public func mapResults<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, chunksize: Int? = nil, label: String? = nil
+    ) async throws -> [Swift.Result<Result, any Error>] {
+        try await submitResults(task, items, mode: .map, chunksize: chunksize, window: nil, label: label).collect()
+    }
+
+    private func submitResults<Argument, Result>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int?, window: Int?,
+        label: String?
+    ) throws -> ResultStream<Swift.Result<Result, any Error>> {
+        let decode = task.decodeResult
+        return try submitStream(task, items, mode: mode, ordered: true, chunksize: chunksize, window: window,
+                                label: label) { job in
+            ResultStream<Swift.Result<Result, any Error>>(
+                decode: { reader in .success(try decode(&reader)) },
+                failureElement: { .failure($0) },
+                mapError: RegisteredErrors.revive,
+                cancelJob: cancellation(of: job))
+        }
     }
 
     /// Changes the worker count while the pool runs: new workers start at once; surplus ones are
@@ -424,6 +558,20 @@ public final class ProcessPool: Sendable {
         if let registry = configuration.registry, !registry.contains(task.name) {
             throw PoolError(.unknownTask, "task '\(task.name)' is not registered")
         }
+        // A handle whose types differ from the registered task's would send arguments the worker
+        // cannot decode, or read results as the wrong type: refuse it here, naming both.
+        guard let registry = configuration.registry ?? WorkerProcess.programRegistry.withLock({ $0 }),
+              let signature = registry.signature(of: task.name), !signature.matches(A.self, R.self)
+        else { return }
+        throw PoolError(.misuse, "the handle for task '\(task.name)' is PoolTask<\(String(reflecting: A.self)), "
+            + "\(String(reflecting: R.self))>, but the task is registered taking \(signature.argumentName) and "
+            + "returning \(signature.resultName): declare the handle with the registered types "
+            + "(or use the handle that register returns)")
+    }
+
+    /// What cancelling job `job` does: asks the IO thread to drop its queued chunks.
+    private func cancellation(of job: Int) -> @Sendable () -> Void {
+        { [weak shared] in try? shared?.send(.cancelJob(job), always: true) }
     }
 
     private func resolveChunksize(_ chunksize: Int?, count: Int) throws -> (Int, Bool) {
@@ -444,8 +592,9 @@ public final class ProcessPool: Sendable {
         try checkTask(task)
         let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
         let (size, automatic) = try resolveChunksize(chunksize, count: encoded.count)
-        let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback)
-        try submitEncoded(task, encoded, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
+        let job = shared.makeJobID()
+        let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback, cancelJob: cancellation(of: job))
+        try submitEncoded(task, encoded, job: job, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
             result.resolve(all)
         }
         return result
@@ -453,23 +602,23 @@ public final class ProcessPool: Sendable {
 
     /// Submits a job whose results are handed over all at once.
     private func submitWhole<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: [Argument], mode: JobMode, chunksize: Int, automatic: Bool,
+        _ task: PoolTask<Argument, Result>, _ items: [Argument], job: Int, mode: JobMode, chunksize: Int, automatic: Bool,
         label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
     ) throws {
         try checkTask(task)
-        try submitEncoded(task, try EncodedItems(items, task: task.name, encode: task.encodeArgument), mode: mode,
+        try submitEncoded(task, try EncodedItems(items, task: task.name, encode: task.encodeArgument), job: job, mode: mode,
                           chunksize: chunksize, automatic: automatic, label: label, finish: finish)
     }
 
     /// Submits a job of encoded arguments whose results are handed over all at once.
     private func submitEncoded<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ encoded: EncodedItems, mode: JobMode, chunksize: Int, automatic: Bool,
+        _ task: PoolTask<Argument, Result>, _ encoded: EncodedItems, job: Int, mode: JobMode, chunksize: Int, automatic: Bool,
         label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
     ) throws {
         let decode = task.decodeResult
         let delivery = JobDelivery.whole { results in
             if let error = results.firstError {
-                finish(.failure(error))
+                finish(.failure(RegisteredErrors.revive(error)))
                 return
             }
             finish(Swift.Result { try results.decodeAll(decode) }.mapError {
@@ -477,69 +626,175 @@ public final class ProcessPool: Sendable {
             })
         }
         try shared.send(.submit(JobSubmission(
-            descriptor: descriptor(task, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic, label: label),
+            descriptor: descriptor(task, job: job, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic,
+                                   label: label),
             items: encoded, inputComplete: true, delivery: delivery)))
     }
 
     private func submitStream<Argument, Result>(
-        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int, label: String?
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, chunksize: Int, window: Int?,
+        label: String?
     ) throws -> ResultStream<Result> {
-        let (chunksize, _) = try resolveChunksize(chunksize, count: 0)
+        try submitStream(task, items, mode: mode, ordered: mode == .imap, chunksize: chunksize, window: window,
+                         label: label) { job in
+            ResultStream<Result>(decode: task.decodeResult, mapError: RegisteredErrors.revive, cancelJob: cancellation(of: job))
+        }
+    }
+
+    /// The window a stream job gets (see ``InputFeed``).
+    private func windowLimit(_ window: Int?, chunksize: Int) throws -> Int {
+        if let window {
+            guard window >= 1 else { throw PoolError(.invalidArgument, "window must be at least 1 (got \(window))") }
+            return window
+        }
+        return InputFeed.defaultLimit(workers: workerCount, chunksize: chunksize)
+    }
+
+    /// Submits a stream job whose stream `makeStream` builds for the job's id. With a chunk size
+    /// given (`imap`, `imapUnordered`), the input is read within a window (see ``InputFeed``);
+    /// without one (`mapResults`: Python's default chunk size needs the length) it is read whole.
+    private func submitStream<Argument, Result, Element>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, ordered: Bool, chunksize: Int?,
+        window: Int?, label: String?, makeStream: (Int) -> ResultStream<Element>
+    ) throws -> ResultStream<Element> {
+        if let chunksize { _ = try resolveChunksize(chunksize, count: 0) }
         try checkTask(task)
+        if let chunksize {
+            let (size, _) = try resolveChunksize(chunksize, count: 0)
+            let limit = try windowLimit(window, chunksize: size)
+            return try submitWindowed(task, items, mode: mode, ordered: ordered, chunksize: size, limit: limit,
+                                      label: label, makeStream: makeStream)
+        }
         let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
-        let stream = ResultStream<Result>(decode: task.decodeResult)
+        let (chunksize, automatic) = try resolveChunksize(chunksize, count: encoded.count)
+        let job = shared.makeJobID()
+        let stream = makeStream(job)
         try shared.send(.submit(JobSubmission(
-            descriptor: descriptor(task, mode: mode, count: encoded.count, chunksize: chunksize, automatic: false, label: label),
+            descriptor: descriptor(task, job: job, mode: mode, count: encoded.count, chunksize: chunksize, automatic: automatic,
+                                   label: label),
             items: encoded, inputComplete: true,
-            delivery: mode == .imap ? .ordered(stream) : .unordered(stream))))
+            delivery: ordered ? .ordered(stream) : .unordered(stream))))
         return stream
     }
 
-    private func submitLazyStream<Argument, Result, Input: AsyncSequence & Sendable>(
-        _ task: PoolTask<Argument, Result>, _ items: Input, mode: JobMode, chunksize: Int, label: String?
-    ) throws -> ResultStream<Result> where Input.Element == Argument {
-        let (chunksize, _) = try resolveChunksize(chunksize, count: 0)
-        try checkTask(task)
-        let stream = ResultStream<Result>(decode: task.decodeResult)
-        let description = descriptor(task, mode: mode, count: 0, chunksize: chunksize, automatic: false, label: label)
+    /// Submits a stream job over a `Sequence` read within a window: the first window here (an
+    /// input that fits is submitted whole, as before), the rest on a feeder thread.
+    private func submitWindowed<Argument, Result, Element>(
+        _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, ordered: Bool, chunksize: Int,
+        limit: Int, label: String?, makeStream: (Int) -> ResultStream<Element>
+    ) throws -> ResultStream<Element> {
+        let firstWindow = max(chunksize, limit / chunksize * chunksize)
+        var iterator = items.makeIterator()
+        var first = EncodedItems()
+        while first.count < firstWindow, let item = iterator.next() {
+            try first.append(item, index: first.count, task: task.name, encode: task.encodeArgument)
+        }
+        let peeked = first.count == firstWindow ? iterator.next() : nil
+        let job = shared.makeJobID()
+        let stream = makeStream(job)
+        let delivery: JobDelivery = ordered ? .ordered(stream) : .unordered(stream)
+        guard let peeked else {
+            try shared.send(.submit(JobSubmission(
+                descriptor: descriptor(task, job: job, mode: mode, count: first.count, chunksize: chunksize,
+                                       automatic: false, label: label),
+                items: first, inputComplete: true, delivery: delivery)))
+            return stream
+        }
+        let feed = InputFeed(limit: limit, chunksize: chunksize, alreadyFed: first.count)
+        stream.attachFeed(feed)
+        let fed = first.count
         try shared.send(.submit(JobSubmission(
-            descriptor: description, items: EncodedItems(), inputComplete: false,
-            delivery: mode == .imap ? .ordered(stream) : .unordered(stream))))
+            descriptor: descriptor(task, job: job, mode: mode, count: 0, chunksize: chunksize, automatic: false,
+                                   label: label),
+            items: first, inputComplete: false, delivery: delivery, feed: feed)))
+        let source = SequenceFeedSource(iterator: iterator, next: peeked)
         let shared = self.shared
-        let job = description.id
-        // The feeder sends whole chunks as they fill, so the engine's chunk numbering (by
-        // chunksize from item 0) matches what it is given.
-        Task {
-            var batch: [Argument] = []
-            var sent = 0
-            func flush() throws {
-                guard !batch.isEmpty else { return }
-                let encoded = try EncodedItems(batch, task: task.name, startingAt: sent, encode: task.encodeArgument)
-                try shared.send(.appendInput(job: job, items: encoded), always: true)
-                sent += batch.count
-                batch.removeAll(keepingCapacity: true)
-            }
+        let name = task.name
+        let encode = task.encodeArgument
+        let body: @Sendable () -> Void = {
+            var batch = EncodedItems()
+            var index = fed
             var failure: PoolError?
-            do {
-                for try await item in items {
-                    batch.append(item)
-                    if batch.count == chunksize { try flush() }
+            reading: while let chunks = feed.waitForRoom() {
+                for _ in 0..<chunks {
+                    for _ in 0..<chunksize {
+                        guard let item = source.next() else { break reading }
+                        do {
+                            try batch.append(item, index: index, task: name, encode: encode)
+                        } catch {
+                            failure = error as? PoolError ?? PoolError(.encoding, "\(error)")
+                            break reading
+                        }
+                        index += 1
+                    }
+                    if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
                 }
-                try flush()
-            } catch let error as PoolError {
-                failure = error
-            } catch {
-                try? flush()
-                failure = PoolError(.inputFailed, "the input sequence threw after \(sent) items: \(error)")
             }
+            _ = feed.put(&batch)  // the input's last items: taken at `endInput`
             try? shared.send(.endInput(job: job, error: failure), always: true)
+        }
+        do {
+            try DedicatedThread.start(name: "imap input") { body() }
+        } catch {
+            // No thread to spare: read the rest here, with the window lifted (it would wait for
+            // a consumer that cannot run until this returns).
+            feed.lift()
+            body()
         }
         return stream
     }
 
-    private func descriptor<A, R>(_ task: PoolTask<A, R>, mode: JobMode, count: Int, chunksize: Int,
+    private func submitLazyStream<Argument, Result, Input: AsyncSequence & Sendable>(
+        _ task: PoolTask<Argument, Result>, _ items: Input, mode: JobMode, chunksize: Int, window: Int?, label: String?
+    ) throws -> ResultStream<Result> where Input.Element == Argument {
+        let (chunksize, _) = try resolveChunksize(chunksize, count: 0)
+        let limit = try windowLimit(window, chunksize: chunksize)
+        try checkTask(task)
+        let job = shared.makeJobID()
+        let stream = ResultStream<Result>(decode: task.decodeResult, mapError: RegisteredErrors.revive,
+                                          cancelJob: cancellation(of: job))
+        let feed = InputFeed(limit: limit, chunksize: chunksize, alreadyFed: 0)
+        stream.attachFeed(feed)
+        let description = descriptor(task, job: job, mode: mode, count: 0, chunksize: chunksize, automatic: false, label: label)
+        try shared.send(.submit(JobSubmission(
+            descriptor: description, items: EncodedItems(), inputComplete: false,
+            delivery: mode == .imap ? .ordered(stream) : .unordered(stream), feed: feed)))
+        let shared = self.shared
+        // The feeder reads only while the window has room for a whole chunk, and puts whole
+        // chunks, so the engine's chunk numbering (by chunksize from item 0) matches what it
+        // is given; the IO thread takes whatever has been put since it last looked (one command
+        // per batch, not per chunk). It stops when the stream is cancelled (and is cancelled with it).
+        let feeder = Task {
+            var iterator = items.makeAsyncIterator()
+            var batch = EncodedItems()
+            var index = 0
+            var failure: PoolError?
+            do {
+                reading: while let chunks = await feed.roomAsync() {
+                    for _ in 0..<chunks {
+                        for _ in 0..<chunksize {
+                            guard let item = try await iterator.next() else { break reading }
+                            try batch.append(item, index: index, task: task.name, encode: task.encodeArgument)
+                            index += 1
+                        }
+                        if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
+                    }
+                }
+            } catch let error as PoolError {
+                failure = error
+            } catch {
+                failure = PoolError(.inputFailed, "the input sequence threw after \(index) items: \(error)")
+            }
+            _ = feed.put(&batch)  // the input's last items: taken at `endInput`
+            try? shared.send(.endInput(job: job, error: failure), always: true)
+        }
+        stream.attachFeeder(feeder)
+        return stream
+    }
+
+    private func descriptor<A, R>(_ task: PoolTask<A, R>, job: Int, mode: JobMode, count: Int, chunksize: Int,
                                   automatic: Bool, label: String?) -> JobDescriptor {
-        JobDescriptor(id: shared.makeJobID(), label: label ?? task.name, function: task.name, itemCount: count,
+        JobDescriptor(id: job, label: label ?? task.name, function: task.name, itemCount: count,
                       chunksize: chunksize, chunksizeIsAutomatic: automatic, mode: mode)
     }
 }
@@ -561,7 +816,9 @@ public func withProcessPool<R>(
     }
 }
 
-/// The `async` form of ``withProcessPool(_:_:)-(_,(ProcessPool)->R)``.
+/// The `async` form of ``withProcessPool(_:_:)-(_,(ProcessPool)->R)``. It waits for the workers
+/// without blocking a thread (`try await pool.join()`), so pools ending at once never
+/// starve Swift's cooperative thread pool.
 public func withProcessPool<R>(
     _ configuration: ProcessPool.Configuration = .init(),
     isolation: isolated (any Actor)? = #isolation,
@@ -571,10 +828,33 @@ public func withProcessPool<R>(
     do {
         let result = try await body(pool)
         pool.close()
-        try pool.join()
+        try await pool.join()
         return result
     } catch {
-        pool.terminate()
+        await pool.terminateAndWait()
         throw error
+    }
+}
+
+/// A `Sequence`'s iterator handed to the thread that feeds a stream job (see ``InputFeed``).
+final class SequenceFeedSource<Iterator: IteratorProtocol>: @unchecked Sendable {
+    // Safe to share: the public `imap` calls take their sequence as `sending`, so the compiler
+    // has proved that nothing else (no other task, no actor-isolated closure) can reach it; the
+    // submitting call makes the iterator, reads the first window, hands it over here and never
+    // touches it again; from then on only the one feeder thread calls `next()`.
+    private var iterator: Iterator
+    private var peeked: Iterator.Element?
+
+    init(iterator: Iterator, next: Iterator.Element) {
+        self.iterator = iterator
+        peeked = next
+    }
+
+    func next() -> Iterator.Element? {
+        if let item = peeked {
+            peeked = nil
+            return item
+        }
+        return iterator.next()
     }
 }

@@ -98,7 +98,7 @@ final class LiveRunSource: MonitorSource {
             inbox.post(.runFinished(run: run, summary: [DemoRun.totalLine("sum", results.sums),
                                                         DemoRun.totalLine("product", results.products)]))
             pool.close()
-            try pool.join()
+            try await pool.join()
         } catch {
             inbox.post(.runFailed(run: run, message: "\(error)"))
         }

@@ -73,7 +73,7 @@ struct RunCommand: AsyncParsableCommand {
         // A stop (a signal, or nobody reading standard output) failed the jobs: it owns the exit.
         SignalStop.waitIfStopping()
         pool.close()
-        try pool.join()
+        try await pool.join()
         await recording?.value
         if let eventLog {
             await eventLog.close()

@@ -61,9 +61,14 @@ public enum TestTasks {
             Pair(initializedValue.load(ordering: .relaxed), initializerRuns.load(ordering: .relaxed))
         }
         registry.register("failingInitializer") { (_: Int) throws -> Int in throw TestTaskError.rejected(value: -1) }
-        // JSON path: a NaN cannot be encoded as JSON, so the result fails to encode in the worker.
+        // Plain Codable (the binary path): a Measurement of NaN refuses to encode, so the result
+        // fails to encode in the worker.
         registry.register("measure") { (x: Int) -> Measurement in Measurement(value: x < 0 ? .nan : Double(x)) }
         registry.register("echoMeasurement") { (m: Measurement) -> Measurement in m }
+        // Plain Codable with a large byte array and an optional: the binary Codable path.
+        registry.register("blobSum") { (blob: Blob) -> Blob in
+            Blob(bytes: [UInt8(truncatingIfNeeded: blob.bytes.reduce(0) { $0 + Int($1) })], tag: blob.tag.map { $0 + "!" })
+        }
         // Write straight onto the result pipe (descriptor 4), as a buggy or hostile worker would.
         registry.register("writeGarbage") { (kind: Int) -> Int in
             let bytes: [UInt8] = switch kind {
@@ -78,6 +83,18 @@ public enum TestTasks {
         registry.register("printLine") { (text: String) -> Int in
             WorkerProcess.printLine(text)
             return text.count
+        }
+        // An initializer with a side effect the test process can see: creates the file at `path`.
+        registry.register("touch") { (path: String) -> Int in
+            let fd = open(path, O_CREAT | O_WRONLY, 0o644)
+            if fd >= 0 { close(fd) }
+            return Int(fd)
+        }
+        // A task's own Codable error, registered: it reaches the caller as itself.
+        registry.registerError(ValidationError.self)
+        registry.register("validate") { (x: Int) throws -> Int in
+            if x < 0 { throw ValidationError(field: "x", value: x) }
+            return x
         }
         return registry
     }()
@@ -100,8 +117,11 @@ public enum TestTasks {
     public static let failingInitializer = PoolTask<Int, Int>(name: "failingInitializer")
     public static let measure = PoolTask<Int, Measurement>(name: "measure")
     public static let echoMeasurement = PoolTask<Measurement, Measurement>(name: "echoMeasurement")
+    public static let blobSum = PoolTask<Blob, Blob>(name: "blobSum")
     public static let writeGarbage = PoolTask<Int, Int>(name: "writeGarbage")
     public static let printLine = PoolTask<String, Int>(name: "printLine")
+    public static let validate = PoolTask<Int, Int>(name: "validate")
+    public static let touch = PoolTask<String, Int>(name: "touch")
     /// Registered nowhere: the worker must answer with an unknown-task error.
     public static let missing = PoolTask<Int, Int>(name: "noSuchTask")
 
@@ -136,6 +156,38 @@ public struct GatedValue: WireCodable {
 public struct Measurement: Codable, Sendable, Equatable {
     public var value: Double
     public init(value: Double) { self.value = value }
+
+    private enum CodingKeys: String, CodingKey { case value }
+
+    /// Refuses NaN, as JSON does: a value whose own `encode(to:)` throws.
+    public func encode(to encoder: any Encoder) throws {
+        guard !value.isNaN else {
+            throw EncodingError.invalidValue(value, .init(codingPath: [CodingKeys.value], debugDescription: "NaN is not a measurement"))
+        }
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(value, forKey: .value)
+    }
+}
+
+/// A plain `Codable` struct (not ``WireCodable``) holding bytes.
+public struct Blob: Codable, Sendable, Equatable {
+    public var bytes: [UInt8]
+    public var tag: String?
+    public init(bytes: [UInt8], tag: String?) {
+        self.bytes = bytes
+        self.tag = tag
+    }
+}
+
+/// An error type registered with `registerError`: travels back as itself.
+public struct ValidationError: Error, Codable, Equatable, CustomStringConvertible {
+    public var field: String
+    public var value: Int
+    public init(field: String, value: Int) {
+        self.field = field
+        self.value = value
+    }
+    public var description: String { "\(field) must not be negative (got \(value))" }
 }
 
 public enum TestTaskError: Error, CustomStringConvertible {

@@ -11,6 +11,7 @@ enum Scenario {
     static func run(_ name: String) -> Never {
         switch name {
         case "grow-past-descriptor-limit": growPastDescriptorLimit()
+        case "pools-end-together": poolsEndTogether()
         default:
             print("ERROR unknown scenario \(name)")
             exit(2)
@@ -61,4 +62,70 @@ enum Scenario {
             exit(1)
         }
     }
+
+    /// A `main` that never reached `WorkerProcess.runIfRequested`, started as a pool worker: it
+    /// goes on to start a pool of its own, as a forgetful program would, and says what happened.
+    static func forgetful() -> Never {
+        do {
+            let pool = try ProcessPool(configuration: .init(workers: 1))
+            WorkerProcess.printLine("FORGETFUL a pool started inside a worker (\(pool.workerCount) worker)")
+            pool.terminate()
+            exit(0)
+        } catch {
+            WorkerProcess.printLine("FORGETFUL \(error)")
+            exit(1)
+        }
+    }
+
+    /// More pools than the cooperative pool has threads end at once (the `async`
+    /// `withProcessPool`) while their lazy inputs, read by tasks on that same thread pool, are
+    /// still being fed. A `join` that blocks its thread deadlocks here.
+    static func poolsEndTogether() -> Never {
+        let count = ProcessInfo.processInfo.activeProcessorCount * 2 + 1
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let ended = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<count {
+                    group.addTask {
+                        do {
+                            return try await withProcessPool(TestEnvironment.configuration(workers: 1)) { pool in
+                                let stream = try pool.imap(TestTasks.square, SlowCounter(limit: 40))
+                                await Task.yield()
+                                return withExtendedLifetime(stream) { true }
+                            }
+                        } catch {
+                            print("ERROR \(error)")
+                            return false
+                        }
+                    }
+                }
+                var ended = 0
+                for await ok in group where ok { ended += 1 }
+                return ended
+            }
+            print("ENDED \(ended) of \(count)")
+            done.signal()
+        }
+        done.wait()
+        exit(0)
+    }
+}
+
+/// 0, 1, … up to `limit`, each after a short sleep: an input still being fed when its pool ends.
+struct SlowCounter: AsyncSequence, Sendable {
+    let limit: Int
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let limit: Int
+        var next = 0
+
+        mutating func next() async -> Int? {
+            guard next < limit else { return nil }
+            try? await Task.sleep(for: .milliseconds(2))
+            defer { next += 1 }
+            return next
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(limit: limit) }
 }

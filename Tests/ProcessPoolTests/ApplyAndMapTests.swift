@@ -13,7 +13,7 @@ struct ApplyAndMapTests {
         defer { pool.terminate() }
         let result = try pool.applyAsync(TestTasks.add, Pair(3, 4))
         #expect(try result.get(timeout: .seconds(30)) == 7)
-        #expect(result.ready)
+        #expect(result.isReady)
         #expect(try result.successful())
         // A synchronous context selects the blocking forms (Python's apply/map/starmap).
         func blocking() throws -> Int { try pool.apply(TestTasks.square, 9) }
@@ -82,7 +82,7 @@ struct ApplyAndMapTests {
         _ = try await pool.mapAsync(TestTasks.square, Array(1...10)).value
         _ = try await pool.imap(TestTasks.square, Array(1...3)).collect()
         pool.close()
-        try pool.join()
+        try await pool.join()
         let all = await collector.value
         let jobs = all.compactMap { event -> JobDescriptor? in
             if case .jobSubmitted(let job) = event.kind { return job }
@@ -176,7 +176,7 @@ struct ApplyAndMapTests {
         let result = try pool.mapAsync(TestTasks.failAfter, items, chunksize: 1)
         #expect(throws: TaskError.self) { try result.get(timeout: .seconds(60)) }
         pool.close()
-        try pool.join()
+        try await pool.join()
         let all = await collector.value
         let finished = all.reduce(0) { $0 + $1.kind.finishedItemCount }
         let completedAt = try #require(all.firstIndex { if case .jobCompleted = $0.kind { return true } else { return false } })

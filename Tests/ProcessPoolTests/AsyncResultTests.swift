@@ -14,11 +14,11 @@ struct AsyncResultTests {
         let result = try pool.applyAsync(TestTasks.gatedValue, GatedValue(5, gate: gate))
         #expect { try result.get(timeout: .milliseconds(20)) } throws: { ($0 as? PoolError)?.code == .timeout }
         #expect(result.wait(timeout: .milliseconds(20)) == false)
-        #expect(result.ready == false)
+        #expect(result.isReady == false)
         #expect { try result.successful() } throws: { ($0 as? PoolError)?.code == .notReady }
         TestEnvironment.open(gate)
         #expect(result.wait(timeout: .seconds(60)))
-        #expect(result.ready)
+        #expect(result.isReady)
         #expect(try result.successful())
         #expect(try result.get() == 5)
     }

@@ -78,7 +78,7 @@ struct ChaosTests {
             #expect(results == input, "in input order")
         }
         pool.close()
-        try pool.join()
+        try await pool.join()
         let exits = await counter.value
         #expect(!victims.isEmpty, "the run lasted long enough for kills to land")
         let unseen = victims.filter { exits[$0] == nil }

@@ -14,7 +14,7 @@ struct EventStreamTests {
         let result = try await pool.mapAsync(TestTasks.sleepThenReturn, (0..<6).map { Pair($0, 2) }, chunksize: 2, label: "naps").value
         #expect(result == Array(0..<6))
         pool.close()
-        try pool.join()
+        try await pool.join()
         let all = await collector.value
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.time <= $1.time }, "timestamps are monotonic")
         let started = all.compactMap { if case .workerStarted(_, let pid) = $0.kind { pid } else { nil } }
@@ -46,7 +46,7 @@ struct EventStreamTests {
         }
         _ = try await pool.mapAsync(TestTasks.square, Array(0..<500), chunksize: 1).value
         pool.close()
-        try pool.join()
+        try await pool.join()
         let one = await singles.value
         let many = await groups.value
         #expect(many.allSatisfy { !$0.isEmpty })
@@ -94,6 +94,7 @@ struct EventStreamTests {
             .itemsFinished(job: 3, start: 4, count: 512, pid: 42, nanoseconds: 98_765),
             .jobProgress(job: 3, finished: 7, failed: 1, delivered: 4, chunksDone: 3),
             .settingsChanged(chunksize: 8), .settingsChanged(chunksize: nil),
+            .jobCancelled(job: 6),
         ]
         for (i, kind) in kinds.enumerated() {
             let event = PoolEvent(time: UInt64(i) * 1_234_567_891 + 7, kind: kind)
@@ -139,7 +140,7 @@ struct EventStreamTests {
         let values = try await pool.mapAsync(TestTasks.square, Array(0..<n), chunksize: 1).value
         #expect(values == (0..<n).map { $0 * $0 })
         pool.close()
-        try pool.join()
+        try await pool.join()
         let runs = await collector.value.compactMap(\.kind.dispatchedChunks)
         var sent = [Int](repeating: 0, count: n)
         for run in runs {
@@ -150,6 +151,21 @@ struct EventStreamTests {
         #expect(sent.allSatisfy { $0 == 1 }, "every item sent exactly once")
         // Tiny items are prefetched: a worker takes many consecutive chunks per turn.
         #expect(runs.count < n / 4, "\(runs.count) dispatch events for \(n) chunks")
+    }
+
+    @Test("jobCancelled is a schema 3 line, read back with the same checks as every other line")
+    func jobCancelledLine() throws {
+        let event = PoolEvent(time: 2_000_000_000, kind: .jobCancelled(job: 9))
+        let line = event.jsonLine
+        #expect(line.hasPrefix(#"{"v":3,"#) && line.hasSuffix(#""event":"jobCancelled","job":9}"#), "\(line)")
+        #expect(try PoolEvent(jsonLine: line) == event)
+        #expect(try PoolEvent(jsonLine: #"{"v":3,"t":2,"event":"jobCancelled","job":9}"#) == event)
+        // Untrusted: a job number out of range, a missing one, or the event in a log that
+        // claims an older schema (which had no such event) is refused.
+        #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: #"{"v":3,"t":2,"event":"jobCancelled","job":-1}"#) }
+        #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: #"{"v":3,"t":2,"event":"jobCancelled"}"#) }
+        #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: #"{"v":2,"t":2,"event":"jobCancelled","job":9}"#) }
+        #expect(throws: EventLogError.self) { try PoolEvent(jsonLine: #"{"v":4,"t":2,"event":"jobCancelled","job":9}"#) }
     }
 
     @Test("a version 1 line still reads (schema 2 added events, changed none)")
@@ -166,7 +182,7 @@ struct EventStreamTests {
         let values = try await pool.mapAsync(TestTasks.square, Array(0..<20_000), chunksize: 1000).value
         #expect(values == (0..<20_000).map { $0 * $0 })
         pool.close()
-        try pool.join()
+        try await pool.join()
         let all = await collector.value
         let runs = all.filter { if case .itemsFinished = $0.kind { true } else { false } }
         let singles = all.filter { if case .itemFinished = $0.kind { true } else { false } }
@@ -229,7 +245,7 @@ struct EventStreamTests {
         #expect(values.count == 2000)
         #expect(pool.droppedEventCount > 0)
         pool.close()
-        try pool.join()
+        try await pool.join()
         var received: [PoolEvent] = []
         for await event in stalled { received.append(event) }
         #expect(received.count <= 9 + 1)
@@ -245,7 +261,7 @@ struct EventStreamTests {
         let texts = (0..<20).map { "line \($0) " + String(repeating: "x", count: $0 * 50) }
         _ = try await pool.mapAsync(TestTasks.printLine, texts, chunksize: 1).value
         pool.close()
-        try pool.join()
+        try await pool.join()
         let lines = await collector.value.compactMap { if case .workerOutput(_, let line) = $0.kind { line } else { nil } }
         #expect(Set(lines) == Set(texts))
     }

@@ -20,7 +20,7 @@ struct FaultTests {
         #expect(try await pool.mapAsync(TestTasks.square, Array(0..<20), chunksize: 1).value == (0..<20).map { $0 * $0 })
         #expect(pool.workerPIDs.count == 2)
         pool.close()
-        try pool.join()
+        try await pool.join()
         let all = await collector.value
         let faults = all.compactMap { if case .workerFault(let pid, let message) = $0.kind { (pid, message) } else { nil } }
         // One uncharged death that switches to careful re-runs, then 1 + maxCrashRetries (2).
@@ -55,7 +55,7 @@ struct FaultTests {
         }
         #expect(try await pool.mapAsync(TestTasks.square, Array(0..<10)).value == (0..<10).map { $0 * $0 })
         pool.close()
-        try pool.join()
+        try await pool.join()
         let all = await collector.value
         let finished = Set(all.compactMap { $0.kind.successfullyFinishedItems }.filter { $0.job == 1 }.flatMap { $0.indices })
         #expect(finished == [0, 1, 2, 4, 5, 6, 7], "every other item of the job completed")
@@ -97,7 +97,7 @@ struct FaultTests {
             if round % 2 == 0 {
                 #expect(try await pool.apply(TestTasks.square, round) == round * round)
                 pool.close()
-                try pool.join()
+                try await pool.join()
             } else {
                 pool.terminate()
             }

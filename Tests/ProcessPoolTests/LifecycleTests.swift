@@ -15,7 +15,7 @@ struct LifecycleTests {
         #expect { try pool.applyAsync(TestTasks.square, 2) } throws: { ($0 as? PoolError)?.code == .notRunning }
         #expect { try pool.imap(TestTasks.square, [1]) } throws: { ($0 as? PoolError)?.code == .notRunning }
         let pids = pool.workerPIDs
-        try pool.join()
+        try await pool.join()
         #expect(try pending.get(timeout: .seconds(0)) == Array(0..<12), "queued work finished before join returned")
         for pid in pids { #expect(!TestEnvironment.isAlive(pid), "worker \(pid) exited and was reaped") }
     }
@@ -42,7 +42,7 @@ struct LifecycleTests {
         #expect(performing: { try mapped.get(timeout: .seconds(0)) }, throws: isTerminated)
         #expect(performing: { try applied.get(timeout: .seconds(0)) }, throws: isTerminated)
         await #expect(performing: { try await streamed.collect() }, throws: isTerminated)
-        try pool.join()
+        try await pool.join()
         #expect { try pool.applyAsync(TestTasks.square, 1) } throws: { ($0 as? PoolError)?.code == .notRunning }
     }
 

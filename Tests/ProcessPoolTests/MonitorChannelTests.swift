@@ -122,7 +122,7 @@ struct MonitorChannelTests {
         }
         #expect(try await pool.mapAsync(TestTasks.square, [7]).value == [49])
         pool.close()
-        try pool.join()
+        try await pool.join()
         _ = try monitor.waitFor("the end") { if case .event(let e) = $0, case .poolStateChanged(.finished) = e.kind { true } else { nil } }
     }
 
@@ -137,7 +137,7 @@ struct MonitorChannelTests {
         let failing = (0..<100_000).map { Pair($0, 0) }
         await #expect(throws: TaskError.self) { try await pool.mapAsync(TestTasks.failAfter, failing, chunksize: 1).value }
         pool.close()
-        try pool.join()  // gives the stuck monitor a moment, then returns
+        try await pool.join()  // gives the stuck monitor a moment, then returns
         #expect(pool.droppedEventCount > 0, "what did not fit was dropped and counted")
         _ = monitor
     }
@@ -183,7 +183,7 @@ struct MonitorChannelTests {
         TestEnvironment.open(gate)
         #expect(try await result.value == [1, 2])
         pool.close()
-        try pool.join()
+        try await pool.join()
         #expect(eventuallyTrue { access(path, F_OK) != 0 }, "the socket is removed when the pool ends")
     }
 

@@ -52,7 +52,7 @@ struct PoolConstructionTests {
             #expect(state.second == 1, "initializer ran exactly once in this worker")
         }
         pool.close()
-        try pool.join()
+        try await pool.join()
     }
 
     @Test("a failing initializer fails the pending work with a clear error instead of respawning forever")

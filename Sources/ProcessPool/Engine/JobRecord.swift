@@ -4,12 +4,21 @@ final class JobRecord {
     let descriptor: JobDescriptor
     var id: Int { descriptor.id }
     var chunksize: Int { descriptor.chunksize }
-    var items: EncodedItems
+    /// The arguments of items ``base`` ..< ``itemCount``.
+    private(set) var items: EncodedItems
     var inputComplete: Bool
     var inputError: PoolError?
     let delivery: JobDelivery
+    /// A stream job's window onto its lazily read input (`nil`: the input came whole).
+    let feed: InputFeed?
+    /// The first item whose argument and result are still held: a long stream job lets go of
+    /// the items it has delivered (see ``compactIfWorthIt()``), so that its memory follows its
+    /// window, not its length. Item numbers stay global everywhere else.
+    private(set) var base = 0
+    /// The first chunk ``chunkRemaining`` holds.
+    private var chunkBase = 0
 
-    private let results: ResultTable
+    private var results: ResultTable
     private(set) var finishedCount = 0
     /// Items that failed (for a late monitor's snapshot).
     private(set) var failedCount = 0
@@ -30,16 +39,24 @@ final class JobRecord {
     private(set) var chunkCount = 0
     /// Whether results were handed to the sink since the last ``commitDeliveries()``.
     private var uncommitted = false
+    /// Set when the caller cancelled the job: a dead worker's unfinished items of it are not re-run.
+    var isCancelled = false
 
     init(_ submission: JobSubmission) {
         descriptor = submission.descriptor
         items = submission.items
         inputComplete = submission.inputComplete
         delivery = submission.delivery
+        feed = submission.feed
         results = ResultTable(count: submission.items.count)
     }
 
-    var itemCount: Int { items.count }
+    var itemCount: Int { base + items.count }
+
+    /// The encoded arguments of items `start ..< start+count` (still held).
+    func argumentBytes(start: Int, count: Int) -> ArraySlice<UInt8> {
+        items.bytes[items.byteRange(start: start - base, count: count)]
+    }
     var isComplete: Bool { inputComplete && finishedCount == itemCount }
 
     /// Adds items from a lazily consumed input.
@@ -65,14 +82,14 @@ final class JobRecord {
 
     /// Records a success; returns false if the item had already finished (a duplicate).
     func recordSuccess(_ index: Int, _ raw: UnsafeRawBufferPointer) -> Bool {
-        guard results.recordSuccess(index, raw) else { return false }
+        guard results.recordSuccess(index - base, raw) else { return false }
         finishedCount += 1
         return true
     }
 
     /// Records a failure; returns false if the item had already finished.
     func recordFailure(_ index: Int, _ error: any Error) -> Bool {
-        guard results.recordFailure(index) else { return false }
+        guard results.recordFailure(index - base) else { return false }
         finishedCount += 1
         failedCount += 1
         if firstError == nil { firstError = error }
@@ -92,7 +109,7 @@ final class JobRecord {
             return nil
         case .ordered(let sink):
             let start = nextToDeliver
-            while nextToDeliver < itemCount && results.isFinished(nextToDeliver) {
+            while nextToDeliver < itemCount && results.isFinished(nextToDeliver - base) {
                 hand(nextToDeliver, to: sink)
                 nextToDeliver += 1
             }
@@ -100,8 +117,8 @@ final class JobRecord {
             return nextToDeliver > start ? (start, nextToDeliver - start) : nil
         case .unordered(let sink):
             let chunk = index / chunksize
-            chunkRemaining[chunk] -= 1
-            guard chunkRemaining[chunk] == 0 else { return nil }
+            chunkRemaining[chunk - chunkBase] -= 1
+            guard chunkRemaining[chunk - chunkBase] == 0 else { return nil }
             let start = chunk * chunksize
             let count = min(chunksize, itemCount - start)
             for i in start..<(start + count) { hand(i, to: sink) }
@@ -122,16 +139,44 @@ final class JobRecord {
 
     private func hand(_ index: Int, to sink: any ResultSink) {
         uncommitted = true
-        if results.status[index] == ResultTable.succeeded {
-            results.withResult(index) { sink.deliver($0) }
+        if results.status[index - base] == ResultTable.succeeded {
+            results.withResult(index - base) { sink.deliver($0) }
         } else if let error = failures.removeValue(forKey: index) {
             sink.deliver(failure: error)
         }
     }
 
+    /// Lets go of the arguments and results of the items already delivered, once they are many
+    /// (a stream job reading its input lazily: see ``InputFeed``). Amortised: it copies what
+    /// remains only when at least as much is dropped, so each item is copied about once.
+    func compactIfWorthIt() {
+        let low: Int
+        switch delivery {
+        case .whole: return
+        case .ordered: low = nextToDeliver
+        case .unordered:
+            // Chunks are delivered in any order: only a prefix of fully delivered ones can go.
+            var chunk = 0
+            while chunk < chunkRemaining.count && chunkRemaining[chunk] == 0 { chunk += 1 }
+            low = min(itemCount, (chunkBase + chunk) * chunksize)
+        }
+        let drop = low - base
+        guard drop >= 4096 && drop >= itemCount - low else { return }
+        items = items.suffix(from: drop)
+        results = results.suffix(from: drop)
+        if case .unordered = delivery {
+            let chunks = (low / chunksize) - chunkBase
+            chunkRemaining.removeFirst(chunks)
+            chunkBase += chunks
+        }
+        base = low
+        crashCounts = crashCounts.filter { $0.key >= low }
+    }
+
     /// Completes the job: hands over every result (`map`) or ends the stream (`imap`).
     /// - Returns: the range delivered now, if any.
     func complete() -> (start: Int, count: Int)? {
+        feed?.stop()
         switch delivery {
         case .whole(let finish):
             finish(JobResults(table: results, firstError: firstError))
@@ -146,6 +191,7 @@ final class JobRecord {
 
     /// Fails the job as a whole (the pool was terminated or broke): every waiter gets `error`.
     func abort(_ error: any Error) {
+        feed?.stop()
         switch delivery {
         case .whole(let finish):
             finish(JobResults(table: ResultTable(count: 0), firstError: error))

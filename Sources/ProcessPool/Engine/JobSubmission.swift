@@ -41,6 +41,33 @@ struct EncodedItems: Sendable {
         self.offsets = offsets
     }
 
+    /// Encodes one more item at the end.
+    /// - Throws: ``PoolError/Code/encoding`` naming the item (`index`, its place in the input).
+    mutating func append<T>(_ item: T, index: Int, task: String, encode: (T, inout WireWriter) throws -> Void) throws {
+        var writer = WireWriter()
+        swap(&writer.bytes, &bytes)
+        defer { swap(&writer.bytes, &bytes) }
+        let lengthAt = writer.bytes.count
+        writer.write(UInt32(0))
+        do {
+            try encode(item, &writer)
+        } catch {
+            writer.bytes.removeSubrange(lengthAt...)
+            throw PoolError(.encoding, "argument \(index) of task '\(task)' cannot be encoded: \(error)")
+        }
+        writer.patch(UInt32(writer.bytes.count - lengthAt - 4), at: lengthAt)
+        offsets.append(writer.bytes.count)
+    }
+
+    /// The items from `first` on (a long stream job lets go of the ones it has delivered).
+    func suffix(from first: Int) -> EncodedItems {
+        var rest = EncodedItems()
+        let base = offsets[first]
+        rest.bytes = Array(bytes[base...])
+        rest.offsets = offsets[first...].map { $0 - base }
+        return rest
+    }
+
     mutating func append(contentsOf other: EncodedItems) {
         let base = bytes.count
         bytes.append(contentsOf: other.bytes)
@@ -97,16 +124,22 @@ extension ResultStream: ResultSink {}
 struct JobSubmission: Sendable {
     var descriptor: JobDescriptor
     var items: EncodedItems
-    /// False while a lazily consumed input may still add items (``PoolCommand/appendInput(job:items:)``).
+    /// False while a lazily consumed input may still add items (``PoolCommand/inputAvailable(job:)``).
     var inputComplete: Bool
     var delivery: JobDelivery
+    /// The window of a stream job whose input is still being read (see ``InputFeed``).
+    var feed: InputFeed? = nil
 }
 
 /// What API calls ask of the IO thread.
 enum PoolCommand: Sendable {
     case submit(JobSubmission)
-    case appendInput(job: Int, items: EncodedItems)
+    /// A stream job's ``InputFeed`` holds items: take them.
+    case inputAvailable(job: Int)
     case endInput(job: Int, error: PoolError?)
+    /// Cancel a job: drop its queued chunks and end it with `CancellationError` (its items
+    /// already at a worker finish there; their results are discarded).
+    case cancelJob(Int)
     case resize(Int)
     /// Announce a new ``ProcessPool/chunksizeOverride`` (already stored in ``PoolShared``).
     case chunksizeChanged(Int?)

@@ -90,6 +90,9 @@ final class PoolCore: @unchecked Sendable {
     func run() {
         var readyEvents = [UInt32](repeating: 0, count: 256)
         var tokens = [UInt64](repeating: 0, count: 256)
+        // The first workers' hello frames (with the initializer) go out now, not at the first
+        // wake-up: the initializer runs as each worker starts, and a failing one shows at once.
+        flushAllOutboxes()
         while !isFinished {
             let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, nextDeadlineTimeout())
             if count < 0 {
@@ -98,6 +101,7 @@ final class PoolCore: @unchecked Sendable {
             }
             for i in 0..<Int(count) { handle(token: tokens[i], events: readyEvents[i]) }
             if settings.taskTimeout != nil { enforceTimeouts() }
+            if settings.startupTimeout != nil { enforceStartupTimeout() }
             dispatch()
             flushAllOutboxes()
             events.flush()
@@ -141,16 +145,16 @@ final class PoolCore: @unchecked Sendable {
     private func apply(_ command: PoolCommand) {
         switch command {
         case .submit(let submission): submit(submission)
-        case .appendInput(let id, let items):
+        case .inputAvailable(let id):
             guard let job = jobs[id] else { return }
-            let first = job.itemCount
-            job.append(items)
-            enqueueChunks(of: job, from: first)
+            takeInput(of: job)
         case .endInput(let id, let error):
             guard let job = jobs[id] else { return }
+            takeInput(of: job)
             job.inputComplete = true
             job.inputError = error
             if job.isComplete { completeJob(job) }
+        case .cancelJob(let id): cancelJob(id)
         case .resize(let count): resize(to: count)
         case .chunksizeChanged(let chunksize): events.emit(.settingsChanged(chunksize: chunksize))
         case .signalWorker(let pid, let signal, let reply): signalWorker(pid: pid, signal: signal, reply: reply)
@@ -159,6 +163,9 @@ final class PoolCore: @unchecked Sendable {
             guard lifecycle == .running else { return }
             lifecycle = .closing
             events.emit(.poolStateChanged(.closed))
+            // Queued work finishes after close (Python's semantics) whether or not anyone reads
+            // the results: the streams' windows no longer hold their inputs back.
+            for job in jobs.values { job.feed?.lift() }
             if jobs.isEmpty { closeAllWorkers() }
         case .terminate: terminate()
         }
@@ -179,6 +186,16 @@ final class PoolCore: @unchecked Sendable {
         jobs[job.id] = job
         enqueueChunks(of: job, from: 0)
         if job.isComplete { completeJob(job) }
+    }
+
+    /// Queues what a stream job's feeder has put in its ``InputFeed`` since the last time.
+    private func takeInput(of job: JobRecord) {
+        guard let feed = job.feed else { return }
+        let items = feed.take()
+        guard items.count > 0 else { return }
+        let first = job.itemCount
+        job.append(items)
+        enqueueChunks(of: job, from: first)
     }
 
     private func enqueueChunks(of job: JobRecord, from first: Int) {
@@ -227,6 +244,30 @@ final class PoolCore: @unchecked Sendable {
     }
 
     private var queueDepth: QueueDepth { QueueDepth(chunks: queuedChunks, items: queuedItems) }
+
+    /// Cancels a job (see ``PoolCommand/cancelJob(_:)``): its queued chunks are dropped at once,
+    /// it ends with `CancellationError`, and a monitor sees ``PoolEvent/Kind/jobCancelled(job:)``.
+    /// Chunks already at a worker run to their end; their results are discarded.
+    private func cancelJob(_ id: Int) {
+        guard let job = jobs.removeValue(forKey: id) else { return }
+        job.isCancelled = true
+        if queue.contains(where: { $0.job === job }) {
+            var kept = Deque<QueuedWork>()
+            for work in queue {
+                guard work.job === job else {
+                    kept.append(work)
+                    continue
+                }
+                let items = work.end - work.start
+                queuedItems -= items
+                queuedChunks -= work.isRemainder ? 1 : (items + job.chunksize - 1) / job.chunksize
+            }
+            queue = kept
+        }
+        job.abort(CancellationError())
+        events.emit(.jobCancelled(job: id))
+        if lifecycle == .closing && jobs.isEmpty { closeAllWorkers() }
+    }
 
     private func resize(to count: Int) {
         guard lifecycle != .terminating, count != targetWorkers else { return }
@@ -396,9 +437,9 @@ final class PoolCore: @unchecked Sendable {
     private func send(_ piece: (work: QueuedWork, count: Int), to worker: WorkerRecord, at stamp: UInt64) {
         let work = piece.work
         let job = work.job
-        let range = job.items.byteRange(start: work.start, count: piece.count)
         worker.outbox.appendChunk(job: job.id, start: work.start, count: piece.count, careful: work.isRemainder,
-                                  task: job.descriptor.function, arguments: job.items.bytes[range],
+                                  task: job.descriptor.function,
+                                  arguments: job.argumentBytes(start: work.start, count: piece.count),
                                   mayBorrow: job.inputComplete)
         // An idle worker's silence so far was not a task running: its clock starts now.
         if worker.inflight.isEmpty && settings.taskTimeout != nil { worker.lastHeard = MonotonicClock.nanoseconds() }
@@ -505,6 +546,7 @@ final class PoolCore: @unchecked Sendable {
         switch FrameKind(rawValue: kind) {
         case .ready:
             if worker.state == .starting { worker.state = .ready }
+            worker.saidReady = true
             startFailuresInARow = 0
             events.emit(.workerReady(slot: worker.slot, pid: worker.pid))
         case .initializerFailed:
@@ -554,6 +596,7 @@ final class PoolCore: @unchecked Sendable {
             worker.meanItemNanoseconds = mean
             worker.meanJob = jobID
             job.commitDeliveries()
+            if job.feed != nil { job.compactIfWorthIt() }
             if worker.inflight.isEmpty { workerIdle(worker) }
         }
         // Short successful items are reported as runs (one `itemsFinished` per run), slow or
@@ -797,10 +840,28 @@ final class PoolCore: @unchecked Sendable {
         }
     }
 
+    /// Kills workers that have not said ready within ``PoolSettings/startupTimeout``; their
+    /// exits count as failures to start (see `handleExit`).
+    private func enforceStartupTimeout() {
+        guard let limit = settings.startupTimeout else { return }
+        let now = MonotonicClock.nanoseconds()
+        for worker in workers.values where !worker.saidReady && worker.exitIntent == nil && now &- worker.spawnedAt >= limit {
+            events.emit(.workerFault(pid: worker.pid, message: "worker did not say ready within \(Double(limit) / 1e9)s "
+                + "(does the program call WorkerProcess.runIfRequested first thing in main?); killed"))
+            worker.exitIntent = .crashed
+            if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+        }
+    }
+
     /// Milliseconds until the next timeout or SIGKILL is due (-1: none), for `epoll_wait`.
     private func nextDeadlineTimeout() -> Int32 {
-        guard let timeout = settings.taskTimeout else { return -1 }
         var next = UInt64.max
+        if let limit = settings.startupTimeout {
+            for worker in workers.values where !worker.saidReady && worker.exitIntent == nil {
+                next = min(next, worker.spawnedAt &+ limit)
+            }
+        }
+        guard let timeout = settings.taskTimeout else { return milliseconds(until: next) }
         for worker in workers.values where !worker.inflight.isEmpty {
             if let deadline = worker.killDeadline {
                 if deadline != .max { next = min(next, deadline) }
@@ -808,6 +869,10 @@ final class PoolCore: @unchecked Sendable {
                 next = min(next, worker.lastHeard &+ timeout)
             }
         }
+        return milliseconds(until: next)
+    }
+
+    private func milliseconds(until next: UInt64) -> Int32 {
         guard next != .max else { return -1 }
         let now = MonotonicClock.nanoseconds()
         guard next > now else { return 0 }
@@ -844,7 +909,18 @@ final class PoolCore: @unchecked Sendable {
             if case .signaled(let signal) = termination { requested = worker.requestedSignals.contains(signal) }
             requeued = recover(worker, termination: termination, timedOut: reason == .timedOut, charge: !requested)
         }
-        if reason == .crashed && worker.state == .starting {
+        // Not `state == .starting`: a worker that died before saying ready while a chunk was on
+        // its way is `.draining` (the write failed), and must count too, or a program whose
+        // workers never start (no `runIfRequested`) is respawned for ever.
+        // A kill from outside (SIGKILL, SIGTERM: the OOM killer, a user, a chaos test) is not the
+        // program failing to start its workers; exits and crash signals (a `fatalError` in a
+        // `main` that forgot `runIfRequested`) are.
+        // (The startup timeout's own SIGKILL sets `exitIntent`: that one counts.)
+        var killedFromOutside = false
+        if case .signaled(let signal) = termination, worker.exitIntent == nil {
+            killedFromOutside = signal == SIGKILL || signal == SIGTERM
+        }
+        if reason == .crashed && !worker.saidReady && !killedFromOutside {
             startFailuresInARow += 1
             if startFailuresInARow > settings.maxStartFailures {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
@@ -912,7 +988,7 @@ final class PoolCore: @unchecked Sendable {
                     events.emit(.itemRetried(job: chunk.job.id, index: start, attempt: attempts, deadPID: worker.pid))
                 }
             }
-            if start < chunk.end {
+            if start < chunk.end && !chunk.job.isCancelled {
                 requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))
             }
         }

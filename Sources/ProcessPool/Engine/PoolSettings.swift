@@ -21,4 +21,7 @@ struct PoolSettings: Sendable {
     var prefetchMaxItems = 8192
     /// Workers dying before they ever report ready, in a row, before the pool gives up.
     var maxStartFailures = 5
+    /// A worker that has not said ready this long after its spawn is killed, and counts as a
+    /// failure to start (a program that never reaches `runIfRequested` and does not exit).
+    var startupTimeout: UInt64? = nil
 }

@@ -18,6 +18,8 @@ final class PoolShared: Sendable {
         var chunksizeOverride: Int?
         /// Jobs submitted and not complete (for a monitor's hello).
         var runningJobs = 0
+        /// Tasks awaiting the IO thread's end (``waitUntilFinished()`` in its `async` form).
+        var finishWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let state: Mutex<State>
@@ -103,10 +105,28 @@ final class PoolShared: Sendable {
     }
 
     func markFinished() {
-        state.withLock { $0.finished = true }
+        let waiters = state.withLock { state in
+            state.finished = true
+            defer { state.finishWaiters = [] }
+            return state.finishWaiters
+        }
         finishedCondition.lock()
         finishedCondition.broadcast()
         finishedCondition.unlock()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Suspends until the IO thread has ended (every worker reaped), without blocking a thread:
+    /// the IO thread resumes the continuation as it finishes.
+    func waitUntilFinished() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let finished = state.withLock { state -> Bool in
+                if state.finished { return true }
+                state.finishWaiters.append(continuation)
+                return false
+            }
+            if finished { continuation.resume() }
+        }
     }
 
     /// Blocks until the IO thread has ended (every worker reaped).

@@ -55,6 +55,21 @@ struct ResultTable {
         return true
     }
 
+    /// A table of the items from `first` on, their results copied into a fresh arena: what a
+    /// long stream job keeps once the items before `first` are delivered.
+    func suffix(from first: Int) -> ResultTable {
+        let rest = ResultTable(count: count - first)
+        for i in first..<count {
+            let status = self.status[i]
+            rest.status[i - first] = status
+            guard status == Self.succeeded else { continue }
+            rest.starts[i - first] = rest.arena.count
+            rest.lengths[i - first] = lengths[i]
+            withResult(i) { rest.arena.append(contentsOf: $0) }
+        }
+        return rest
+    }
+
     /// Calls `body` with the encoded result of a succeeded item.
     func withResult<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         try arena.withUnsafeBytes(start: starts[index], length: Int(lengths[index]), body)

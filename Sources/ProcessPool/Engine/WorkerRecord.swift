@@ -34,6 +34,12 @@ final class WorkerRecord {
     var resultFD: Int32
     var outputFD: Int32
     var state: State = .starting
+    /// Whether the worker said it was ready (its initializer ran). One that exits before, even
+    /// after its pipe was closed on it, counts as a failure to start.
+    var saidReady = false
+    /// When the worker was spawned (CLOCK_MONOTONIC, right after the spawn): for
+    /// ``PoolSettings/startupTimeout`` and its death report's lifetime.
+    let spawnedAt = MonotonicClock.nanoseconds()
     /// Why the pool asked it to stop, if it did.
     var exitIntent: WorkerExitReason?
 
@@ -63,8 +69,6 @@ final class WorkerRecord {
     var requestedSignals: Set<Int32> = []
     /// The last item the worker reported starting.
     var lastStarted: (job: Int, index: Int)?
-    /// When the record was made, right after the spawn (CLOCK_MONOTONIC): its death report's lifetime.
-    let spawnedAt = MonotonicClock.nanoseconds()
     /// Its last output lines, for its death report (bounded: see ``WorkerExitDetails``).
     var lastOutput = Deque<String>()
 

@@ -3,7 +3,8 @@ import Foundation
 /// The JSON Lines form of ``PoolEvent``: one object per line, schema version 3.
 ///
 /// Version 3 adds `chunksDispatched` (consecutive chunks sent to one worker at once, one line for
-/// the run) and the death report to `workerExited` (`lifetime_ns`, `peak_rss_kb`, `oom_kill`,
+/// the run), `jobCancelled` (a job the caller cancelled ends with it instead of `jobCompleted`)
+/// and the death report to `workerExited` (`lifetime_ns`, `peak_rss_kb`, `oom_kill`,
 /// `item_job`, `item_index`, `output`: its last lines, `requeued`: `[{job, chunk, start, count}]`,
 /// all optional), and changes nothing else; versions 1 and 2 still read.
 ///
@@ -98,6 +99,8 @@ extension PoolEvent {
         case .jobCompleted(let job, let error):
             line.field("event", "jobCompleted"); line.field("job", job)
             if let error { line.field("error", error) }
+        case .jobCancelled(let job):
+            line.field("event", "jobCancelled"); line.field("job", job)
         case .poolResized(let from, let to):
             line.field("event", "poolResized"); line.field("from", from); line.field("to", to)
         case .poolStateChanged(let state):
@@ -217,6 +220,7 @@ extension PoolEvent {
             kind = .resultsDelivered(job: try line.need(line.job, "job"), start: try line.need(line.start, "start"),
                                      count: try line.need(line.count, "count"))
         case "jobCompleted": kind = .jobCompleted(job: try line.need(line.job, "job"), error: line.error)
+        case "jobCancelled" where line.v >= 3: kind = .jobCancelled(job: try line.need(line.job, "job"))
         case "poolResized": kind = .poolResized(from: try line.need(line.from, "from"), to: try line.need(line.to, "to"))
         case "poolState":
             guard let state = PoolRunState(rawValue: try line.need(line.state, "state")) else {

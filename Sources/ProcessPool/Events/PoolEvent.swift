@@ -67,6 +67,10 @@ public struct PoolEvent: Sendable, Equatable {
         case resultsDelivered(job: Int, start: Int, count: Int)
         /// Every item of a job is done; `error` describes the first failure, if any.
         case jobCompleted(job: Int, error: String?)
+        /// The caller cancelled the job (schema 3): its queued chunks were dropped and its waiters
+        /// got `CancellationError`. It ends the job in place of ``jobCompleted(job:error:)``;
+        /// items already at a worker finish there, and their results are discarded.
+        case jobCancelled(job: Int)
         /// The target worker count changed.
         case poolResized(from: Int, to: Int)
         /// The pool was closed (no new work) or terminated.

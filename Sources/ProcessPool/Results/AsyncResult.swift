@@ -5,26 +5,51 @@ import Foundation
 /// Wait for it by blocking (``get(timeout:)``, ``wait(timeout:)``) or by awaiting ``value``.
 /// A callback given at submission runs once, on the pool's IO thread, before the result becomes
 /// ready; keep it short, and never block in it on another result of the same pool.
+///
+/// Cancelling the task that awaits ``value`` cancels the job (see ``cancel()``).
 public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
-    // Safe to share: `outcome` and `continuations` are only touched while `condition` is locked;
-    // the callbacks are immutable `@Sendable` closures.
+    // Safe to share: `outcome`, `claimed` and `continuations` are only touched while `condition`
+    // is locked; the callbacks are immutable `@Sendable` closures.
     private let condition = NSCondition()
     private var outcome: Result<Value, any Error>?
+    /// Set by the first ``resolve(_:)``: later ones (the engine after a cancel) are ignored.
+    private var claimed = false
     private var continuations: [CheckedContinuation<Value, any Error>] = []
     private let callback: (@Sendable (Value) -> Void)?
     private let errorCallback: (@Sendable (any Error) -> Void)?
+    /// Asks the pool to drop the job's queued work.
+    private let cancelJob: @Sendable () -> Void
 
-    init(callback: (@Sendable (Value) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?) {
+    init(callback: (@Sendable (Value) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?,
+         cancelJob: @escaping @Sendable () -> Void = {}) {
         self.callback = callback
         self.errorCallback = errorCallback
+        self.cancelJob = cancelJob
+    }
+
+    /// Cancels the job: its chunks still in the queue are dropped at once, and the result fails
+    /// with `CancellationError` (the error callback, if any, runs with it, on this thread). Items
+    /// already running in a worker finish there; their results are discarded. Other jobs are
+    /// untouched. Does nothing once the result is ready.
+    public func cancel() {
+        condition.lock()
+        let pending = !claimed
+        condition.unlock()
+        guard pending else { return }
+        resolve(.failure(CancellationError()))
+        cancelJob()
     }
 
     /// Whether the result is available (success or failure). Python's `ready()`.
-    public var ready: Bool {
+    public var isReady: Bool {
         condition.lock()
         defer { condition.unlock() }
         return outcome != nil
     }
+
+    /// Python's spelling of ``isReady``.
+    @available(*, deprecated, renamed: "isReady")
+    public var ready: Bool { isReady }
 
     /// Whether the job succeeded. Python's `successful()`.
     /// - Throws: ``PoolError/Code/notReady`` before the result is ready.
@@ -68,25 +93,34 @@ public final class AsyncResult<Value: Sendable>: @unchecked Sendable {
     }
 
     /// The result, awaited without blocking a thread.
+    ///
+    /// Cancelling the awaiting task cancels the job (as ``cancel()`` does): the wait ends at
+    /// once with `CancellationError`, unless the result was ready first.
+    /// - Throws: the job's error (see ``get(timeout:)``), or `CancellationError`.
     public var value: Value {
         get async throws {
-            try await withCheckedThrowingContinuation { continuation in
-                condition.lock()
-                if let outcome {
-                    condition.unlock()
-                    continuation.resume(with: outcome)
-                } else {
-                    continuations.append(continuation)
-                    condition.unlock()
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { continuation in
+                    condition.lock()
+                    if let outcome {
+                        condition.unlock()
+                        continuation.resume(with: outcome)
+                    } else {
+                        continuations.append(continuation)
+                        condition.unlock()
+                    }
                 }
+            } onCancel: {
+                self.cancel()
             }
         }
     }
 
-    /// Sets the outcome once: runs the callback, then wakes every waiter.
+    /// Sets the outcome once: runs the callback, then wakes every waiter. Later calls do nothing.
     func resolve(_ result: Result<Value, any Error>) {
         condition.lock()
-        let alreadySet = outcome != nil
+        let alreadySet = claimed
+        claimed = true
         condition.unlock()
         guard !alreadySet else { return }
         switch result {

@@ -22,12 +22,21 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
         decodeResult = { reader in try Result(from: &reader) }
     }
 
-    /// A handle for a task registered elsewhere, using the JSON encoding.
+    /// A handle for a task registered elsewhere, for any `Codable` argument and result: they
+    /// travel in the compact binary form of ``BinaryEncoder``.
     @_disfavoredOverload
     public init(name: String) where Argument: Codable, Result: Codable {
         self.name = name
-        encodeArgument = { value, writer in writer.writeRaw(try JSONCoding.encode(value)) }
-        decodeResult = { reader in try JSONCoding.decode(Result.self, from: reader.readRest()) }
+        if BinaryEncoder.isPlain(Argument.self) {
+            encodeArgument = { value, writer in try BinaryEncoder().encodePlain(value, to: &writer) }
+        } else {
+            encodeArgument = { value, writer in try BinaryEncoder().encode(value, to: &writer) }
+        }
+        if BinaryEncoder.isPlain(Result.self) {
+            decodeResult = { reader in try BinaryDecoder().decodePlain(Result.self, from: &reader) }
+        } else {
+            decodeResult = { reader in try BinaryDecoder().decode(Result.self, from: &reader) }
+        }
     }
 
     /// An initializer that runs this task once, with `argument`, in every worker before its
@@ -43,17 +52,4 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
 public struct WorkerInitializer: Sendable, Equatable {
     public let taskName: String
     public let argument: [UInt8]
-}
-
-/// The JSON fallback encoding for `Codable` types that are not ``WireCodable``.
-enum JSONCoding {
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        // Top-level fragments (plain numbers and strings) are fine for our framing.
-        let encoder = JSONEncoder()
-        return Array(try encoder.encode(value))
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, from raw: UnsafeRawBufferPointer) throws -> T {
-        try JSONDecoder().decode(type, from: Data(raw))
-    }
 }

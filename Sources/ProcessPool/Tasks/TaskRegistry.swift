@@ -25,8 +25,30 @@ public struct TaskRegistry: Sendable {
     typealias Body = @Sendable (UnsafeRawBufferPointer, inout WireWriter) -> Outcome
 
     private(set) var bodies: [String: Body] = [:]
+    /// Each task's argument and result types, to refuse a mismatched ``PoolTask`` at submission.
+    private(set) var signatures: [String: TaskSignature] = [:]
 
     public init() {}
+
+    /// Registers a `Codable` error type: when a task throws an error of this type, the worker
+    /// encodes it and the caller catches it as itself (`catch let error as ValidationError`),
+    /// rather than as a ``TaskError``. Errors of types not registered still arrive as
+    /// ``TaskError``.
+    ///
+    /// Register error types where the tasks are registered, so that the worker and the parent
+    /// know them alike (the registration is process-wide: it covers every pool of the program).
+    /// - Parameter type: the error type; it must encode to JSON (a `Double.nan` field does not).
+    public mutating func registerError<E: Error & Codable>(_ type: E.Type) {
+        let name = String(reflecting: type)
+        errorTypeNames.append(name)
+        RegisteredErrors.add(E.self, name: name)
+    }
+
+    /// The error types registered with ``registerError(_:)``, by `String(reflecting:)`.
+    public private(set) var errorTypeNames: [String] = []
+
+    /// The registered argument and result types of the task named `name`, if it is registered.
+    func signature(of name: String) -> TaskSignature? { signatures[name] }
 
     /// The names of every registered task.
     public var taskNames: [String] { bodies.keys.sorted() }
@@ -47,7 +69,7 @@ public struct TaskRegistry: Sendable {
         _ name: String,
         _ body: @escaping @Sendable (Argument) throws -> Result
     ) -> PoolTask<Argument, Result> {
-        add(name) { raw, writer in
+        add(name, TaskSignature(Argument.self, Result.self)) { raw, writer in
             let argument: Argument
             do {
                 var reader = WireReader(raw)
@@ -66,18 +88,24 @@ public struct TaskRegistry: Sendable {
         return PoolTask(name: name)
     }
 
-    /// Registers `body` under `name`, with JSON for its argument and result (for `Codable` types
-    /// that are not ``WireCodable``).
+    /// Registers `body` under `name`, for `Codable` types that are not ``WireCodable``: the
+    /// argument and result travel in the compact binary form of ``BinaryEncoder`` (a struct of a
+    /// few scalars costs about what its ``WireCodable`` twin does; a 4 KB `[UInt8]` about 4 KB).
     @_disfavoredOverload
     @discardableResult
     public mutating func register<Argument: Codable & Sendable, Result: Codable & Sendable>(
         _ name: String,
         _ body: @escaping @Sendable (Argument) throws -> Result
     ) -> PoolTask<Argument, Result> {
-        add(name) { raw, writer in
+        // Whether the types need the per-value checks (WireCodable inside, optionals): once here.
+        let plainArgument = BinaryEncoder.isPlain(Argument.self)
+        let plainResult = BinaryEncoder.isPlain(Result.self)
+        add(name, TaskSignature(Argument.self, Result.self)) { raw, writer in
             let argument: Argument
             do {
-                argument = try JSONCoding.decode(Argument.self, from: raw)
+                var reader = WireReader(raw)
+                argument = plainArgument ? try BinaryDecoder().decodePlain(Argument.self, from: &reader)
+                                         : try BinaryDecoder().decode(Argument.self, from: &reader)
             } catch {
                 return .argumentUndecodable("\(error)")
             }
@@ -88,7 +116,17 @@ public struct TaskRegistry: Sendable {
                 return Self.failure(error)
             }
             do {
-                writer.writeRaw(try JSONCoding.encode(result))
+                let mark = writer.bytes.count
+                do {
+                    if plainResult {
+                        try BinaryEncoder().encodePlain(result, to: &writer)
+                    } else {
+                        try BinaryEncoder().encode(result, to: &writer)
+                    }
+                } catch {
+                    writer.bytes.removeSubrange(mark...)  // nothing half-written goes back
+                    throw error
+                }
                 return .success
             } catch {
                 return .resultUnencodable("\(error)")
@@ -108,13 +146,41 @@ public struct TaskRegistry: Sendable {
     }
 
     @usableFromInline
-    mutating func add(_ name: String, _ body: @escaping Body) {
+    mutating func add(_ name: String, _ signature: TaskSignature, _ body: @escaping Body) {
         precondition(bodies[name] == nil, "task '\(name)' is registered twice")
         bodies[name] = body
+        signatures[name] = signature
     }
 
+    /// What the worker reports for an error a task threw: its type name and description, and
+    /// for a type registered with ``registerError(_:)`` the error itself, encoded.
     @usableFromInline
     static func failure(_ error: any Error) -> Outcome {
-        .taskFailed(typeName: String(reflecting: type(of: error)), description: String(describing: error))
+        let description = String(describing: error)
+        guard let encoded = RegisteredErrors.encode(error) else {
+            return .taskFailed(typeName: String(reflecting: type(of: error)), description: description)
+        }
+        return .taskFailed(typeName: encoded.typeName, description: TaskError.pack(encoded.json, description: description))
+    }
+}
+
+/// A registered task's argument and result types.
+@usableFromInline
+struct TaskSignature: Sendable {
+    let argument: ObjectIdentifier
+    let result: ObjectIdentifier
+    let argumentName: String
+    let resultName: String
+
+    @usableFromInline
+    init(_ argument: Any.Type, _ result: Any.Type) {
+        self.argument = ObjectIdentifier(argument)
+        self.result = ObjectIdentifier(result)
+        argumentName = String(reflecting: argument)
+        resultName = String(reflecting: result)
+    }
+
+    func matches(_ argument: Any.Type, _ result: Any.Type) -> Bool {
+        self.argument == ObjectIdentifier(argument) && self.result == ObjectIdentifier(result)
     }
 }

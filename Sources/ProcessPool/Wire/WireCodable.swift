@@ -1,3 +1,5 @@
+import Foundation
+
 /// A type with a compact binary encoding, used instead of JSON for task arguments and results.
 ///
 /// Conform hot argument and result types to this protocol: the engine then moves them without
@@ -66,6 +68,11 @@ extension String: WireCodable {
 extension Array: WireCodable where Element: WireCodable {
     @inlinable public func encode(to writer: inout WireWriter) {
         writer.write(UInt32(count))
+        // Bytes go over as they are, in one copy (the same bytes the loop would write).
+        if Element.self == UInt8.self {
+            withUnsafeBytes { writer.writeRaw($0) }
+            return
+        }
         for element in self { element.encode(to: &writer) }
     }
 
@@ -73,9 +80,30 @@ extension Array: WireCodable where Element: WireCodable {
         let count = Int(try reader.read(UInt32.self))
         // Each element takes at least one byte; refuse counts the data cannot hold.
         guard count <= reader.remaining else { throw .truncated }
+        if Element.self == UInt8.self {
+            let raw = try reader.readRaw(count: count)
+            self = Array(unsafeUninitializedCapacity: count) { buffer, initialized in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
+                initialized = count
+            }
+            return
+        }
         self = []
         reserveCapacity(count)
         for _ in 0..<count { append(try Element(from: &reader)) }
+    }
+}
+
+extension Data: WireCodable {
+    /// A `UInt32` length and the bytes.
+    @inlinable public func encode(to writer: inout WireWriter) {
+        writer.write(UInt32(count))
+        withUnsafeBytes { writer.writeRaw($0) }
+    }
+
+    @inlinable public init(from reader: inout WireReader) throws(WireFormatError) {
+        let count = Int(try reader.read(UInt32.self))
+        self = Data(try reader.readRaw(count: count))
     }
 }
 

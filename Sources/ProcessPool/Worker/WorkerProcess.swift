@@ -1,5 +1,6 @@
 import CSystemShims
 import Glibc
+import Synchronization
 
 /// The worker side of the pool: the same executable, started by the pool in worker mode.
 ///
@@ -16,10 +17,21 @@ public enum WorkerProcess {
     /// Whether this process was started by a pool as a worker.
     public static var isWorker: Bool { getenv(environmentKey) != nil }
 
+    /// The registry given to ``runIfRequested(_:)`` in this (parent) process: pools check task
+    /// handles against it when their ``ProcessPool/Configuration/registry`` is not set.
+    static let programRegistry = Mutex<TaskRegistry?>(nil)
+
     /// In a worker, serves tasks from `registry` until the pool closes the command pipe, then
-    /// exits the process. Anywhere else, returns immediately.
+    /// exits the process. Anywhere else, remembers `registry` as the program's (to check task
+    /// handles at submission) and returns immediately.
+    ///
+    /// A worker that never reaches this call runs the program's own `main` instead: a pool it
+    /// then creates throws ``PoolError/Code/misuse`` at once, saying to call this first.
     public static func runIfRequested(_ registry: TaskRegistry) {
-        guard let value = getenv(environmentKey) else { return }
+        guard let value = getenv(environmentKey) else {
+            programRegistry.withLock { $0 = registry }
+            return
+        }
         let text = String(cString: value)
         let parent = pid_t(text) ?? 0
         unsetenv(environmentKey)  // a task that runs this program again gets a normal process

@@ -1,0 +1,323 @@
+import Foundation
+
+/// Reads what ``BinaryEncoder`` writes back into any `Decodable` value.
+///
+/// The input is untrusted as far as memory goes: counts are checked against the bytes left before
+/// anything is reserved, and a short or malformed buffer throws, never traps.
+public struct BinaryDecoder {
+    public init() {}
+
+    /// Decodes a `T` from `reader`, advancing it past the value.
+    /// - Throws: ``WireFormatError`` for bytes that are not a `T`, or `DecodingError` from the
+    ///   type's own `init(from:)`.
+    public func decode<T: Decodable>(_ type: T.Type, from reader: inout WireReader) throws -> T {
+        try BinaryDecodingState.with(&reader) { try $0.decodeValue(T.self, codingPath: []) }
+    }
+
+    /// ``decode(_:from:)-(_,inout WireReader)`` for a type ``BinaryEncoder/isPlain(_:)`` said is
+    /// plain (no casts per item).
+    func decodePlain<T: Decodable>(_ type: T.Type, from reader: inout WireReader) throws -> T {
+        try BinaryDecodingState.with(&reader) { try T(from: BinaryDecoderImpl(state: $0, codingPath: [])) }
+    }
+
+    /// Decodes a `T` from `bytes`, which must hold exactly one.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try bytes.withUnsafeBytes { raw in
+            var reader = WireReader(raw)
+            let value = try decode(type, from: &reader)
+            guard reader.remaining == 0 else { throw WireFormatError.invalidValue("\(reader.remaining) bytes after the value") }
+            return value
+        }
+    }
+}
+
+/// The reader a decoding shares among its containers: pointers to the caller's reader and to
+/// scratch room for the containers' entry counts, valid for the length of one top-level decode.
+/// Through pointers, reads cost no dynamic exclusivity checks, and most containers no allocation.
+struct BinaryDecodingState {
+    let reader: UnsafeMutablePointer<WireReader>
+    let scratch: UnsafeMutablePointer<CountScratch>
+
+    /// Room for the entry counts of the first containers of one decoding.
+    struct CountScratch {
+        let base: UnsafeMutablePointer<Int>
+        let capacity: Int
+        var used = 0
+    }
+
+    static func with<R>(_ reader: inout WireReader, _ body: (BinaryDecodingState) throws -> R) throws -> R {
+        try withUnsafeMutablePointer(to: &reader) { reader in
+            try withUnsafeTemporaryAllocation(of: Int.self, capacity: 32) { counts in
+                var scratch = CountScratch(base: counts.baseAddress!, capacity: counts.count)
+                return try withUnsafeMutablePointer(to: &scratch) { try body(BinaryDecodingState(reader: reader, scratch: $0)) }
+            }
+        }
+    }
+
+    /// A slot for a container's entry count: from the scratch room while it lasts, else from a
+    /// holder the container keeps.
+    func countSlot() -> (UnsafeMutablePointer<Int>, EntriesLeft?) {
+        if scratch.pointee.used < scratch.pointee.capacity {
+            defer { scratch.pointee.used += 1 }
+            return (scratch.pointee.base + scratch.pointee.used, nil)
+        }
+        let holder = EntriesLeft()
+        return (holder.slot, holder)
+    }
+
+    func decodeValue<T: Decodable>(_ type: T.Type, codingPath: [any CodingKey]) throws -> T {
+        if let wire = T.self as? any WireCodable.Type {
+            return try Self.decodeWire(wire, &reader.pointee) as! T  // `wire` is `T.self`: the cast cannot fail
+        }
+        if let special = T.self as? any BinaryCodingSpecial.Type {
+            return try special.binaryDecode(self, codingPath: codingPath) as! T  // likewise
+        }
+        return try T(from: BinaryDecoderImpl(state: self, codingPath: codingPath))
+    }
+
+    private static func decodeWire<W: WireCodable>(_ type: W.Type, _ reader: inout WireReader) throws -> W {
+        try W(from: &reader)
+    }
+
+    /// Whether the next key (one length byte and UTF-8) is `key`'s, without consuming it.
+    func nextKeyIs(_ key: some CodingKey) -> Bool {
+        var name = key.stringValue
+        return name.withUTF8 { utf8 in
+            guard reader.pointee.remaining >= 1 + utf8.count else { return false }
+            let base = reader.pointee.base.baseAddress! + reader.pointee.offset
+            guard base.load(as: UInt8.self) == utf8.count else { return false }
+            return utf8.count == 0 || memcmp(base + 1, utf8.baseAddress!, utf8.count) == 0
+        }
+    }
+
+    /// The next key, without consuming it (for `allKeys`).
+    func peekKey() -> String? {
+        guard reader.pointee.remaining >= 1 else { return nil }
+        let base = reader.pointee.base.baseAddress! + reader.pointee.offset
+        let length = Int(base.load(as: UInt8.self))
+        guard reader.pointee.remaining >= 1 + length else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: base + 1, count: length), as: UTF8.self)
+    }
+
+    func skipKey() throws {
+        let length = Int(try reader.pointee.read(UInt8.self))
+        _ = try reader.pointee.readRaw(count: length)
+    }
+
+    /// Reads a container's entry count, refusing one the bytes left cannot hold.
+    func readCount(minimumEntrySize: Int) throws -> Int {
+        let count = Int(try reader.pointee.read(UInt32.self))
+        guard count <= reader.pointee.remaining / max(minimumEntrySize, 1) else { throw WireFormatError.truncated }
+        return count
+    }
+}
+
+/// The `Decoder` a value's `init(from:)` is handed.
+struct BinaryDecoderImpl: Decoder {
+    let state: BinaryDecodingState
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        KeyedDecodingContainer(try BinaryKeyedDecoding<Key>(state: state, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try BinaryUnkeyedDecoding(state: state, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        BinarySingleValueDecoding(state: state, codingPath: codingPath)
+    }
+}
+
+/// An entry count's slot on the heap, for a container past the decoding's scratch room.
+final class EntriesLeft {
+    let slot = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    deinit { slot.deallocate() }
+}
+
+/// A keyed container, read in the order it was written: an entry is taken when its key is the
+/// one asked for; an entry left out by `encodeIfPresent` is simply not there.
+struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let state: BinaryDecodingState
+    let codingPath: [any CodingKey]
+    /// Entries not yet read (shared by the copies Swift makes of a container).
+    private let left: UnsafeMutablePointer<Int>
+    private let holder: EntriesLeft?
+
+    init(state: BinaryDecodingState, codingPath: [any CodingKey]) throws {
+        self.state = state
+        self.codingPath = codingPath
+        (left, holder) = state.countSlot()
+        left.pointee = try state.readCount(minimumEntrySize: 1)
+    }
+
+    /// The keys still to be read. Only the next one can be known without reading its value, which
+    /// is all a synthesized enum (one entry) or `decodeIfPresent` needs.
+    var allKeys: [Key] {
+        guard left.pointee > 0, let name = state.peekKey(), let key = Key(stringValue: name) else { return [] }
+        return [key]
+    }
+
+    func contains(_ key: Key) -> Bool { left.pointee > 0 && state.nextKeyIs(key) }
+
+    private func take(_ key: Key) throws {
+        guard contains(key) else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath,
+                debugDescription: "no entry for \"\(key.stringValue)\" next (a binary keyed container is read in the order it was written)"))
+        }
+        try state.skipKey()
+        left.pointee -= 1
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        guard contains(key) else { return true }
+        // An entry written by `encodeNil`: its key and a 0 byte.
+        let saved = state.reader.pointee
+        try state.skipKey()
+        if try state.reader.pointee.read(UInt8.self) == 0 {
+            left.pointee -= 1
+            return true
+        }
+        state.reader.pointee = saved
+        return false
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try take(key); return try Bool(from: &state.reader.pointee) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try take(key); return try state.reader.pointee.read(String.self) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try take(key); return try state.reader.pointee.read(Double.self) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        try take(key)
+        return Float(bitPattern: try state.reader.pointee.read(UInt32.self))
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try take(key); return Int(try state.reader.pointee.read(Int64.self)) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try take(key); return try state.reader.pointee.read(Int8.self) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try take(key); return try state.reader.pointee.read(Int16.self) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try take(key); return try state.reader.pointee.read(Int32.self) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try take(key); return try state.reader.pointee.read(Int64.self) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try take(key); return UInt(try state.reader.pointee.read(UInt64.self)) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try take(key); return try state.reader.pointee.read(UInt8.self) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try take(key); return try state.reader.pointee.read(UInt16.self) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try take(key); return try state.reader.pointee.read(UInt32.self) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try take(key); return try state.reader.pointee.read(UInt64.self) }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        try take(key)
+        return try state.decodeValue(T.self, codingPath: codingPath + [key])
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type,
+                                                forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        try take(key)
+        return KeyedDecodingContainer(try BinaryKeyedDecoding<NestedKey>(state: state, codingPath: codingPath + [key]))
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try take(key)
+        return try BinaryUnkeyedDecoding(state: state, codingPath: codingPath + [key])
+    }
+
+    func superDecoder() throws -> any Decoder {
+        try take(Key(stringValue: "super") ?? Key(intValue: 0)!)
+        return BinaryDecoderImpl(state: state, codingPath: codingPath)
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        try take(key)
+        return BinaryDecoderImpl(state: state, codingPath: codingPath + [key])
+    }
+}
+
+/// An unkeyed container: a count, then the values in order.
+struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
+    let state: BinaryDecodingState
+    let codingPath: [any CodingKey]
+    let count: Int?
+    private(set) var currentIndex = 0
+    var isAtEnd: Bool { currentIndex >= (count ?? 0) }
+
+    init(state: BinaryDecodingState, codingPath: [any CodingKey]) throws {
+        self.state = state
+        self.codingPath = codingPath
+        count = try state.readCount(minimumEntrySize: 1)
+    }
+
+    private mutating func next() throws {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "past the container's end"))
+        }
+        currentIndex += 1
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd else { return false }
+        guard state.reader.pointee.remaining >= 1, state.reader.pointee.base[state.reader.pointee.offset] == 0 else { return false }
+        _ = try state.reader.pointee.read(UInt8.self)
+        currentIndex += 1
+        return true
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try next(); return try Bool(from: &state.reader.pointee) }
+    mutating func decode(_ type: String.Type) throws -> String { try next(); return try state.reader.pointee.read(String.self) }
+    mutating func decode(_ type: Double.Type) throws -> Double { try next(); return try state.reader.pointee.read(Double.self) }
+    mutating func decode(_ type: Float.Type) throws -> Float { try next(); return Float(bitPattern: try state.reader.pointee.read(UInt32.self)) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try next(); return Int(try state.reader.pointee.read(Int64.self)) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try next(); return try state.reader.pointee.read(Int8.self) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try next(); return try state.reader.pointee.read(Int16.self) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try next(); return try state.reader.pointee.read(Int32.self) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try next(); return try state.reader.pointee.read(Int64.self) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try next(); return UInt(try state.reader.pointee.read(UInt64.self)) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try next(); return try state.reader.pointee.read(UInt8.self) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next(); return try state.reader.pointee.read(UInt16.self) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(); return try state.reader.pointee.read(UInt32.self) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(); return try state.reader.pointee.read(UInt64.self) }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try next()
+        return try state.decodeValue(T.self, codingPath: codingPath)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        try next()
+        return KeyedDecodingContainer(try BinaryKeyedDecoding<NestedKey>(state: state, codingPath: codingPath))
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try next()
+        return try BinaryUnkeyedDecoding(state: state, codingPath: codingPath)
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        try next()
+        return BinaryDecoderImpl(state: state, codingPath: codingPath)
+    }
+}
+
+/// A single value, read as it was written.
+struct BinarySingleValueDecoding: SingleValueDecodingContainer {
+    let state: BinaryDecodingState
+    let codingPath: [any CodingKey]
+
+    func decodeNil() -> Bool {
+        guard state.reader.pointee.remaining >= 1, state.reader.pointee.base[state.reader.pointee.offset] == 0 else { return false }
+        state.reader.pointee.offset += 1
+        return true
+    }
+
+    func decode(_ type: Bool.Type) throws -> Bool { try Bool(from: &state.reader.pointee) }
+    func decode(_ type: String.Type) throws -> String { try state.reader.pointee.read(String.self) }
+    func decode(_ type: Double.Type) throws -> Double { try state.reader.pointee.read(Double.self) }
+    func decode(_ type: Float.Type) throws -> Float { Float(bitPattern: try state.reader.pointee.read(UInt32.self)) }
+    func decode(_ type: Int.Type) throws -> Int { Int(try state.reader.pointee.read(Int64.self)) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try state.reader.pointee.read(Int8.self) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try state.reader.pointee.read(Int16.self) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try state.reader.pointee.read(Int32.self) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try state.reader.pointee.read(Int64.self) }
+    func decode(_ type: UInt.Type) throws -> UInt { UInt(try state.reader.pointee.read(UInt64.self)) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try state.reader.pointee.read(UInt8.self) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try state.reader.pointee.read(UInt16.self) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try state.reader.pointee.read(UInt32.self) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try state.reader.pointee.read(UInt64.self) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try state.decodeValue(T.self, codingPath: codingPath) }
+}
