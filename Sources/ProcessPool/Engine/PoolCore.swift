@@ -52,6 +52,9 @@ final class PoolCore: @unchecked Sendable {
     /// Set when the pool can no longer run tasks (initializer failing, workers not starting).
     private var brokenError: PoolError?
     private var workersChanged = false
+    /// Launches in a row that ended before the worker's identity frame, per ssh host: past a few,
+    /// that host's slots are started on another (see ``LaunchCommand/host(forSlot:failures:)``).
+    private var launchFailures: [String: Int] = [:]
 
     init(shared: PoolShared, settings: PoolSettings, spawner: WorkerSpawner, workers: Int) throws {
         self.shared = shared
@@ -72,7 +75,7 @@ final class PoolCore: @unchecked Sendable {
         do {
             for slot in 0..<targetWorkers { try spawnWorker(slot: slot) }
         } catch {
-            for worker in workers.values { kill(worker.pid, SIGKILL) }
+            for worker in workers.values { kill(worker.localPID, SIGKILL) }
             for worker in workers.values { reapBlocking(worker) }
             workers.removeAll()
             close(epollFD)
@@ -196,8 +199,8 @@ final class PoolCore: @unchecked Sendable {
             .poolResized(from: 0, to: targetWorkers),
         ]
         if let chunksize = shared.chunksizeOverride { kinds.append(.settingsChanged(chunksize: chunksize)) }
-        for worker in slots.compactMap({ $0 }) {
-            kinds.append(.workerStarted(slot: worker.slot, pid: worker.pid))
+        for worker in slots.compactMap({ $0 }) where worker.identified {
+            kinds.append(.workerStarted(slot: worker.slot, pid: worker.pid, host: worker.host))
             if worker.state != .starting { kinds.append(.workerReady(slot: worker.slot, pid: worker.pid)) }
         }
         // Each running job with its plan and progress so far: a fold of the past, not a replay.
@@ -214,7 +217,7 @@ final class PoolCore: @unchecked Sendable {
             }
         }
         // What each worker holds now, so that the grid shows it busy at once.
-        for worker in slots.compactMap({ $0 }) {
+        for worker in slots.compactMap({ $0 }) where worker.identified {
             for chunk in worker.inflight {
                 kinds.append(.chunkDispatched(job: chunk.job.id, chunk: chunk.chunk, start: chunk.next,
                                               count: chunk.end - chunk.next, pid: worker.pid, queue: queue))
@@ -253,7 +256,8 @@ final class PoolCore: @unchecked Sendable {
     /// Signals one of our workers through its pidfd: never a stale PID, since a worker stays in
     /// `workers` (and its pidfd open) until it is reaped.
     private func signalWorker(pid: Int32, signal: Int32, reply: CommandReply) {
-        guard let worker = workers.values.first(where: { $0.pid == pid }) else {
+        // A remote worker's signal goes to its launcher (ssh, srun): see ``WorkerLauncher``.
+        guard let worker = workers.values.first(where: { $0.identified && $0.pid == pid }) else {
             reply.report(PoolError(.invalidArgument, "process \(pid) is not a worker of this pool"))
             return
         }
@@ -273,7 +277,7 @@ final class PoolCore: @unchecked Sendable {
         events.emit(.poolStateChanged(.terminated))
         for worker in workers.values {
             worker.exitIntent = .terminated
-            if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+            if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.localPID, SIGKILL) }
             closeCommand(worker)
         }
         queue.removeAll()
@@ -445,6 +449,20 @@ final class PoolCore: @unchecked Sendable {
 
     private func handleFrame(kind: UInt8, _ reader: inout WireReader, from worker: WorkerRecord) throws {
         switch FrameKind(rawValue: kind) {
+        case .identity:
+            let pid = try reader.read(UInt32.self)
+            let host = try reader.read(String.self)
+            // From the far side of a launcher: untrusted like any frame. One per worker, a real
+            // PID, a host name a screen and a log line can hold.
+            guard !worker.identified, spawner.launch != nil else { throw WireFormatError.invalidValue("identity frame from a worker that has one") }
+            guard pid >= 1, pid <= UInt32(Int32.max) else { throw WireFormatError.invalidValue("identity PID \(pid)") }
+            guard PoolEvent.isValidHost(host) else { throw WireFormatError.invalidValue("identity host name") }
+            worker.pid = Int32(pid)
+            worker.host = host
+            worker.identified = true
+            if let launched = worker.launchHost { launchFailures[launched] = nil }
+            workersChanged = true
+            events.emit(.workerStarted(slot: worker.slot, pid: worker.pid, host: host))
         case .ready:
             if worker.state == .starting { worker.state = .ready }
             startFailuresInARow = 0
@@ -658,9 +676,16 @@ final class PoolCore: @unchecked Sendable {
     }
 
     private func spawnWorker(slot: Int) throws {
-        let spawned = try spawner.spawn()
+        let spawned: WorkerSpawner.Spawned
+        if let launch = spawner.launch {
+            spawned = try spawner.spawnThroughLauncher(launch, host: launch.host(forSlot: slot, failures: launchFailures))
+        } else {
+            spawned = try spawner.spawn()
+        }
+        // A remote worker is announced when its identity frame names its PID and host.
         let worker = WorkerRecord(id: nextWorkerID, slot: slot, pid: spawned.pid, pidfd: spawned.pidfd,
-                                  commandFD: spawned.commandFD, resultFD: spawned.resultFD, outputFD: spawned.outputFD)
+                                  commandFD: spawned.commandFD, resultFD: spawned.resultFD, outputFD: spawned.outputFD,
+                                  host: spawned.host, identified: spawner.launch == nil)
         nextWorkerID += 1
         watch(worker.resultFD, token: token(worker, .result))
         watch(worker.pidfd, token: token(worker, .exit))
@@ -671,7 +696,7 @@ final class PoolCore: @unchecked Sendable {
         workersChanged = true
 
         worker.outbox.appendHello(initializer: settings.initializer)
-        events.emit(.workerStarted(slot: slot, pid: worker.pid))
+        if worker.identified { events.emit(.workerStarted(slot: slot, pid: worker.pid)) }
     }
 
     /// Starts workers until the live count reaches the target (unless the pool is winding down).
@@ -720,7 +745,7 @@ final class PoolCore: @unchecked Sendable {
         for worker in workers.values where !worker.inflight.isEmpty {
             if let deadline = worker.killDeadline {
                 if now >= deadline {
-                    if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+                    if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.localPID, SIGKILL) }
                     worker.killDeadline = .max  // sent; wait for the pidfd
                 }
             } else if worker.state != .starting, now &- worker.lastHeard >= timeout {
@@ -732,7 +757,7 @@ final class PoolCore: @unchecked Sendable {
                    started.job == first.job.id, started.index == first.next {
                     worker.timedOutItem = (first.job.id, first.next)
                 }
-                if cshim_pidfd_send_signal(worker.pidfd, SIGTERM) != 0 { kill(worker.pid, SIGTERM) }
+                if cshim_pidfd_send_signal(worker.pidfd, SIGTERM) != 0 { kill(worker.localPID, SIGTERM) }
                 events.emit(.workerFault(pid: worker.pid, message: "an item ran past the \(Double(timeout) / 1e9)s task timeout; worker stopped"))
             }
         }
@@ -787,15 +812,40 @@ final class PoolCore: @unchecked Sendable {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
             }
         }
-        events.emit(.workerExited(slot: worker.slot, pid: worker.pid, termination: termination, reason: reason))
+        if worker.identified {
+            if let launch = spawner.launch, reason == .crashed || reason == .protocolViolation {
+                events.emit(.workerFault(pid: worker.pid, message: Self.launcherExitMessage(launch.launcher, worker, termination)))
+            }
+            events.emit(.workerExited(slot: worker.slot, pid: worker.pid, termination: termination, reason: reason))
+        } else if lifecycle != .terminating {
+            // Never announced: the launcher ended before the worker said who it is (ssh could not
+            // connect or log in, srun found no resources, the executable is missing there).
+            let launcher = spawner.launch?.launcher.name ?? "launcher"
+            let place = worker.launchHost.map { " on \($0)" } ?? ""
+            if let host = worker.launchHost { launchFailures[host, default: 0] += 1 }
+            events.emit(.workerFault(pid: 0, message: "could not start a worker\(place) through \(launcher): it ended (\(termination)) before the worker said hello; its standard error says why"))
+        }
         replenish()
+    }
+
+    /// What a launcher's exit says about a remote worker's end, and what it cannot say.
+    private static func launcherExitMessage(_ launcher: WorkerLauncher, _ worker: WorkerRecord, _ termination: WorkerTermination) -> String {
+        let name = "\(worker.host ?? "?"):\(worker.pid)"
+        switch (launcher, termination) {
+        case (.ssh, .exited(code: 255)):
+            return "worker \(name): ssh exited with 255: the connection dropped or the worker died of a signal (ssh cannot say which)"
+        case (_, .exited(let code)):
+            return "worker \(name): \(launcher.name) exited with status \(code) (the remote worker's status, as the launcher reports it)"
+        case (_, .signaled(let signal)):
+            return "worker \(name): its \(launcher.name) process here died of signal \(signal); the remote worker stops when its connection closes"
+        }
     }
 
     /// Reaps an exited worker (its pidfd said so, or it was just killed).
     @discardableResult
     private func reapBlocking(_ worker: WorkerRecord) -> WorkerTermination {
         var status: Int32 = 0
-        while waitpid(worker.pid, &status, 0) < 0 && errno == EINTR {}
+        while waitpid(worker.localPID, &status, 0) < 0 && errno == EINTR {}
         let signal = status & 0x7f
         return signal == 0 ? .exited(code: (status >> 8) & 0xff) : .signaled(signal: signal)
     }
@@ -878,7 +928,7 @@ final class PoolCore: @unchecked Sendable {
     private func protocolViolation(_ worker: WorkerRecord, _ message: String) {
         events.emit(.workerFault(pid: worker.pid, message: "protocol violation: \(message); worker killed"))
         worker.exitIntent = .protocolViolation
-        if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+        if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.localPID, SIGKILL) }
         // Stop reading: what follows a bad frame cannot be trusted. The exit handler requeues.
         if worker.resultFD >= 0 {
             close(worker.resultFD)
@@ -889,7 +939,7 @@ final class PoolCore: @unchecked Sendable {
 
     private func publishWorkers() {
         workersChanged = false
-        let pids = slots.compactMap { $0?.pid }
+        let pids = slots.compactMap { $0.flatMap { $0.identified ? $0.pid : nil } }
         shared.state.withLock { $0.workerPIDs = pids }
     }
 }

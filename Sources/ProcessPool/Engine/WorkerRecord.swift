@@ -28,7 +28,20 @@ final class WorkerRecord {
     /// Unique for the pool's life (slots are reused), used in epoll tokens.
     let id: UInt64
     let slot: Int
-    let pid: Int32
+    /// The worker's PID as events and errors name it: the process started here, or for a worker
+    /// started through a launcher, the remote PID its identity frame reported.
+    var pid: Int32
+    /// The process started here (the worker, or its launcher: ssh, srun), which `pidfd` watches
+    /// and which is signalled and reaped. Never the remote PID: that names nothing here.
+    let localPID: Int32
+    /// The host a worker started through a launcher runs on (from its identity frame; before it,
+    /// the ssh destination); `nil` for a local worker.
+    var host: String?
+    /// The ssh destination it was launched to (`nil` for local workers and srun).
+    let launchHost: String?
+    /// Whether the PID above is the worker's: at once for a local worker, after its identity
+    /// frame for a remote one. Only identified workers get work and appear in events.
+    var identified: Bool
     let pidfd: Int32
     var commandFD: Int32
     var resultFD: Int32
@@ -64,10 +77,15 @@ final class WorkerRecord {
     /// The last item the worker reported starting.
     var lastStarted: (job: Int, index: Int)?
 
-    init(id: UInt64, slot: Int, pid: Int32, pidfd: Int32, commandFD: Int32, resultFD: Int32, outputFD: Int32) {
+    init(id: UInt64, slot: Int, pid: Int32, pidfd: Int32, commandFD: Int32, resultFD: Int32, outputFD: Int32,
+         host: String? = nil, identified: Bool = true) {
         self.id = id
         self.slot = slot
         self.pid = pid
+        self.localPID = pid
+        self.host = host
+        self.launchHost = host
+        self.identified = identified
         self.pidfd = pidfd
         self.commandFD = commandFD
         self.resultFD = resultFD
@@ -75,7 +93,7 @@ final class WorkerRecord {
     }
 
     var acceptsWork: Bool {
-        (state == .starting || state == .ready) && commandFD >= 0
+        (state == .starting || state == .ready) && commandFD >= 0 && identified
     }
 
     /// The moving average of item durations after one more item (`mean` negative: none yet).

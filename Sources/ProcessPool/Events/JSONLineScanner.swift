@@ -93,6 +93,7 @@ struct JSONLineScanner {
                 case "state": guard case .string(let s) = value else { return nil }; line.state = s
                 case "line": guard case .string(let s) = value else { return nil }; line.line = s
                 case "message": guard case .string(let s) = value else { return nil }; line.message = s
+                case "host": guard case .string(let s) = value else { return nil }; line.host = s
                 default: break  // unknown keys are ignored, as JSONDecoder ignores them
                 }
             }

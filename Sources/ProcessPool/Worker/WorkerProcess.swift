@@ -13,6 +13,10 @@ public enum WorkerProcess {
     /// The worker writes results to this descriptor.
     static let resultDescriptor: Int32 = 4
 
+    /// The value of ``environmentKey`` that selects a worker started through a ``WorkerLauncher``
+    /// (ssh, srun): the protocol rides standard input and output instead of descriptors 3 and 4.
+    public static let stdioMarker = "stdio"
+
     /// Whether this process was started by a pool as a worker.
     public static var isWorker: Bool { getenv(environmentKey) != nil }
 
@@ -23,9 +27,10 @@ public enum WorkerProcess {
         let text = String(cString: value)
         let parent = pid_t(text) ?? 0
         unsetenv(environmentKey)  // a task that runs this program again gets a normal process
+        if text == stdioMarker { adoptStandardStreams() }
         // A pool gives its workers a pipe on 3 and 4. Without them the variable leaked into an
         // ordinary run (exported in a shell, say): say so rather than exit without a word.
-        guard isPipe(commandDescriptor) && isPipe(resultDescriptor) else {
+        guard text == stdioMarker || (isPipe(commandDescriptor) && isPipe(resultDescriptor)) else {
             let program = CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "") } ?? "worker"
             let line = "\(program): \(environmentKey) is set (to '\(text)'), which starts this program as a process-pool worker, "
                 + "but no pool started it (it has no pool pipes on descriptors 3 and 4): unset \(environmentKey) to run it normally\n"
@@ -37,8 +42,53 @@ public enum WorkerProcess {
         _ = cshim_set_parent_death_signal(SIGKILL)
         if parent != 0 && getppid() != parent { exit(70) }
         signal(SIGPIPE, SIG_IGN)
+        if text == stdioMarker { announceIdentity() }
         var loop = WorkerLoop(registry: registry)
         loop.run()
+    }
+
+    /// A worker started through a launcher: moves the protocol from standard input and output to
+    /// descriptors 3 and 4, where the serve loop expects it, and gives what tasks print standard
+    /// error (the launcher carries it back as the worker's output), so that nothing a task
+    /// writes can corrupt a frame. Standard input becomes `/dev/null`.
+    private static func adoptStandardStreams() {
+        guard dup2(0, commandDescriptor) == commandDescriptor, dup2(1, resultDescriptor) == resultDescriptor else {
+            // Nowhere to speak the protocol: say so on standard error, which the launcher shows.
+            let line = "process-pool worker: cannot take over standard input and output: \(String(cString: strerror(errno)))\n"
+            line.utf8CString.withUnsafeBytes { raw in _ = writeFully(2, UnsafeRawBufferPointer(rebasing: raw.dropLast())) }
+            exit(70)
+        }
+        _ = dup2(2, 1)
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if null >= 0 {
+            _ = dup2(null, 0)
+            if null != 0 { close(null) }
+        }
+    }
+
+    /// The first frame of a worker started through a launcher: its PID and host name, which the
+    /// pool cannot learn otherwise (the process it started is ssh or srun). Then a watch on the
+    /// result stream: once nobody can receive results (the launcher or its connection is gone),
+    /// the worker exits at once, even in the middle of a long item.
+    private static func announceIdentity() {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "?"
+        var out = WireWriter(capacity: 64)
+        let frame = Frame.begin(.identity, in: &out)
+        out.write(UInt32(truncatingIfNeeded: getpid()))
+        out.write(String(decoding: host.utf8.prefix(255), as: UTF8.self))
+        Frame.end(&out, at: frame)
+        if !out.bytes.withUnsafeBytes({ writeFully(resultDescriptor, $0) }) { exit(72) }
+        // POLLERR (a pipe whose reader closed) or POLLHUP (a socket shut down) on our output:
+        // reported whatever the requested events, so none are requested and data never wakes it.
+        try? DedicatedThread.start(name: "result stream watch") {
+            var watched = pollfd(fd: resultDescriptor, events: 0, revents: 0)
+            while true {
+                let ready = poll(&watched, 1, -1)
+                if ready > 0 && watched.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { _exit(75) }
+                if ready < 0 && errno != EINTR { return }
+            }
+        }
     }
 
     private static func isPipe(_ fd: Int32) -> Bool {
