@@ -17,6 +17,14 @@ public enum WorkerProcess {
     /// (ssh, srun): the protocol rides standard input and output instead of descriptors 3 and 4.
     public static let stdioMarker = "stdio"
 
+    /// Set once in ``runIfRequested(_:)`` of a worker started through a launcher, before its serve
+    /// loop (the only code that reads it) runs: no other thread reads or writes it.
+    nonisolated(unsafe) private static var remoteHost: String?
+
+    /// How this worker names itself in what it prints: `host:pid` when started through a launcher
+    /// (ssh, srun), where the PID alone says little, else the PID.
+    public static var displayName: String { remoteHost.map { "\($0):\(getpid())" } ?? "\(getpid())" }
+
     /// Whether this process was started by a pool as a worker.
     public static var isWorker: Bool { getenv(environmentKey) != nil }
 
@@ -67,25 +75,36 @@ public enum WorkerProcess {
     }
 
     /// The first frame of a worker started through a launcher: its PID and host name, which the
-    /// pool cannot learn otherwise (the process it started is ssh or srun). Then a watch on the
-    /// result stream: once nobody can receive results (the launcher or its connection is gone),
-    /// the worker exits at once, even in the middle of a long item.
+    /// pool cannot learn otherwise (the process it started is ssh or srun). Then a watch on both
+    /// streams: once its input closes or nobody can receive its results (the pool or the
+    /// launcher or the connection is gone), the worker exits at once, even in a long item.
     private static func announceIdentity() {
         var name = [CChar](repeating: 0, count: 256)
         let host = gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "?"
+        remoteHost = host
         var out = WireWriter(capacity: 64)
         let frame = Frame.begin(.identity, in: &out)
         out.write(UInt32(truncatingIfNeeded: getpid()))
         out.write(String(decoding: host.utf8.prefix(255), as: UTF8.self))
         Frame.end(&out, at: frame)
         if !out.bytes.withUnsafeBytes({ writeFully(resultDescriptor, $0) }) { exit(72) }
-        // POLLERR (a pipe whose reader closed) or POLLHUP (a socket shut down) on our output:
-        // reported whatever the requested events, so none are requested and data never wakes it.
-        try? DedicatedThread.start(name: "result stream watch") {
-            var watched = pollfd(fd: resultDescriptor, events: 0, revents: 0)
+        // The pool closes a launched worker's input only when the worker holds no work (close,
+        // retire) or when it wants it gone (terminate), and the launcher closes it when the pool
+        // dies: either way nothing is left to do, so the worker stops at once rather than
+        // finishing a long item nobody will receive. Likewise when its output can no longer be
+        // delivered. POLLHUP/POLLERR are reported whatever is asked for; POLLRDHUP covers a
+        // socket (rather than a pipe) shut down for writing by the far side. No POLLIN: data
+        // never wakes this thread.
+        // POLLRDHUP is Linux's 0x2000; Glibc does not export it to Swift without _GNU_SOURCE.
+        let readHangUp: Int16 = 0x2000
+        try? DedicatedThread.start(name: "launched worker watch") {
+            var watched = [pollfd(fd: commandDescriptor, events: readHangUp, revents: 0),
+                           pollfd(fd: resultDescriptor, events: 0, revents: 0)]
+            let ended = Int16(POLLERR | POLLHUP | POLLNVAL) | readHangUp
             while true {
-                let ready = poll(&watched, 1, -1)
-                if ready > 0 && watched.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { _exit(75) }
+                let ready = poll(&watched, 2, -1)
+                if ready > 0 && watched[0].revents & ended != 0 { _exit(0) }
+                if ready > 0 && watched[1].revents & ended != 0 { _exit(75) }
                 if ready < 0 && errno != EINTR { return }
             }
         }
