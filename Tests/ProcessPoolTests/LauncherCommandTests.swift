@@ -33,7 +33,7 @@ struct LauncherCommandTests {
         #expect(try await pool.apply(TestTasks.printLine, "hello from a launched worker") >= 0)
         let pids = Set(try await pool.map(TestTasks.pid, Array(0..<20), chunksize: 1))
         pool.close()
-        try await pool.join()
+        try pool.join()
         var started: Set<Int32> = []
         var printed = false
         for await event in events {

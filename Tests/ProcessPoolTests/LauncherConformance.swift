@@ -9,8 +9,12 @@ import Testing
 /// the results still right, `terminate()` stopping every remote worker.
 enum LauncherConformance {
     /// A pool of `PoolTestWorker`s started through `launcher`.
-    static func pool(_ launcher: WorkerLauncher, workers: Int = 2) throws -> ProcessPool {
-        try TestEnvironment.pool(workers: workers) { $0.launcher = launcher }
+    /// - Parameter environment: the launcher process's environment (srun: `SLURM_CONF`).
+    static func pool(_ launcher: WorkerLauncher, workers: Int = 2, environment: [String: String]? = nil) throws -> ProcessPool {
+        try TestEnvironment.pool(workers: workers) {
+            $0.launcher = launcher
+            $0.environment = environment
+        }
     }
 
     /// The workers' announcements so far, by PID: the host each reported.
@@ -23,8 +27,8 @@ enum LauncherConformance {
     /// map, imap and imap_unordered with chunk sizes 1, 7 and the default give a plain map's
     /// results; the PIDs in events are the processes that ran the tasks (the far side's, not the
     /// launcher's), with this machine's host name.
-    static func resultsInOrderAndChunking(_ launcher: WorkerLauncher) async throws {
-        let pool = try pool(launcher)
+    static func resultsInOrderAndChunking(_ launcher: WorkerLauncher, environment: [String: String]? = nil) async throws {
+        let pool = try pool(launcher, environment: environment)
         defer { pool.terminate() }
         let events = pool.events(bufferingLimit: 100_000)
         let input = Array(0..<200)
@@ -39,14 +43,14 @@ enum LauncherConformance {
         #expect(unordered.sorted() == input.map { $0 * $0 })
         let ranOn = Set(try await pool.map(TestTasks.pid, Array(0..<40), chunksize: 1))
         pool.close()
-        try await pool.join()
+        try pool.join()
         var all: [PoolEvent] = []
         for await event in events { all.append(event) }
         let started = startedWorkers(all)
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
         #expect(!started.isEmpty)
-        #expect(started.values.allSatisfy { $0 == String(cString: name) }, "every worker reported this host: \(started)")
+        #expect(started.values.allSatisfy { $0 == String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) }, "every worker reported this host: \(started)")
         #expect(ranOn.isSubset(of: Set(started.keys)), "the PIDs that ran tasks \(ranOn) are the announced ones \(started.keys)")
         // The announced PIDs are the workers themselves: PoolTestWorker, not ssh or srun.
         for pid in ranOn {
@@ -57,8 +61,8 @@ enum LauncherConformance {
 
     /// A remote worker SIGKILLed mid-item: its launcher ends, the worker is replaced (a new
     /// announced PID), its items run again, and the results are right.
-    static func killedWorkerIsReplaced(_ launcher: WorkerLauncher) async throws {
-        let pool = try pool(launcher)
+    static func killedWorkerIsReplaced(_ launcher: WorkerLauncher, environment: [String: String]? = nil) async throws {
+        let pool = try pool(launcher, environment: environment)
         defer { pool.terminate() }
         var events = pool.events().makeAsyncIterator()
         let gate = TestEnvironment.temporaryDirectory().appendingPathComponent("gate").path
@@ -95,8 +99,8 @@ enum LauncherConformance {
     }
 
     /// `terminate()` with every worker in a long item: all remote workers are gone within seconds.
-    static func terminateStopsRemoteWorkers(_ launcher: WorkerLauncher) async throws {
-        let pool = try pool(launcher)
+    static func terminateStopsRemoteWorkers(_ launcher: WorkerLauncher, environment: [String: String]? = nil) async throws {
+        let pool = try pool(launcher, environment: environment)
         var events = pool.events().makeAsyncIterator()
         let result = try pool.mapAsync(TestTasks.sleepThenReturn, (0..<4).map { Pair($0, 60_000) }, chunksize: 1)
         var busy: Set<Int32> = []

@@ -783,6 +783,8 @@ final class PoolCore: @unchecked Sendable {
     private func handleExit(_ worker: WorkerRecord) {
         readResults(worker, untilEnd: true)
         if worker.outputFD >= 0 { readOutput(worker) }
+        // Read before `closeCommand` below turns every state into `.draining`.
+        let diedStarting = worker.state == .starting
         // Unpublish the PID before reaping: once reaped it may be reused (pid_max can be as low
         // as 32768), and `workerPIDs` must never name another process.
         shared.state.withLock { $0.workerPIDs.removeAll { $0 == worker.pid } }
@@ -806,7 +808,7 @@ final class PoolCore: @unchecked Sendable {
             if case .signaled(let signal) = termination { requested = worker.requestedSignals.contains(signal) }
             recover(worker, termination: termination, timedOut: reason == .timedOut, charge: !requested)
         }
-        if reason == .crashed && worker.state == .starting {
+        if reason == .crashed && diedStarting {
             startFailuresInARow += 1
             if startFailuresInARow > settings.maxStartFailures {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))

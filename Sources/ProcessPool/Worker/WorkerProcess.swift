@@ -80,7 +80,7 @@ public enum WorkerProcess {
     /// launcher or the connection is gone), the worker exits at once, even in a long item.
     private static func announceIdentity() {
         var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "?"
+        let host = gethostname(&name, name.count - 1) == 0 ? String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "?"
         remoteHost = host
         var out = WireWriter(capacity: 64)
         let frame = Frame.begin(.identity, in: &out)
