@@ -158,7 +158,7 @@ extension ScreenPainter {
         let workers = state.workers
         let wide = innerWidth >= 100
         // Remote workers show as host:pid: the column grows to the longest (within reason).
-        let labelWidth = workers.lazy.filter { $0.host != nil }.map { $0.label.count + 1 }.max().map { min(24, max(7, $0)) } ?? 7
+        let labelWidth = workers.lazy.filter { $0.host != nil }.map { $0.label.count + 1 }.max().map { min(24, max(9, $0)) } ?? 7
         let columns = WorkerColumns(innerWidth: innerWidth, wide: wide, pid: labelWidth)
         canvas.put(columns.header, x: innerX, y: top, style: CellStyle(bold: true, dim: true))
         guard !workers.isEmpty else {

@@ -47,6 +47,32 @@ struct SSHLauncherTests {
         #expect(try await pool.map(TestTasks.square, Array(0..<30), chunksize: 1) == (0..<30).map { $0 * $0 })
     }
 
+    @Test("a host whose launches keep failing: after a few, its slot starts on another host", .timeLimit(.minutes(2)))
+    func moveOffFailingHost() async throws {
+        let sshd = try LoopbackSSHD()
+        defer { sshd.stop() }
+        // sshd listens on 127.0.0.1 only: 127.0.0.2 (also this machine) refuses at once. Three
+        // failures in a row move a slot to another host (LaunchCommand.failuresBeforeMoving).
+        var configuration = TestEnvironment.configuration(workers: 2)
+        configuration.launcher = Self.launcher(sshd, hosts: [RemoteHost("127.0.0.2"), RemoteHost("127.0.0.1")])
+        configuration.captureOutput = true
+        let pool = try ProcessPool(configuration: configuration)
+        defer { pool.terminate() }
+        let events = pool.events()
+        #expect(try await pool.map(TestTasks.square, Array(0..<20), chunksize: 1) == (0..<20).map { $0 * $0 })
+        #expect(TestEnvironment.eventually(within: 60) { pool.workerPIDs.count == 2 }, "both slots end up with a worker")
+        pool.close()
+        try pool.join()
+        var refused = 0
+        var started = 0
+        for await event in events {
+            if case .workerFault(_, let message) = event.kind, message.contains("on 127.0.0.2") { refused += 1 }
+            if case .workerStarted(_, _, _?) = event.kind { started += 1 }
+        }
+        #expect(refused == 3, "launches on the failing host before moving: \(refused)")
+        #expect(started == 2)
+    }
+
     @Test("a host ssh cannot reach: each launch fails, the pool gives up after a bounded number and says why", .timeLimit(.minutes(2)))
     func unreachableHost() async throws {
         // No sshd needed: a closed loopback port refuses at once.
