@@ -239,7 +239,7 @@ final class PoolCore: @unchecked Sendable {
             return
         }
         // Shrink: retire the surplus, idle workers first, then the highest slots.
-        let active = slots.compactMap { $0 }.filter(\.acceptsWork)
+        let active = slots.compactMap { $0 }.filter(\.isLive)
         let surplus = active.count - count
         guard surplus > 0 else { return }
         let victims = active.sorted { a, b in
@@ -703,7 +703,8 @@ final class PoolCore: @unchecked Sendable {
     private func replenish() {
         guard lifecycle != .terminating, brokenError == nil else { return }
         if lifecycle == .closing && jobs.isEmpty { return }
-        var live = workers.values.filter(\.acceptsWork).count
+        // A remote worker still connecting counts: it would otherwise be launched again and again.
+        var live = workers.values.filter(\.isLive).count
         var slot = 0
         while live < targetWorkers {
             while slot < slots.count && slots[slot] != nil { slot += 1 }
@@ -819,7 +820,7 @@ final class PoolCore: @unchecked Sendable {
                 events.emit(.workerFault(pid: worker.pid, message: Self.launcherExitMessage(launch.launcher, worker, termination)))
             }
             events.emit(.workerExited(slot: worker.slot, pid: worker.pid, termination: termination, reason: reason))
-        } else if lifecycle != .terminating {
+        } else if lifecycle != .terminating && worker.exitIntent == nil {
             // Never announced: the launcher ended before the worker said who it is (ssh could not
             // connect or log in, srun found no resources, the executable is missing there).
             let launcher = spawner.launch?.launcher.name ?? "launcher"

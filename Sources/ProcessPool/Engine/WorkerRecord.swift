@@ -92,9 +92,14 @@ final class WorkerRecord {
         self.outputFD = outputFD
     }
 
-    var acceptsWork: Bool {
-        (state == .starting || state == .ready) && commandFD >= 0 && identified
+    /// Counts toward the pool's size: started (a remote one may still be connecting) and not
+    /// asked to stop.
+    var isLive: Bool {
+        (state == .starting || state == .ready) && commandFD >= 0
     }
+
+    /// May be sent chunks: live, and (remote) its identity known, so events can name it.
+    var acceptsWork: Bool { isLive && identified }
 
     /// The moving average of item durations after one more item (`mean` negative: none yet).
     @inline(__always)
