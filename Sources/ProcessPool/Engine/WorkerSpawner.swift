@@ -7,7 +7,7 @@ import Glibc
 /// The C strings for `argv`/`envp` are built once per pool and freed with it. With a
 /// ``WorkerLauncher`` other than `.local`, the launcher's command (ssh, srun, …) is spawned
 /// instead, with the command pipe on its standard input and the result pipe on its standard
-/// output (see ``spawnThroughLauncher(slot:failures:)``).
+/// output (see ``spawnThroughLauncher(_:host:)``).
 final class WorkerSpawner {
     struct Spawned {
         /// The process started here: the worker itself, or its launcher.
