@@ -809,7 +809,13 @@ final class PoolCore: @unchecked Sendable {
             if case .signaled(let signal) = termination { requested = worker.requestedSignals.contains(signal) }
             recover(worker, termination: termination, timedOut: reason == .timedOut, charge: !requested)
         }
-        if reason == .crashed && diedStarting {
+        // A start that fails on its own (exit, crash) counts; SIGKILL (someone killed it, the OOM
+        // killer) or a signal the caller sent is no sign that workers cannot start.
+        var killedFromOutside = false
+        if case .signaled(let signal) = termination {
+            killedFromOutside = signal == SIGKILL || worker.requestedSignals.contains(signal)
+        }
+        if reason == .crashed && diedStarting && !killedFromOutside {
             startFailuresInARow += 1
             if startFailuresInARow > settings.maxStartFailures {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
