@@ -19,8 +19,10 @@ struct MeasureCommand: AsyncParsableCommand {
     @Option(help: "Worker processes.")
     var workers = 2
 
+    @OptionGroup var placement: BenchLauncherOptions
+
     func run() async throws {
-        let fields = try await OurMeasurements.run(workload, items: items, workers: workers)
+        let fields = try await OurMeasurements.run(workload, items: items, workers: workers, launcher: try placement.resolved())
         print("result " + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
     }
 }

@@ -11,10 +11,12 @@ import ProcessPool
 /// As on CPython's side (`Benchmarks/python/pool_bench.py`), the input is built and one `apply`
 /// has gone through (the workers are up) before the clock starts, and every sum is checked.
 enum OurMeasurements {
-    static func run(_ workload: String, items n: Int, workers: Int) async throws -> [(String, Double)] {
+    /// - Parameter launcher: where the workers of the throughput and startup workloads start
+    ///   (the others always run locally).
+    static func run(_ workload: String, items n: Int, workers: Int, launcher: WorkerLauncher = .local) async throws -> [(String, Double)] {
         switch workload {
         case "map_chunk1", "map_default", "imap_chunk1", "imap_unordered_chunk1":
-            let seconds = try await throughput(workload, items: n, workers: workers)
+            let seconds = try await throughput(workload, items: n, workers: workers, launcher: launcher)
             return [("value", Double(n) / seconds), ("seconds", seconds)]
         case "monitored":
             return try await monitored(items: n, workers: workers)
@@ -25,7 +27,7 @@ enum OurMeasurements {
         case "watch_cost":
             return try await watchCost(items: n, workers: workers)
         case "startup":
-            return [("value", try await startup(workers: workers))]
+            return [("value", try await startup(workers: workers, launcher: launcher))]
         case "memory":
             return try await memory(items: n, workers: workers)
         case "struct_codable", "struct_wire":
@@ -36,9 +38,9 @@ enum OurMeasurements {
         }
     }
 
-    private static func throughput(_ workload: String, items n: Int, workers: Int) async throws -> Double {
+    private static func throughput(_ workload: String, items n: Int, workers: Int, launcher: WorkerLauncher) async throws -> Double {
         let pairs = BenchTasks.pairs(n)
-        return try await withProcessPool(configuration(workers: workers)) { pool in
+        return try await withProcessPool(configuration(workers: workers, launcher: launcher)) { pool in
             _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
             let clock = ContinuousClock()
             let start = clock.now
@@ -202,10 +204,10 @@ enum OurMeasurements {
         }
     }
 
-    private static func startup(workers: Int) async throws -> Double {
+    private static func startup(workers: Int, launcher: WorkerLauncher) async throws -> Double {
         let clock = ContinuousClock()
         let start = clock.now
-        let pool = try ProcessPool(configuration: configuration(workers: workers))
+        let pool = try ProcessPool(configuration: configuration(workers: workers, launcher: launcher))
         let three = try await pool.apply(BenchTasks.add, Pair(1, 2))
         pool.close()
         try await pool.join()
@@ -234,9 +236,10 @@ enum OurMeasurements {
 
     /// The pool's default set-up, with the worker executable named by its resolved path rather
     /// than `/proc/self/exe`: the same file, but under valgrind `/proc/self/exe` is valgrind.
-    private static func configuration(workers: Int) -> ProcessPool.Configuration {
+    private static func configuration(workers: Int, launcher: WorkerLauncher = .local) -> ProcessPool.Configuration {
         var configuration = ProcessPool.Configuration(workers: workers)
         configuration.executable = ProbeRunner.ownExecutable()
+        configuration.launcher = launcher
         return configuration
     }
 

@@ -5,7 +5,7 @@ struct PoolBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "poolmon-bench",
         abstract: "Benchmark the process pool against CPython's multiprocessing.Pool on the same machine.",
-        subcommands: [CompareCommand.self, MeasureCommand.self, SoakCommand.self, WindowCommand.self],
+        subcommands: [CompareCommand.self, MeasureCommand.self, SoakCommand.self, WindowCommand.self, LaunchersCommand.self],
         defaultSubcommand: CompareCommand.self
     )
 

@@ -173,6 +173,31 @@ int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *c
     return rc;
 }
 
+int cshim_spawn_launcher(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                         int stdin_fd, int stdout_fd, int stderr_fd) {
+    // The three sources are pipe ends above 2 (cshim_pipe_cloexec), so no dup2 below clobbers
+    // another source; stderr_fd < 0 leaves the parent's standard error in place.
+    if (stdin_fd < 3 || stdout_fd < 3 || (stderr_fd >= 0 && stderr_fd < 3)) return EINVAL;
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return rc;
+    rc = posix_spawnattr_init(&attr);
+    if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
+    rc = posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1);
+    if (rc == 0 && stderr_fd >= 0) rc = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+    if (rc == 0) rc = posix_spawnattr_setpgroup(&attr, 0);
+    if (rc == 0) rc = set_clean_signals(&attr, POSIX_SPAWN_SETPGROUP);
+    if (rc == 0) rc = posix_spawnp(pid, path, &actions, &attr, argv, envp);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
+}
+
 int cshim_usable_cpu_count(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;

@@ -99,7 +99,7 @@ public struct DeathReport: Sendable, Equatable {
         var s = store.schedulingCount(before: index) - 1
         let sStop = max(0, s - Self.searchLimit)
         while s >= sStop, let (_, event) = store.schedulingEvent(s) {
-            if case .workerStarted(_, let started) = event.kind, started == pid {
+            if case .workerStarted(_, let started, _) = event.kind, started == pid {
                 lifetime = time &- min(time, event.time)
                 break
             }

@@ -241,14 +241,14 @@ public struct MonitorState: Sendable {
         lastEventTime = max(lastEventTime, time)
         if Self.isScheduling(event.kind) { recentEvents.append(event) }
         switch event.kind {
-        case .workerStarted(let slot, let pid):
+        case .workerStarted(let slot, let pid, let host):
             guard slot >= 0 else { break }
             if slot >= slots.count { slots.append(contentsOf: repeatElement(nil, count: slot + 1 - slots.count)) }
             if slots[slot] == nil {
-                slots[slot] = WorkerSlot(slot: slot, pid: pid, time: time, streamCapacity: Self.historyCapacity)
+                slots[slot] = WorkerSlot(slot: slot, pid: pid, host: host, time: time, streamCapacity: Self.historyCapacity)
             } else {
                 slotByPID[slots[slot]!.pid] = nil
-                slots[slot]!.replace(pid: pid, time: time)
+                slots[slot]!.replace(pid: pid, host: host, time: time)
             }
             slotByPID[pid] = slot
             startRunning()

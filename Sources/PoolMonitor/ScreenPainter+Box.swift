@@ -172,7 +172,9 @@ extension ScreenPainter {
     private mutating func drawWorkers(top: Int, rows: Int) {
         let workers = state.workers
         let wide = innerWidth >= 100
-        let columns = WorkerColumns(innerWidth: innerWidth, wide: wide)
+        // Remote workers show as host:pid: the column grows to the longest (within reason).
+        let labelWidth = workers.lazy.filter { $0.host != nil }.map { $0.label.count + 1 }.max().map { min(24, max(9, $0)) } ?? 7
+        let columns = WorkerColumns(innerWidth: innerWidth, wide: wide, pid: labelWidth)
         canvas.put(columns.header, x: innerX, y: top, style: CellStyle(bold: true, dim: true))
         guard !workers.isEmpty else {
             canvas.put("no workers yet", x: innerX + 2, y: top + 1, style: Self.dim)
@@ -204,7 +206,7 @@ extension ScreenPainter {
         let selected = worker.slot == ui.selectedSlot
         var spans = [Span(selected ? "▶ " : "  ", Self.bold)]
         if columns.wide { spans.append(Span(TextFormat.fit("\(worker.slot)", 5), Self.dim)) }
-        spans.append(Span(TextFormat.fit("\(worker.pid)", 7)))
+        spans.append(Span(TextFormat.fit(worker.label, columns.pid)))
         let activity = worker.activity
         let stateStyle: CellStyle = switch activity {
         case .busy: CellStyle(color: .green, bold: true)
@@ -390,8 +392,8 @@ extension ScreenPainter {
         let pool = Span(TextFormat.fit("pool", labelWidth) + " ", Self.bold)
         func items(_ start: Int, _ count: Int) -> String { "item\(count == 1 ? "" : "s") \(TextFormat.items(start..<start + count))" }
         switch kind {
-        case .workerStarted(let slot, let pid):
-            return [pool, Span("worker \(pid) started in slot \(slot)")]
+        case .workerStarted(let slot, let pid, let host):
+            return [pool, Span("worker \(host.map { "\($0):" } ?? "")\(pid) started in slot \(slot)")]
         case .workerExited(_, let pid, let termination, let reason, _):
             let style = reason == .crashed ? CellStyle(color: .red, bold: true) : CellStyle.plain
             return [pool, Span("worker \(pid) exited: \(termination) (\(Self.words(for: reason)))", style)]
@@ -480,15 +482,19 @@ struct WorkerColumns {
     /// Items sent to the worker and not finished (its chunk's rest, and any prefetched chunks).
     let toDo = 7
 
-    init(innerWidth: Int, wide: Bool) {
+    /// The PID column: 7, or wider for `host:pid` labels.
+    let pid: Int
+
+    init(innerWidth: Int, wide: Bool, pid: Int = 7) {
         self.wide = wide
-        let fixed = 2 + (wide ? 5 : 0) + 7 + 10 + 8 + 6 + 2 + 10 + (wide ? 7 : 0)
+        self.pid = pid
+        let fixed = 2 + (wide ? 5 : 0) + pid + 10 + 8 + 6 + 2 + 10 + (wide ? 7 : 0)
         // Tasks read like `product(10,20)`: past 36 columns a wider column is only a gap.
         task = min(36, max(8, innerWidth - fixed))
     }
 
     var header: String {
-        "  " + (wide ? "slot " : "") + TextFormat.fit("PID", 7) + TextFormat.fit("state", 10)
+        "  " + (wide ? "slot " : "") + TextFormat.fit(pid > 7 ? "host:PID" : "PID", pid) + TextFormat.fit("state", 10)
             + TextFormat.fit("task", task) + TextFormat.right("elapsed", elapsed) + TextFormat.right("done", done)
             + "  " + TextFormat.fit("chunk", chunk) + (wide ? TextFormat.right("to do", toDo) : "")
     }

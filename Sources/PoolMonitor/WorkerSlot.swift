@@ -61,6 +61,8 @@ public struct WorkerSlot: Sendable {
 
     public let slot: Int
     public private(set) var pid: Int32
+    /// The host of a worker started through ssh or srun (from `workerStarted`); `nil` when local.
+    public private(set) var host: String?
     public private(set) var startedAt: UInt64
     /// Set when `workerReady` arrives.
     public private(set) var isReady = false
@@ -118,9 +120,10 @@ public struct WorkerSlot: Sendable {
     /// Task-stream samples, one per `tick`, oldest first.
     public internal(set) var stream: RecentHistory<StreamMark>
 
-    init(slot: Int, pid: Int32, time: UInt64, streamCapacity: Int) {
+    init(slot: Int, pid: Int32, host: String? = nil, time: UInt64, streamCapacity: Int) {
         self.slot = slot
         self.pid = pid
+        self.host = host
         startedAt = time
         lastActivityAt = time
         stream = RecentHistory(capacity: streamCapacity)
@@ -134,6 +137,9 @@ public struct WorkerSlot: Sendable {
     }
 
     public var isAlive: Bool { exit == nil }
+
+    /// How the grid names the process: `host:pid` for a remote worker, the PID for a local one.
+    public var label: String { host.map { "\($0):\(pid)" } ?? "\(pid)" }
 
     /// Items sent to the worker and not yet finished.
     public var itemsInFlight: Int { pending.reduce(0) { $0 + $1.count - $1.finished } }
@@ -150,8 +156,9 @@ public struct WorkerSlot: Sendable {
     // MARK: folding
 
     /// A new process took over this slot (after a crash or a retirement).
-    mutating func replace(pid: Int32, time: UInt64) {
+    mutating func replace(pid: Int32, host: String? = nil, time: UInt64) {
         self.pid = pid
+        self.host = host
         startedAt = time
         lastActivityAt = time
         isReady = false

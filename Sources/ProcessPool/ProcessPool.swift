@@ -62,6 +62,13 @@ public final class ProcessPool: Sendable {
         /// from `POOLMON_SOCKET`, which `poolmon watch -- CMD` sets for the program it runs. A
         /// socket that does not answer is ignored: the pool runs unwatched.
         public var monitorSocket: String?
+        /// How workers are started: here (`.local`, the default), or on other machines through
+        /// ssh, Slurm's `srun` or a command of yours (see ``WorkerLauncher`` for what changes).
+        /// With ssh and no ``workers`` given, the pool has as many workers as the hosts ask for.
+        public var launcher: WorkerLauncher = .local
+        /// Environment variables for workers started through a launcher, set on their command line
+        /// (ssh forwards no environment). ``environment`` is the launcher process's own.
+        public var remoteEnvironment: [String: String] = [:]
 
         public init(workers: Int? = nil, maxTasksPerChild: Int? = nil, initializer: WorkerInitializer? = nil) {
             self.workers = workers
@@ -96,7 +103,7 @@ public final class ProcessPool: Sendable {
                 + "but never reached WorkerProcess.runIfRequested: call WorkerProcess.runIfRequested(registry) first thing "
                 + "in main, before anything else runs (it serves tasks in a worker and returns at once otherwise)")
         }
-        let workers = configuration.workers ?? Self.usableCPUCount
+        let workers = configuration.workers ?? configuration.launcher.defaultWorkerCount ?? Self.usableCPUCount
         guard workers >= 1 else {
             throw PoolError(.invalidArgument, "the number of workers must be at least 1 (got \(workers))")
         }
@@ -121,12 +128,20 @@ public final class ProcessPool: Sendable {
         self.configuration = configuration
         let origin = MonotonicClock.nanoseconds()
         shared = try PoolShared(targetWorkers: workers, origin: origin)
+        // Through a launcher the far side needs a real path (the same one, on a shared file
+        // system): /proc/self/exe means nothing there.
+        let launch = try configuration.launcher.isRemote
+            ? LaunchCommand(launcher: configuration.launcher,
+                            executable: configuration.executable ?? Self.ownExecutablePath(),
+                            arguments: configuration.arguments, environment: configuration.remoteEnvironment)
+            : nil
         let spawner = WorkerSpawner(
             executable: configuration.executable ?? "/proc/self/exe",
             arguments: configuration.arguments,
             environment: configuration.environment,
             captureOutput: configuration.captureOutput,
-            argv0: configuration.executable ?? CommandLine.arguments.first ?? "worker")
+            argv0: configuration.executable ?? CommandLine.arguments.first ?? "worker",
+            launch: launch)
         var settings = PoolSettings(
             maxTasksPerChild: configuration.maxTasksPerChild,
             maxCrashRetries: configuration.maxCrashRetries,
@@ -154,6 +169,17 @@ public final class ProcessPool: Sendable {
             throw error
         }
         monitorLinks = Self.startMonitorLinks(configuration, shared: shared)
+    }
+
+    /// This program's executable as a path another machine can run (`/proc/self/exe` resolved).
+    static func ownExecutablePath() throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else {
+            throw PoolError(.spawnFailed, "cannot find this program's path for remote workers: \(errnoDescription())")
+        }
+        buffer[length] = 0
+        return String(cString: buffer)
     }
 
     private static func startMonitorLinks(_ configuration: Configuration, shared: PoolShared) -> [MonitorLink] {

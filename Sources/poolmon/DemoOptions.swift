@@ -25,6 +25,8 @@ struct DemoOptions: ParsableArguments {
     @Option(help: "How results come back: map_async, imap or imap_unordered.")
     var mode: DemoMode = .mapAsync
 
+    @OptionGroup var placement: LauncherOptions
+
     @Option(help: "Record every pool event to this file as JSON Lines.")
     var events: String?
 

@@ -13,6 +13,8 @@ struct RunSettings: Sendable, Equatable {
     var poison: PoisonItem?
     /// `--task-timeout`: a task silent for longer is stopped and its worker replaced.
     var taskTimeout: Double?
+    /// `--launcher`: where the workers run.
+    var launcher: WorkerLauncher = .local
 
     /// The defaults, with this many workers.
     init(workers: Int) {
@@ -26,7 +28,9 @@ struct RunSettings: Sendable, Equatable {
     }
 
     init(_ options: DemoOptions, quiet: Bool) {
-        workers = options.workers ?? ProcessPool.usableCPUCount
+        // Validated by the option group already; `.local` cannot fail.
+        launcher = (try? options.placement.resolved()) ?? .local
+        workers = options.workers ?? launcher.defaultWorkerCount ?? ProcessPool.usableCPUCount
         chunksize = options.chunksize
         mode = options.mode
         delay = options.delay
@@ -43,12 +47,14 @@ enum DemoRun {
     static func poolConfiguration(_ settings: RunSettings, captureOutput: Bool) -> ProcessPool.Configuration {
         var configuration = ProcessPool.Configuration(workers: settings.workers)
         configuration.captureOutput = captureOutput
+        configuration.launcher = settings.launcher
         configuration.taskTimeout = settings.taskTimeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) }
         if settings.poison != nil {
             // The poison item aborts on purpose: spare the user Swift's crash report for each one.
             var environment = ProcessInfo.processInfo.environment
             environment["SWIFT_BACKTRACE"] = "enable=no"
             configuration.environment = environment
+            configuration.remoteEnvironment["SWIFT_BACKTRACE"] = "enable=no"
         }
         return configuration
     }

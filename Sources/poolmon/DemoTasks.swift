@@ -53,7 +53,7 @@ enum DemoTasks {
     /// What a tutorial task does in the worker: say what it is doing, sleep, compute.
     private static func run(_ name: String, _ item: DemoItem, _ operation: (Int, Int) -> Int) -> Int {
         if !item.quiet {
-            WorkerProcess.printLine("Worker \(getpid()) is processing \(name)(\(item.x),\(item.y))")
+            WorkerProcess.printLine("Worker \(WorkerProcess.displayName) is processing \(name)(\(item.x),\(item.y))")
         }
         if item.delayNanoseconds > 0 {
             var remaining = timespec(tv_sec: item.delayNanoseconds / 1_000_000_000,

@@ -41,7 +41,7 @@ struct LiveEventLogTests {
     }
 
     func startedPIDs(_ events: [PoolEvent]) -> Set<Int32> {
-        Set(events.compactMap { if case .workerStarted(_, let pid) = $0.kind { pid } else { nil } })
+        Set(events.compactMap { if case .workerStarted(_, let pid, _) = $0.kind { pid } else { nil } })
     }
 
     @Test("a live run's log already holds complete lines while the run goes on")

@@ -17,7 +17,8 @@ final class PoolmonProcess: @unchecked Sendable {
     let stdoutURL: URL
     let stderrURL: URL
 
-    init(_ arguments: [String]) throws {
+    /// - Parameter environment: the child's whole environment (`nil`: this process's).
+    init(_ arguments: [String], environment: [String: String]? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("poolmon-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         stdoutURL = directory.appendingPathComponent("stdout")
@@ -26,6 +27,7 @@ final class PoolmonProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
@@ -33,8 +35,8 @@ final class PoolmonProcess: @unchecked Sendable {
     }
 
     /// Runs `poolmon` to the end.
-    static func run(_ arguments: [String]) throws -> PoolmonProcess {
-        let child = try PoolmonProcess(arguments)
+    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> PoolmonProcess {
+        let child = try PoolmonProcess(arguments, environment: environment)
         child.process.waitUntilExit()
         return child
     }

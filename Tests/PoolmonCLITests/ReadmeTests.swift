@@ -24,8 +24,10 @@ struct ReadmeTests {
     }
 
     @Test("every subcommand and option README.md names exists", arguments: [
-        ("run", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--quiet", "--events"]),
-        ("watch", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--events", "--loop"]),
+        ("run", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--quiet", "--events",
+                 "--launcher", "--hosts", "--ssh-command", "--srun-args"]),
+        ("watch", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--events", "--loop",
+                   "--launcher", "--hosts", "--ssh-command", "--srun-args"]),
         ("replay", ["--speed", "--follow"]),
     ])
     func commands(subcommand: String, options: [String]) throws {

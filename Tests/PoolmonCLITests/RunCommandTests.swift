@@ -19,7 +19,7 @@ struct RunCommandTests {
 
         // The PIDs that printed are the workers the pool started: children of poolmon, not poolmon.
         let events = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map { try PoolEvent(jsonLine: String($0)) }
-        let started = Set(events.compactMap { if case .workerStarted(_, let pid) = $0.kind { pid } else { nil } })
+        let started = Set(events.compactMap { if case .workerStarted(_, let pid, _) = $0.kind { pid } else { nil } })
         let printed = Set(run.workerPIDsFromOutput)
         #expect(printed.count == 2)
         #expect(printed.isSubset(of: started))

@@ -29,7 +29,7 @@ struct CrashRecoveryTests {
         while let event = await events.next() {
             switch event.kind {
             case .workerExited(_, victim, .signaled(SIGKILL), .crashed, _): exitedBySignal = true
-            case .workerStarted(_, let pid) where exitedBySignal: replacement = pid
+            case .workerStarted(_, let pid, _) where exitedBySignal: replacement = pid
             default: break
             }
             if replacement != 0 { break }

@@ -17,7 +17,7 @@ struct EventStreamTests {
         try await pool.join()
         let all = await collector.value
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.time <= $1.time }, "timestamps are monotonic")
-        let started = all.compactMap { if case .workerStarted(_, let pid) = $0.kind { pid } else { nil } }
+        let started = all.compactMap { if case .workerStarted(_, let pid, _) = $0.kind { pid } else { nil } }
         let exited = all.compactMap { if case .workerExited(_, let pid, .exited(0), .poolClosed, _) = $0.kind { pid } else { nil } }
         #expect(Set(started) == Set(exited))
         #expect(started.count == 2)

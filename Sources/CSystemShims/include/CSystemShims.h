@@ -55,6 +55,13 @@ int cshim_spawn_worker(pid_t *pid, const char *path, char *const argv[], char *c
 int cshim_spawn_with_clean_signals(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                                    int stdin_fd, int stdout_fd, int stderr_fd, int search_path);
 
+/// posix_spawnp(3) of a worker's launcher (ssh, srun, a user's command): `stdin_fd` and
+/// `stdout_fd` (pipe ends above 2) become 0 and 1 and carry the worker protocol, `stderr_fd` (when
+/// >= 0) becomes 2; every other descriptor >= 3 is closed, signals are reset as for a worker, and
+/// the child gets a process group of its own. Returns 0 or an errno value, like posix_spawn.
+int cshim_spawn_launcher(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                         int stdin_fd, int stdout_fd, int stderr_fd);
+
 /// The number of CPUs this process may run on (sched_getaffinity), or -1.
 int cshim_usable_cpu_count(void);
 

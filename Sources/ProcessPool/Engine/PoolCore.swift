@@ -54,6 +54,9 @@ final class PoolCore: @unchecked Sendable {
     private var workersChanged = false
     /// Tells an OOM kill from another SIGKILL (the cgroup's `oom_kill` count), for death reports.
     private var oomKills = OOMKillCounter()
+    /// Launches in a row that ended before the worker's identity frame, per ssh host: past a few,
+    /// that host's slots are started on another (see ``LaunchCommand/host(forSlot:failures:)``).
+    private var launchFailures: [String: Int] = [:]
 
     init(shared: PoolShared, settings: PoolSettings, spawner: WorkerSpawner, workers: Int) throws {
         self.shared = shared
@@ -74,7 +77,7 @@ final class PoolCore: @unchecked Sendable {
         do {
             for slot in 0..<targetWorkers { try spawnWorker(slot: slot) }
         } catch {
-            for worker in workers.values { kill(worker.pid, SIGKILL) }
+            for worker in workers.values { kill(worker.localPID, SIGKILL) }
             var usage = rusage()
             for worker in workers.values { reapBlocking(worker, usage: &usage) }
             workers.removeAll()
@@ -216,8 +219,8 @@ final class PoolCore: @unchecked Sendable {
             .poolResized(from: 0, to: targetWorkers),
         ]
         if let chunksize = shared.chunksizeOverride { kinds.append(.settingsChanged(chunksize: chunksize)) }
-        for worker in slots.compactMap({ $0 }) {
-            kinds.append(.workerStarted(slot: worker.slot, pid: worker.pid))
+        for worker in slots.compactMap({ $0 }) where worker.identified {
+            kinds.append(.workerStarted(slot: worker.slot, pid: worker.pid, host: worker.host))
             if worker.state != .starting { kinds.append(.workerReady(slot: worker.slot, pid: worker.pid)) }
         }
         // Each running job with its plan and progress so far: a fold of the past, not a replay.
@@ -234,7 +237,7 @@ final class PoolCore: @unchecked Sendable {
             }
         }
         // What each worker holds now, so that the grid shows it busy at once.
-        for worker in slots.compactMap({ $0 }) {
+        for worker in slots.compactMap({ $0 }) where worker.identified {
             for chunk in worker.inflight {
                 kinds.append(.chunkDispatched(job: chunk.job.id, chunk: chunk.chunk, start: chunk.next,
                                               count: chunk.end - chunk.next, pid: worker.pid, queue: queue))
@@ -280,7 +283,7 @@ final class PoolCore: @unchecked Sendable {
             return
         }
         // Shrink: retire the surplus, idle workers first, then the highest slots.
-        let active = slots.compactMap { $0 }.filter(\.acceptsWork)
+        let active = slots.compactMap { $0 }.filter(\.isLive)
         let surplus = active.count - count
         guard surplus > 0 else { return }
         let victims = active.sorted { a, b in
@@ -297,7 +300,8 @@ final class PoolCore: @unchecked Sendable {
     /// Signals one of our workers through its pidfd: never a stale PID, since a worker stays in
     /// `workers` (and its pidfd open) until it is reaped.
     private func signalWorker(pid: Int32, signal: Int32, reply: CommandReply) {
-        guard let worker = workers.values.first(where: { $0.pid == pid }) else {
+        // A remote worker's signal goes to its launcher (ssh, srun): see ``WorkerLauncher``.
+        guard let worker = workers.values.first(where: { $0.identified && $0.pid == pid }) else {
             reply.report(PoolError(.invalidArgument, "process \(pid) is not a worker of this pool"))
             return
         }
@@ -317,7 +321,7 @@ final class PoolCore: @unchecked Sendable {
         events.emit(.poolStateChanged(.terminated))
         for worker in workers.values {
             worker.exitIntent = .terminated
-            if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+            if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.localPID, SIGKILL) }
             closeCommand(worker)
         }
         queue.removeAll()
@@ -544,6 +548,20 @@ final class PoolCore: @unchecked Sendable {
 
     private func handleFrame(kind: UInt8, _ reader: inout WireReader, from worker: WorkerRecord) throws {
         switch FrameKind(rawValue: kind) {
+        case .identity:
+            let pid = try reader.read(UInt32.self)
+            let host = try reader.read(String.self)
+            // From the far side of a launcher: untrusted like any frame. One per worker, a real
+            // PID, a host name a screen and a log line can hold.
+            guard !worker.identified, spawner.launch != nil else { throw WireFormatError.invalidValue("identity frame from a worker that has one") }
+            guard pid >= 1, pid <= UInt32(Int32.max) else { throw WireFormatError.invalidValue("identity PID \(pid)") }
+            guard PoolEvent.isValidHost(host) else { throw WireFormatError.invalidValue("identity host name") }
+            worker.pid = Int32(pid)
+            worker.host = host
+            worker.identified = true
+            if let launched = worker.launchHost { launchFailures[launched] = nil }
+            workersChanged = true
+            events.emit(.workerStarted(slot: worker.slot, pid: worker.pid, host: host))
         case .ready:
             if worker.state == .starting { worker.state = .ready }
             worker.saidReady = true
@@ -760,9 +778,16 @@ final class PoolCore: @unchecked Sendable {
     }
 
     private func spawnWorker(slot: Int) throws {
-        let spawned = try spawner.spawn()
+        let spawned: WorkerSpawner.Spawned
+        if let launch = spawner.launch {
+            spawned = try spawner.spawnThroughLauncher(launch, host: launch.host(forSlot: slot, failures: launchFailures))
+        } else {
+            spawned = try spawner.spawn()
+        }
+        // A remote worker is announced when its identity frame names its PID and host.
         let worker = WorkerRecord(id: nextWorkerID, slot: slot, pid: spawned.pid, pidfd: spawned.pidfd,
-                                  commandFD: spawned.commandFD, resultFD: spawned.resultFD, outputFD: spawned.outputFD)
+                                  commandFD: spawned.commandFD, resultFD: spawned.resultFD, outputFD: spawned.outputFD,
+                                  host: spawned.host, identified: spawner.launch == nil)
         nextWorkerID += 1
         watch(worker.resultFD, token: token(worker, .result))
         watch(worker.pidfd, token: token(worker, .exit))
@@ -773,14 +798,15 @@ final class PoolCore: @unchecked Sendable {
         workersChanged = true
 
         worker.outbox.appendHello(initializer: settings.initializer)
-        events.emit(.workerStarted(slot: slot, pid: worker.pid))
+        if worker.identified { events.emit(.workerStarted(slot: slot, pid: worker.pid)) }
     }
 
     /// Starts workers until the live count reaches the target (unless the pool is winding down).
     private func replenish() {
         guard lifecycle != .terminating, brokenError == nil else { return }
         if lifecycle == .closing && jobs.isEmpty { return }
-        var live = workers.values.filter(\.acceptsWork).count
+        // A remote worker still connecting counts: it would otherwise be launched again and again.
+        var live = workers.values.filter(\.isLive).count
         var slot = 0
         while live < targetWorkers {
             while slot < slots.count && slots[slot] != nil { slot += 1 }
@@ -822,7 +848,7 @@ final class PoolCore: @unchecked Sendable {
         for worker in workers.values where !worker.inflight.isEmpty {
             if let deadline = worker.killDeadline {
                 if now >= deadline {
-                    if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+                    if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.localPID, SIGKILL) }
                     worker.killDeadline = .max  // sent; wait for the pidfd
                 }
             } else if worker.state != .starting, now &- worker.lastHeard >= timeout {
@@ -834,7 +860,7 @@ final class PoolCore: @unchecked Sendable {
                    started.job == first.job.id, started.index == first.next {
                     worker.timedOutItem = (first.job.id, first.next)
                 }
-                if cshim_pidfd_send_signal(worker.pidfd, SIGTERM) != 0 { kill(worker.pid, SIGTERM) }
+                if cshim_pidfd_send_signal(worker.pidfd, SIGTERM) != 0 { kill(worker.localPID, SIGTERM) }
                 events.emit(.workerFault(pid: worker.pid, message: "an item ran past the \(Double(timeout) / 1e9)s task timeout; worker stopped"))
             }
         }
@@ -912,13 +938,14 @@ final class PoolCore: @unchecked Sendable {
         // Not `state == .starting`: a worker that died before saying ready while a chunk was on
         // its way is `.draining` (the write failed), and must count too, or a program whose
         // workers never start (no `runIfRequested`) is respawned for ever.
-        // A kill from outside (SIGKILL, SIGTERM: the OOM killer, a user, a chaos test) is not the
-        // program failing to start its workers; exits and crash signals (a `fatalError` in a
-        // `main` that forgot `runIfRequested`) are.
+        // A kill from outside (SIGKILL, SIGTERM: the OOM killer, a user, a chaos test) or a
+        // signal the caller sent is not the program failing to start its workers; exits and
+        // crash signals (a `fatalError` in a `main` that forgot `runIfRequested`) are.
         // (The startup timeout's own SIGKILL sets `exitIntent`: that one counts.)
         var killedFromOutside = false
-        if case .signaled(let signal) = termination, worker.exitIntent == nil {
-            killedFromOutside = signal == SIGKILL || signal == SIGTERM
+        if case .signaled(let signal) = termination {
+            killedFromOutside = worker.requestedSignals.contains(signal)
+                || (worker.exitIntent == nil && (signal == SIGKILL || signal == SIGTERM))
         }
         if reason == .crashed && !worker.saidReady && !killedFromOutside {
             startFailuresInARow += 1
@@ -926,22 +953,51 @@ final class PoolCore: @unchecked Sendable {
                 breakPool(PoolError(.spawnFailed, "workers keep exiting before they start (last: \(worker.pid), \(termination))"))
             }
         }
+        // A launched worker's usage and signal are its launcher's (ssh, srun), not the worker's:
+        // its report says nothing of its peak RSS or an OOM kill rather than something wrong.
+        let local = spawner.launch == nil
         let details = WorkerExitDetails(
             lifetime: MonotonicClock.nanoseconds() &- worker.spawnedAt,
-            peakRSSKilobytes: usage.ru_maxrss > 0 ? Int(usage.ru_maxrss) : nil,
-            oomKilled: termination == .signaled(signal: SIGKILL) && oomKills.sawNewKill(),
+            peakRSSKilobytes: local && usage.ru_maxrss > 0 ? Int(usage.ru_maxrss) : nil,
+            oomKilled: local && termination == .signaled(signal: SIGKILL) && oomKills.sawNewKill(),
             job: runningItem?.job, index: runningItem?.index, lastOutput: Array(worker.lastOutput),
             requeued: requeued.map { .init(job: $0.job.id, chunk: $0.chunk, start: $0.start, count: $0.end - $0.start) })
-        events.emit(.workerExited(slot: worker.slot, pid: worker.pid, termination: termination, reason: reason, details: details))
+        if worker.identified {
+            if let launch = spawner.launch, reason == .crashed || reason == .protocolViolation {
+                events.emit(.workerFault(pid: worker.pid, message: Self.launcherExitMessage(launch.launcher, worker, termination)))
+            }
+            events.emit(.workerExited(slot: worker.slot, pid: worker.pid, termination: termination, reason: reason, details: details))
+        } else if lifecycle != .terminating && worker.exitIntent == nil {
+            // Never announced: the launcher ended before the worker said who it is (ssh could not
+            // connect or log in, srun found no resources, the executable is missing there).
+            let launcher = spawner.launch?.launcher.name ?? "launcher"
+            let place = worker.launchHost.map { " on \($0)" } ?? ""
+            if let host = worker.launchHost { launchFailures[host, default: 0] += 1 }
+            events.emit(.workerFault(pid: 0, message: "could not start a worker\(place) through \(launcher): it ended (\(termination)) before the worker said hello; its standard error says why"))
+        }
         replenish()
     }
 
+    /// What a launcher's exit says about a remote worker's end, and what it cannot say.
+    private static func launcherExitMessage(_ launcher: WorkerLauncher, _ worker: WorkerRecord, _ termination: WorkerTermination) -> String {
+        let name = "\(worker.host ?? "?"):\(worker.pid)"
+        switch (launcher, termination) {
+        case (.ssh, .exited(code: 255)):
+            return "worker \(name): ssh exited with 255: the connection dropped or the worker died of a signal (ssh cannot say which)"
+        case (_, .exited(let code)):
+            return "worker \(name): \(launcher.name) exited with status \(code) (the remote worker's status, as the launcher reports it)"
+        case (_, .signaled(let signal)):
+            return "worker \(name): its \(launcher.name) process here died of signal \(signal); the remote worker stops when its connection closes"
+        }
+    }
+
     /// Reaps an exited worker (its pidfd said so, or it was just killed); `usage` gets its
-    /// resource use (`wait4`), the only place its peak RSS survives once it is a zombie.
+    /// resource use (`wait4`), the only place its peak RSS survives once it is a zombie. A
+    /// launched worker's is its launcher's (ssh, srun), the local process.
     @discardableResult
     private func reapBlocking(_ worker: WorkerRecord, usage: inout rusage) -> WorkerTermination {
         var status: Int32 = 0
-        while wait4(worker.pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        while wait4(worker.localPID, &status, 0, &usage) < 0 && errno == EINTR {}
         let signal = status & 0x7f
         return signal == 0 ? .exited(code: (status >> 8) & 0xff) : .signaled(signal: signal)
     }
@@ -1028,7 +1084,7 @@ final class PoolCore: @unchecked Sendable {
     private func protocolViolation(_ worker: WorkerRecord, _ message: String) {
         events.emit(.workerFault(pid: worker.pid, message: "protocol violation: \(message); worker killed"))
         worker.exitIntent = .protocolViolation
-        if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.pid, SIGKILL) }
+        if cshim_pidfd_send_signal(worker.pidfd, SIGKILL) != 0 { kill(worker.localPID, SIGKILL) }
         // Stop reading: what follows a bad frame cannot be trusted. The exit handler requeues.
         if worker.resultFD >= 0 {
             close(worker.resultFD)
@@ -1039,7 +1095,7 @@ final class PoolCore: @unchecked Sendable {
 
     private func publishWorkers() {
         workersChanged = false
-        let pids = slots.compactMap { $0?.pid }
+        let pids = slots.compactMap { $0.flatMap { $0.identified ? $0.pid : nil } }
         shared.state.withLock { $0.workerPIDs = pids }
     }
 }

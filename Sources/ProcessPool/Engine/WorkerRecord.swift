@@ -28,7 +28,20 @@ final class WorkerRecord {
     /// Unique for the pool's life (slots are reused), used in epoll tokens.
     let id: UInt64
     let slot: Int
-    let pid: Int32
+    /// The worker's PID as events and errors name it: the process started here, or for a worker
+    /// started through a launcher, the remote PID its identity frame reported.
+    var pid: Int32
+    /// The process started here (the worker, or its launcher: ssh, srun), which `pidfd` watches
+    /// and which is signalled and reaped. Never the remote PID: that names nothing here.
+    let localPID: Int32
+    /// The host a worker started through a launcher runs on (from its identity frame; before it,
+    /// the ssh destination); `nil` for a local worker.
+    var host: String?
+    /// The ssh destination it was launched to (`nil` for local workers and srun).
+    let launchHost: String?
+    /// Whether the PID above is the worker's: at once for a local worker, after its identity
+    /// frame for a remote one. Only identified workers get work and appear in events.
+    var identified: Bool
     let pidfd: Int32
     var commandFD: Int32
     var resultFD: Int32
@@ -78,19 +91,29 @@ final class WorkerRecord {
         lastOutput.append(String(line.prefix(WorkerExitDetails.maxLineLength)))
     }
 
-    init(id: UInt64, slot: Int, pid: Int32, pidfd: Int32, commandFD: Int32, resultFD: Int32, outputFD: Int32) {
+    init(id: UInt64, slot: Int, pid: Int32, pidfd: Int32, commandFD: Int32, resultFD: Int32, outputFD: Int32,
+         host: String? = nil, identified: Bool = true) {
         self.id = id
         self.slot = slot
         self.pid = pid
+        self.localPID = pid
+        self.host = host
+        self.launchHost = host
+        self.identified = identified
         self.pidfd = pidfd
         self.commandFD = commandFD
         self.resultFD = resultFD
         self.outputFD = outputFD
     }
 
-    var acceptsWork: Bool {
+    /// Counts toward the pool's size: started (a remote one may still be connecting) and not
+    /// asked to stop.
+    var isLive: Bool {
         (state == .starting || state == .ready) && commandFD >= 0
     }
+
+    /// May be sent chunks: live, and (remote) its identity known, so events can name it.
+    var acceptsWork: Bool { isLive && identified }
 
     /// The moving average of item durations after one more item (`mean` negative: none yet).
     @inline(__always)

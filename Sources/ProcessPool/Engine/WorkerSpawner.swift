@@ -4,10 +4,16 @@ import Glibc
 /// Starts worker processes: `posix_spawn` of the worker executable with exactly two pipes (and
 /// optionally an output pipe) inherited, signals reset, and a pidfd to watch for its exit.
 ///
-/// The C strings for `argv`/`envp` are built once per pool and freed with it.
+/// The C strings for `argv`/`envp` are built once per pool and freed with it. With a
+/// ``WorkerLauncher`` other than `.local`, the launcher's command (ssh, srun, …) is spawned
+/// instead, with the command pipe on its standard input and the result pipe on its standard
+/// output (see ``spawnThroughLauncher(_:host:)``).
 final class WorkerSpawner {
     struct Spawned {
+        /// The process started here: the worker itself, or its launcher.
         let pid: Int32
+        /// ssh: the host it was started on; `nil` for a local worker or where the launcher places it.
+        var host: String? = nil
         let pidfd: Int32
         /// Parent's end of the command pipe (write), non-blocking.
         let commandFD: Int32
@@ -21,12 +27,18 @@ final class WorkerSpawner {
     private let argv: [UnsafeMutablePointer<CChar>?]
     private let envp: [UnsafeMutablePointer<CChar>?]
     private let captureOutput: Bool
+    /// How remote workers are launched; `nil` for local ones.
+    let launch: LaunchCommand?
 
-    init(executable: String, arguments: [String], environment: [String: String]?, captureOutput: Bool, argv0: String) {
+    init(executable: String, arguments: [String], environment: [String: String]?, captureOutput: Bool, argv0: String,
+         launch: LaunchCommand? = nil) {
+        self.launch = launch
         path = strdup(executable)
         argv = ([argv0] + arguments).map { strdup($0) } + [nil]
         var env = environment ?? Self.currentEnvironment()
-        env[WorkerProcess.environmentKey] = String(getpid())
+        // A launcher (ssh, srun) is an ordinary program: worker mode goes on its command line,
+        // for the far side, not into its own environment.
+        if launch == nil { env[WorkerProcess.environmentKey] = String(getpid()) } else { env[WorkerProcess.environmentKey] = nil }
         envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         self.captureOutput = captureOutput
     }
@@ -53,6 +65,7 @@ final class WorkerSpawner {
     /// Spawns one worker.
     /// - Throws: ``PoolError/Code/spawnFailed`` with the system's reason.
     func spawn() throws -> Spawned {
+        if let launch { return try spawnThroughLauncher(launch, host: nil) }
         var command: [Int32] = [-1, -1]
         var result: [Int32] = [-1, -1]
         var output: [Int32] = [-1, -1]
@@ -93,6 +106,55 @@ final class WorkerSpawner {
         }
         keep = true
         return Spawned(pid: pid, pidfd: pidfd, commandFD: command[1], resultFD: result[0], outputFD: output[0])
+    }
+
+    /// Spawns the launcher of one remote worker: its standard input is the command pipe, its
+    /// standard output the result pipe, its standard error the output pipe (or this process's).
+    /// - Parameter host: for ssh, the host to start it on.
+    /// - Throws: ``PoolError/Code/spawnFailed`` with the system's reason (a launcher not on `PATH`
+    ///   is `ENOENT` here; ssh failing to connect shows later, as an exit before the worker's hello).
+    func spawnThroughLauncher(_ launch: LaunchCommand, host: String?) throws -> Spawned {
+        var command: [Int32] = [-1, -1]
+        var result: [Int32] = [-1, -1]
+        var output: [Int32] = [-1, -1]
+        var keep = false
+        defer {
+            for fd in [command[0], result[1], output[1]] where fd >= 0 { close(fd) }
+            if !keep { for fd in [command[1], result[0], output[0]] where fd >= 0 { close(fd) } }
+        }
+        guard cshim_pipe_cloexec(&command) == 0, cshim_pipe_cloexec(&result) == 0 else {
+            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its pipes: \(ResourceShortage.describe(errno))")
+        }
+        if captureOutput && cshim_pipe_cloexec(&output) != 0 {
+            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its output pipe: \(ResourceShortage.describe(errno))")
+        }
+        let words = launch.argv(host: host)
+        let cArgv = words.map { strdup($0) } + [nil]
+        defer { for pointer in cArgv { free(pointer) } }
+        var pid: pid_t = 0
+        let rc = cArgv.withUnsafeBufferPointer { argvBuffer in
+            envp.withUnsafeBufferPointer { envpBuffer in
+                cshim_spawn_launcher(&pid, cArgv[0], argvBuffer.baseAddress, envpBuffer.baseAddress,
+                                     command[0], result[1], output[1])
+            }
+        }
+        guard rc == 0 else {
+            throw PoolError(.spawnFailed, "cannot start the \(launch.launcher.name) launcher ('\(words[0])'): \(ResourceShortage.describe(rc))")
+        }
+        let pidfd = cshim_pidfd_open(pid)
+        guard pidfd >= 0 else {
+            let reason = ResourceShortage.describe(errno)
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+            throw PoolError(.spawnFailed, "pidfd_open failed for launcher \(pid): \(reason)")
+        }
+        _ = fcntl(pidfd, F_SETFD, FD_CLOEXEC)
+        for fd in [command[1], result[0], output[0]] where fd >= 0 {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        keep = true
+        return Spawned(pid: pid, host: host, pidfd: pidfd, commandFD: command[1], resultFD: result[0], outputFD: output[0])
     }
 }
 

@@ -95,6 +95,7 @@ struct JSONLineScanner {
                 case "message": guard case .string(let s) = value else { return nil }; line.message = s
                 // A death report (schema 3, rare: one per worker exit) takes JSONDecoder's path.
                 case "lifetime_ns", "peak_rss_kb", "oom_kill", "item_job", "item_index", "output", "requeued": return nil
+                case "host": guard case .string(let s) = value else { return nil }; line.host = s
                 default: break  // unknown keys are ignored, as JSONDecoder ignores them
                 }
             }

@@ -22,6 +22,16 @@ extension PoolEvent {
     public static let validRange: ClosedRange<Int> = 0...Int(Int32.max)
     /// Worker slots and pool sizes an event may carry.
     public static let validWorkerRange: ClosedRange<Int> = 0...65_536
+    /// The longest host name an event may carry, in UTF-8 bytes (DNS names stop at 253).
+    public static let maxHostLength = 255
+
+    /// Whether `host` may stand in an event: 1…``maxHostLength`` bytes, no control characters
+    /// or spaces (it is drawn on a screen and compared as a key).
+    public static func isValidHost(_ host: String) -> Bool {
+        let count = host.utf8.count
+        return count >= 1 && count <= maxHostLength
+            && !host.unicodeScalars.contains { $0.value <= 0x20 || (0x7f...0x9f).contains($0.value) }
+    }
     /// The latest event time a log may hold, in seconds (about 30 years).
     static let latestTime: Double = 1e9
 
@@ -55,8 +65,9 @@ extension PoolEvent {
         case .settingsChanged(let chunksize):
             line.field("event", "settingsChanged")
             if let chunksize { line.field("chunksize", chunksize) }
-        case .workerStarted(let slot, let pid):
+        case .workerStarted(let slot, let pid, let host):
             line.field("event", "workerStarted"); line.field("slot", slot); line.field("pid", pid)
+            if let host { line.field("host", host) }
         case .workerReady(let slot, let pid):
             line.field("event", "workerReady"); line.field("slot", slot); line.field("pid", pid)
         case .workerExited(let slot, let pid, let termination, let reason, let details):
@@ -163,7 +174,9 @@ extension PoolEvent {
                                 failed: try line.need(line.failed, "failed"), delivered: try line.need(line.delivered, "delivered"),
                                 chunksDone: try line.need(line.chunks_done, "chunks_done"))
         case "settingsChanged": kind = .settingsChanged(chunksize: line.chunksize)
-        case "workerStarted": kind = .workerStarted(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"))
+        case "workerStarted":
+            // `host` came later (workers started through ssh or srun): older logs have none.
+            kind = .workerStarted(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"), host: line.host)
         case "workerReady": kind = .workerReady(slot: try line.need(line.slot, "slot"), pid: try line.need(line.pid, "pid"))
         case "workerExited":
             let termination: WorkerTermination = if let signal = line.signal {
@@ -247,7 +260,7 @@ struct JSONLine: Decodable {
     var pid, dead_pid, exit, signal: Int32?
     var ns: UInt64?
     var auto: Bool?
-    var reason, label, function, mode, error, state, line, message: String?
+    var reason, label, function, mode, error, state, line, message, host: String?
     // Schema 3: a worker's death report (see ``WorkerExitDetails``).
     var lifetime_ns: UInt64?
     var peak_rss_kb, item_job, item_index: Int?
@@ -317,6 +330,9 @@ struct JSONLine: Decodable {
                     throw EventLogError(line: 0, message: "requeued items \(chunk.start)+\(chunk.count) run past \(PoolEvent.validRange.upperBound)")
                 }
             }
+        }
+        if let host, !PoolEvent.isValidHost(host) {
+            throw EventLogError(line: 0, message: "\"host\" must be 1…\(PoolEvent.maxHostLength) bytes without spaces or control characters")
         }
         if let signal, !(1...127).contains(signal) {
             throw EventLogError(line: 0, message: "\"signal\" is \(signal), not a signal number")

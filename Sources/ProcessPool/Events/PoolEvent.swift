@@ -19,7 +19,9 @@ public struct PoolEvent: Sendable, Equatable {
         /// In a log holding several runs, each run starts here (its times start again at 0).
         case poolCreated(pool: Int, pid: Int32, workers: Int)
         /// A worker process was spawned into `slot` (slots are stable rows: a replacement reuses one).
-        case workerStarted(slot: Int, pid: Int32)
+        /// `host` is set for a worker started through a ``WorkerLauncher`` (ssh, srun): the host
+        /// name it reported, with `pid` its PID there; `nil` for a worker on this machine.
+        case workerStarted(slot: Int, pid: Int32, host: String? = nil)
         /// The worker ran its initializer and takes tasks.
         case workerReady(slot: Int, pid: Int32)
         /// A worker process ended and was reaped. `details` is its death report (schema 3: how long

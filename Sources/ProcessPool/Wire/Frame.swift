@@ -16,6 +16,9 @@ enum FrameKind: UInt8 {
     case ready = 10
     /// `message: String`; the worker exits after sending it.
     case initializerFailed = 11
+    /// `pid: UInt32`, `host: String` (at most 255 bytes): the first frame of a worker started
+    /// through a launcher (ssh, srun), whose PID and host the pool cannot learn otherwise.
+    case identity = 13
     /// `job: UInt32`, `index: UInt32`: the worker is about to run this item.
     case itemStarted = 12
     /// `job: UInt32`, `start: UInt32`, `count: UInt32`, then for each of the `count` consecutive
