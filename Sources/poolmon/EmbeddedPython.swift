@@ -436,7 +436,23 @@ class _Recorder:
         self.sock.setblocking(False)
         self.records.append(("r", time.monotonic_ns() - t0))
         thread = threading.Thread(target=self._run, name="poolmon events", daemon=True)
-        thread.start()
+        # SIGTERM (Pool.terminate, `with Pool()`'s end) must reach the main thread: the kernel
+        # gives a process's signal to any thread that does not block it, and CPython runs the
+        # Python handler (_flush_on_sigterm) only when the main thread returns to Python. A
+        # worker blocked in the task queue's lock (sem_wait) is woken by the signal only if the
+        # signal is delivered to that thread; delivered to this one instead, the worker waited
+        # for ever on a lock its dead neighbour held, and its pool's join with it. The thread
+        # inherits the mask it starts with, so block SIGTERM around its start.
+        import signal
+        try:
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
+        except (AttributeError, OSError, ValueError):
+            blocked = None
+        try:
+            thread.start()
+        finally:
+            if blocked is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def _run(self):
         while True:

@@ -13,6 +13,53 @@ struct PythonPoolTests {
         return url
     }
 
+    @Test("a watched worker's own thread blocks SIGTERM, so Pool.terminate's signal reaches the main thread (one blocked on the task queue's lock hung the pool's end)")
+    func sigtermReachesWorkersMainThread() async throws {
+        guard let python = PythonForTests.path else { return }
+        let scratch = try scratch()
+        let script = scratch.appendingPathComponent("sleepy.py").path
+        let gate = scratch.appendingPathComponent("gate").path
+        try """
+        import multiprocessing, os, sys, time
+        def wait_for_gate(x):
+            while not os.path.exists(sys.argv[1]):
+                time.sleep(0.02)
+            return x
+        if __name__ == "__main__":
+            with multiprocessing.Pool(2) as pool:
+                print(sum(pool.map(wait_for_gate, [1, 2], chunksize=1)))
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let run = try CommandRun(PoolmonProcess.executable, ["run", "--", python, script, gate], in: scratch)
+        defer { if run.process.isRunning { _ = run.abandon() } }
+        // The workers: python3's children, each with the instrumentation's thread beside its main one.
+        func workerThreads() -> [Int32: [Int32]] {
+            var threads: [Int32: [Int32]] = [:]
+            for pid in CommandRun.descendants(of: run.pid) {
+                let tasks = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap { Int32($0) }
+                let parent = CommandRun.descendants(of: run.pid).first
+                if pid != parent, tasks.count >= 2 { threads[pid] = tasks }
+            }
+            return threads
+        }
+        #expect(eventually(within: 90) { workerThreads().count == 2 }, "two workers, each with two threads")
+        for (pid, tasks) in workerThreads() {
+            for task in tasks {
+                let status = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8)) ?? ""
+                let mask = status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") }
+                    .flatMap { UInt64($0.dropFirst("SigBlk:".count).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0
+                let blocksTerm = mask & (1 << (UInt64(SIGTERM) - 1)) != 0
+                if task == pid {
+                    #expect(!blocksTerm, "worker \(pid)'s main thread takes SIGTERM")
+                } else {
+                    #expect(blocksTerm, "worker \(pid)'s thread \(task) leaves SIGTERM to the main thread (SigBlk \(String(mask, radix: 16)))")
+                }
+            }
+        }
+        FileManager.default.createFile(atPath: gate, contents: nil)
+        #expect(run.waitForExit(timeout: .seconds(120)), "the script ends")
+        #expect(run.stdout == "3\n", "\(run.stdout) \(run.stderr)")
+    }
+
     @Test("a hung Python program is taken down with its workers, and the report has each Python stack")
     func hungProgramReport() async throws {
         guard let python = PythonForTests.path else { return }

@@ -42,7 +42,7 @@ struct PythonPoolTmuxTests {
             #expect(ended.contains("Sum of sums of 'a' and 'b' is 210") && ended.contains("Sum of products of 'a' and 'b' is 935"))
             // Who wrote each line: a worker's print is credited to that worker (its PID marks the
             // line, WorkerOutputTag), the script's own to python3, and no mark is left on screen.
-            let lines = ended.split(separator: "\n").map(String.init)
+            let lines = (screen + "\n" + ended).split(separator: "\n").map(String.init)
             #expect(lines.contains { line in workers.contains { line.range(of: "│ \($0) +Worker \($0) is processing", options: .regularExpression) != nil } },
                     "a worker's own print is credited to it: \(lines.filter { $0.contains("Worker") })")
             #expect(lines.contains { $0.range(of: "│ \(pid) +Sum of products", options: .regularExpression) != nil },
