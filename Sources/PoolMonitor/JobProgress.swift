@@ -26,6 +26,10 @@ public struct JobProgress: Sendable {
     public private(set) var retries = 0
     /// The first failure reported for an item, kept to show why a job failed.
     public private(set) var firstItemError: String?
+    /// The latest failed item indices (a few: the screen marks them `✗` in the completion order).
+    public private(set) var recentFailures = RecentHistory<Int>(capacity: failureLimit)
+    /// Failed items remembered one by one.
+    public static let failureLimit = 64
 
     /// How many entries of the completion histories are kept: the screen shows only their tail,
     /// and a ten-million-item run must not keep ten million of them.
@@ -72,6 +76,16 @@ public struct JobProgress: Sendable {
         submittedAt = time
     }
 
+    /// Whether item `index` is among the latest ``failureLimit`` failures. O(``failureLimit``).
+    public func isFailed(_ index: Int) -> Bool {
+        itemsFailed > 0 && recentFailures.elements.contains(index)
+    }
+
+    /// Whether any item in `range` is among the latest failures (one pass over them).
+    public func hasFailure(in range: Range<Int>) -> Bool {
+        itemsFailed > 0 && recentFailures.elements.contains { range.contains($0) }
+    }
+
     /// Whether item `index` has finished.
     public func isFinished(_ index: Int) -> Bool {
         guard index >= 0, index >> 6 < finishedBits.count else { return false }
@@ -109,6 +123,7 @@ public struct JobProgress: Sendable {
         recentCompletions.append(index)
         if let error {
             itemsFailed += 1
+            recentFailures.append(index)
             if firstItemError == nil { firstItemError = error }
         }
         if plan.runs.isEmpty && descriptor.itemCount > 0 {

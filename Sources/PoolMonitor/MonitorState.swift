@@ -208,7 +208,15 @@ public struct MonitorState: Sendable {
     /// Whether the next run differs from this one in anything but the (live) worker count.
     public var hasPendingChanges: Bool {
         pendingSettings.chunksize != settings.chunksize || pendingSettings.mode != settings.mode
+            || hasPendingWorkers
     }
+
+    /// Whether the run is over (finished or terminated): `+`/`-` then change the next run only.
+    public var isOver: Bool { phase == .finished || phase == .terminated }
+
+    /// Whether the next run will start a different number of workers than this one ended with
+    /// (set by `+`/`-` once the run is over, when there is no pool left to resize).
+    public var hasPendingWorkers: Bool { isOver && pendingSettings.workers != settings.workers }
 
     /// The chunk size this run uses, and whether the pool chose it: the latest job's, else the
     /// settings' (nil when automatic and no job says yet).
@@ -381,6 +389,9 @@ public struct MonitorState: Sendable {
         case .chunkUp: pendingSettings.chunkUp(effective: effective)
         case .chunkDown: pendingSettings.chunkDown(effective: effective)
         case .cycleMode: pendingSettings.cycleMode()
+        case .addWorker, .removeWorker where isOver:
+            // No pool to resize: the presses add up for the next run, which `r` starts.
+            pendingSettings.workers = max(1, pendingSettings.workers + (command == .addWorker ? 1 : -1))
         case .addWorker, .removeWorker:
             let current = targetWorkers > 0 ? targetWorkers : settings.workers
             let workers = max(1, current + (command == .addWorker ? 1 : -1))

@@ -38,12 +38,17 @@ extension ScreenPainter {
             left -= more
         }
         let half = max(3, available / 2)
-        for tier in [[Section.workers, .results, .completion, .stream], [.log, .events]] {
+        let tiers = [[Section.workers, .results, .completion, .stream], [.log, .events]]
+        // Every section's least first, the spare panes' too: many workers must not push worker
+        // output and pool events off the screen while their grid and stream can scroll.
+        for tier in tiers {
             for section in tier {
                 guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
                 rows[section] = want.least
                 left -= 1 + want.least
             }
+        }
+        for tier in tiers {
             for section in tier {
                 grant(section, upTo: section == .workers || section == .stream ? half : .max)
             }
@@ -219,13 +224,16 @@ extension ScreenPainter {
         spans.append(Span(TextFormat.right(TextFormat.count(worker.itemsDone), columns.done)))
         var chunk = ""
         if let head = worker.assignments.first {
-            chunk = TextFormat.items(head.start..<(head.start + head.count))
-            if worker.assignments.count > 1 { chunk += " +\(worker.assignments.count - 1)" }
+            chunk = TextFormat.items(head.start..<(head.start + head.count), width: columns.chunk)
+            // `+3`: three more chunks already sent to this worker (it works ahead); shown when
+            // it fits, and the help says what it means.
+            let more = " +" + TextFormat.count(worker.assignments.count - 1)
+            if worker.assignments.count > 1 && chunk.count + more.count <= columns.chunk { chunk += more }
         }
         spans.append(Span("  " + TextFormat.fit(chunk, columns.chunk), Self.dim))
         if columns.wide {
             let toDo = worker.itemsInFlight
-            spans.append(Span(TextFormat.right(toDo > 0 ? "\(toDo)" : "", columns.toDo), Self.dim))
+            spans.append(Span(TextFormat.right(toDo > 0 ? TextFormat.count(toDo) : "", columns.toDo), Self.dim))
         }
         return spans
     }
@@ -300,8 +308,16 @@ extension ScreenPainter {
 
     private mutating func drawStream(top: Int, rows: Int) {
         let workers = state.workers
-        let start = windowStart(showing: rows)
-        let shown = Array(workers.dropFirst(start).prefix(rows))
+        // More workers than rows: the last row says how many are out of view, as in the grid.
+        let hidden = workers.count > rows
+        let streamRows = hidden ? max(1, rows - 1) : rows
+        let start = windowStart(showing: streamRows)
+        let shown = Array(workers.dropFirst(start).prefix(streamRows))
+        if hidden && rows >= 2 {
+            let below = workers.count - start - shown.count
+            let counts = [start > 0 ? "\(start) above" : nil, below > 0 ? "\(below) below" : nil].compactMap { $0 }
+            canvas.put("  … \(counts.joined(separator: ", ")) (↑/↓ scrolls)", x: innerX, y: top + rows - 1, style: Self.dim)
+        }
         let marksWidth = innerWidth - 8
         let longest = shown.map(\.stream.count).max() ?? 0
         for (offset, worker) in shown.enumerated() {
@@ -444,13 +460,14 @@ struct WorkerColumns {
     let task: Int
     let elapsed = 8
     let done = 6
-    let chunk = 10
+    /// Wide enough for an abbreviated range with its start and end (`12.5k–25.0k`).
+    let chunk = 12
     /// Items sent to the worker and not finished (its chunk's rest, and any prefetched chunks).
     let toDo = 7
 
     init(innerWidth: Int, wide: Bool) {
         self.wide = wide
-        let fixed = 2 + (wide ? 5 : 0) + 7 + 10 + 8 + 6 + 2 + 10 + (wide ? 7 : 0)
+        let fixed = 2 + (wide ? 5 : 0) + 7 + 10 + 8 + 6 + 2 + 12 + (wide ? 7 : 0)
         // Tasks read like `product(10,20)`: past 36 columns a wider column is only a gap.
         task = min(36, max(8, innerWidth - fixed))
     }

@@ -31,6 +31,9 @@ struct ScreenPainter {
     static let border = CellStyle(color: .blue)
     static let dim = CellStyle(dim: true)
     static let bold = CellStyle(bold: true)
+    /// The `░` of queued work: dim made it all but invisible on a dark background; the
+    /// terminal's own foreground reads on dark and light ones alike.
+    static let queuedShade = CellStyle.plain
 
     func color(ofJob id: Int) -> CellColor {
         guard let position = state.position(ofJob: id) else { return .default }
@@ -66,6 +69,10 @@ struct ScreenPainter {
         left.append(Span(modeText, Self.bold))
         left.append(Span("  workers \(workersText)"))
         left.append(Span("  chunk \(chunkText)"))
+        if state.settings.taskJitter > 0 {
+            // The tasks' spread, stated: varying times are what make imap hold results back.
+            left.append(Span("  tasks ±\(Int((state.settings.taskJitter * 100).rounded()))%"))
+        }
         left.append(Span("  queue \(TextFormat.count(state.queue.items))"))
 
         var right = runStateSpans()
@@ -163,7 +170,11 @@ struct ScreenPainter {
         if state.hasPendingChanges && state.watched == nil {
             var line = [Span("next run:", CellStyle(color: .yellow, bold: true))]
             let active = state.settings, pending = state.pendingSettings
+            if state.hasPendingWorkers {
+                line += [Span(" workers \(active.workers) → "), Span("\(pending.workers)", CellStyle(color: .yellow, bold: true))]
+            }
             if pending.chunksize != active.chunksize {
+                if line.count > 1 { line.append(Span(" ·", Self.dim)) }
                 let to = pending.chunksize.explicitValue.map(String.init) ?? "auto"
                 line += [Span(" chunk \(chunkText) → "), Span(to, CellStyle(color: .yellow, bold: true))]
             }
@@ -190,8 +201,8 @@ struct ScreenPainter {
 
     private func jobRows(_ jobs: [JobProgress]) -> [[Span]] {
         guard !jobs.isEmpty else { return [[Span("waiting for jobs…", Self.dim)]] }
-        let countWidth = jobs.map { "\($0.itemCount)".count * 2 + 1 }.max() ?? 3
-        let chunkWidth = jobs.map { "\($0.chunkCount)".count * 2 + 1 }.max() ?? 3
+        let countWidth = jobs.map { TextFormat.count($0.itemCount).count * 2 + 1 }.max() ?? 3
+        let chunkWidth = jobs.map { TextFormat.count($0.chunkCount).count * 2 + 1 }.max() ?? 3
         let statuses = jobs.map(jobStatus)
         // The bar takes what is left after label, counts and the longest status, within bounds.
         let fixed = labelWidth + 2 + 2 + countWidth + 9 + chunkWidth + 2 + (statuses.map(\.width).max() ?? 0)
@@ -204,19 +215,25 @@ struct ScreenPainter {
     /// `sum     [█████▒▒░░░]  5/10  chunks 2/5  `
     private func jobBar(_ job: JobProgress, barWidth: Int, countWidth: Int, chunkWidth: Int) -> [Span] {
         let total = max(job.itemCount, 1)
-        let doneCells = min(barWidth, job.itemsDone * barWidth / total)
-        let busyCells = max(0, min(barWidth, (job.itemsDone + job.itemsInFlight) * barWidth / total) - doneCells)
+        let finishedCells = min(barWidth, job.itemsDone * barWidth / total)
+        // Failed items get cells of their own (at least one), red and marked ✗, at the end of the
+        // finished part: a poison run's bar must not read as all done.
+        let failedCells = job.itemsFailed > 0 ? min(finishedCells, max(1, job.itemsFailed * barWidth / total)) : 0
+        let doneCells = finishedCells - failedCells
+        let busyCells = max(0, min(barWidth, (job.itemsDone + job.itemsInFlight) * barWidth / total) - finishedCells)
         let jobStyle = style(ofJob: job.id)
         return [
             Span(TextFormat.fit(job.label, labelWidth), style(ofJob: job.id, bold: true)),
             Span(" ["),
             Span(String(repeating: "█", count: doneCells), jobStyle),
+            Span(String(repeating: "✗", count: failedCells), CellStyle(color: .red, bold: true)),
             Span(String(repeating: "▒", count: busyCells), jobStyle),
-            Span(String(repeating: "░", count: barWidth - doneCells - busyCells), Self.dim),
+            Span(String(repeating: "░", count: barWidth - finishedCells - busyCells), Self.queuedShade),
             Span("] "),
-            Span(TextFormat.right("\(job.itemsDone)/\(job.itemCount)", countWidth)),
+            // Items that succeeded: a failed one is not counted as done.
+            Span(TextFormat.right("\(TextFormat.count(job.itemsDone - job.itemsFailed))/\(TextFormat.count(job.itemCount))", countWidth)),
             Span("  chunks ", Self.dim),
-            Span(TextFormat.fit("\(job.chunksDone)/\(job.chunkCount)", chunkWidth)),
+            Span(TextFormat.fit("\(TextFormat.count(job.chunksDone))/\(TextFormat.count(job.chunkCount))", chunkWidth)),
             Span("  "),
         ]
     }

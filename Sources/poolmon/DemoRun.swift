@@ -13,6 +13,8 @@ struct RunSettings: Sendable, Equatable {
     var poison: PoisonItem?
     /// `--task-timeout`: a task silent for longer is stopped and its worker replaced.
     var taskTimeout: Double?
+    /// `--jitter` as given; nil: the mode's default (see ``jitter``).
+    var jitterOption: Double?
 
     /// The defaults, with this many workers.
     init(workers: Int) {
@@ -34,7 +36,13 @@ struct RunSettings: Sendable, Equatable {
         self.quiet = quiet
         poison = options.crashOn
         taskTimeout = options.taskTimeout
+        jitterOption = options.jitter
     }
+
+    /// How much each task's time varies either way (a fraction of `delay`). By default the
+    /// ordered modes get ±50%: with every task equally long, the items of a chunk pair finish
+    /// together and imap never has a finished result to hold back, its defining behaviour.
+    var jitter: Double { jitterOption ?? (mode == .mapAsync ? 0 : 0.5) }
 }
 
 /// The tutorial itself: two jobs, `sum` and `product`, submitted at once on one pool.
@@ -79,7 +87,8 @@ enum DemoRun {
     static func run(on pool: ProcessPool, _ settings: RunSettings) async throws -> Totals {
         func work(_ job: String) -> LazyMapSequence<Range<Int>, DemoItem> {
             let poison = settings.poison.flatMap { $0.job == job ? $0.item - 1 : nil }
-            return DemoTasks.work(count: settings.count, delay: settings.delay, quiet: settings.quiet, crashAt: poison)
+            return DemoTasks.work(count: settings.count, delay: settings.delay, quiet: settings.quiet, crashAt: poison,
+                                  jitter: settings.jitter, seed: job == "sum" ? 1 : 2)
         }
         switch settings.mode {
         case .mapAsync:

@@ -124,6 +124,11 @@ final class MonitorLoop {
             if source.isLive, let pid = ui.selectedPID(in: feed.live) { source.kill(pid: pid) }
         case .addWorker, .removeWorker:
             guard source.isLive else { return }
+            if feed.live.isOver {
+                // The pool is gone: the presses set the next run's count (`r` starts it).
+                feed.update { _ = $0.handle(command) }
+                return
+            }
             let confirmed = feed.live.targetWorkers > 0 ? feed.live.targetWorkers : feed.live.settings.workers
             let workers = max(1, (requestedWorkers ?? confirmed) + (command == .addWorker ? 1 : -1))
             requestedWorkers = workers
@@ -144,6 +149,12 @@ final class MonitorLoop {
         let next = feed.live.nextRun()
         settings.apply(next.settings)
         feed = MonitorFeed(next)
+        // The mode may have changed, and with it the tasks' default spread.
+        let jitter = settings.jitter
+        feed.update {
+            $0.settings.taskJitter = jitter
+            $0.pendingSettings.taskJitter = jitter
+        }
         requestedWorkers = nil
         // Until the new run announces itself, whatever arrives is the old run's end (its
         // termination when restarted mid-run) and must not reach the fresh state.
@@ -191,7 +202,8 @@ final class MonitorLoop {
 extension RunSettings {
     /// These settings as the monitor shows them.
     var monitorSettings: MonitorSettings {
-        MonitorSettings(workers: workers, chunksize: chunksize.map { .fixed($0) } ?? .automatic, mode: mode.jobMode)
+        MonitorSettings(workers: workers, chunksize: chunksize.map { .fixed($0) } ?? .automatic, mode: mode.jobMode,
+                        taskJitter: jitter)
     }
 
     /// Takes the monitor's settings for the next run.
