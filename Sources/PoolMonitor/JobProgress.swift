@@ -76,6 +76,18 @@ public struct JobProgress: Sendable {
         submittedAt = time
     }
 
+    /// imap only: items whose chunk finished while an earlier item was still running, so that
+    /// their results waited (imap's holding back, which lasts only moments: this says it happened).
+    public private(set) var itemsHeldBack = 0
+
+    /// Counts `items`, a chunk just finished, as held back when an earlier item is unfinished
+    /// (looking a bounded way back from the chunk: O(64)).
+    private mutating func noteHeldBack(_ items: Range<Int>) {
+        guard descriptor.mode == .imap, items.lowerBound > deliveredPrefix else { return }
+        let from = max(deliveredPrefix, items.lowerBound - 64)
+        if (from..<items.lowerBound).contains(where: { !isFinished($0) }) { itemsHeldBack += items.count }
+    }
+
     /// Whether item `index` is among the latest ``failureLimit`` failures. O(``failureLimit``).
     public func isFailed(_ index: Int) -> Bool {
         itemsFailed > 0 && recentFailures.elements.contains(index)
@@ -139,6 +151,7 @@ public struct JobProgress: Sendable {
         let finished = Int(chunkFinished[chunk])
         if finished == items.count {
             chunksDone += 1
+            noteHeldBack(items)
             recentChunkCompletions.append(chunk)
             // Open chunks are the few that workers are in the middle of: a short scan.
             if items.count > 1, let position = openChunks.firstIndex(of: chunk) { openChunks.remove(at: position) }

@@ -104,9 +104,14 @@ extension MonitorScreen {
     static let legend: [String] = [
         "modes    map_async → imap → imap_unordered",
         "chunk    [ below 1 goes back to auto",
-        "bars     █ done  ▒ at a worker  ░ queued",
-        "order    │ between chunks  · not finished yet",
+        "bars     █ done  ✗ failed  ▒ at a worker  ░ queued",
+        "queue    items not yet sent to a worker; the graph",
+        "         beside it is that count over time",
+        "chunk    the worker's chunk; +N: N more sent ahead",
+        "to do    items sent to the worker, not finished",
+        "order    │ between chunks  · not finished  ✗ failed",
         "stream   a letter per job  · idle  × crash",
+        "counts   12.3k = 12,300  4.5M = 4,500,000",
     ]
 
     private func drawHelp(_ canvas: inout Canvas) {

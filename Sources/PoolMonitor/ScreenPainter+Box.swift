@@ -286,6 +286,9 @@ extension ScreenPainter {
                 let shown = (next..<min(job.itemCount, next + 64)).filter(job.isFinished).prefix(3).map { "\($0 + 1)" }
                 let list = shown.joined(separator: " ") + (held > shown.count ? " +\(held - shown.count)" : "")
                 spans.append(Span(" · holding \(list) until \(next + 1) is done", CellStyle(color: .yellow)))
+            } else if job.itemsHeldBack > 0 {
+                // Holding lasts moments: say that it happened, and how often.
+                spans.append(Span(" · \(TextFormat.count(job.itemsHeldBack)) held back so far", CellStyle(color: .yellow)))
             }
             return spans
         case .imapUnordered:

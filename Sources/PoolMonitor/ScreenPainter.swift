@@ -83,10 +83,19 @@ struct ScreenPainter {
             right += help
             room -= help.width
         }
-        let samples = min(room - 2, width >= 100 ? 32 : 16)
+        // Labelled with the time it spans ("over 1.6s"), so that it reads as the queue's
+        // history rather than as a progress bar; it moves only while the run does.
+        // The label only where it leaves the graph room enough to read (the help explains it).
+        let labelRoom = state.tickInterval == nil || room - 13 < 8 ? 0 : 11
+        let samples = min(room - 2 - labelRoom, width >= 100 ? 32 : 16)
+        var label = ""
+        if labelRoom > 0, let interval = state.tickInterval {
+            label = " over " + TextFormat.duration(interval * UInt64(max(0, min(state.queueHistory.count, samples))))
+        }
         if samples >= 4 {
             let values = state.queueHistory.suffix(samples)
             let spark = TextFormat.sparkline(values)
+            if !label.isEmpty { left.append(Span(label, Self.dim)) }
             left.append(Span(" "))
             left.append(Span(spark + String(repeating: " ", count: samples - values.count), CellStyle(color: .yellow)))
         }

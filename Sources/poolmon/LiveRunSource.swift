@@ -58,6 +58,11 @@ final class LiveRunSource: MonitorSource {
         try? pool.signalWorker(pid: pid, signal: SIGKILL)
     }
 
+    func signalWorkers(_ signal: Int32) {
+        guard let pool = state.withLock({ $0.pool }) else { return }
+        for pid in pool.workerPIDs { try? pool.signalWorker(pid: pid, signal: signal) }
+    }
+
     /// Stops the run, and with a log, waits (boundedly: a FIFO's reader may have stopped
     /// reading) until every event the pool emitted is written.
     func stop() {

@@ -67,6 +67,13 @@ final class MonitorLoop {
             var lastFrame: UInt64 = 0
             var lastSecond: UInt64 = .max
             while !terminal.isInterrupted && !terminal.isDisconnected {
+                if terminal.takeStopRequest() {
+                    // Ctrl-Z: the workers stop with the monitor and go on with it after `fg`.
+                    let source = self.source
+                    terminal.suspendForJobControl(beforeStop: { source.signalWorkers(SIGSTOP) },
+                                                  afterContinue: { source.signalWorkers(SIGCONT) })
+                    dirty = true
+                }
                 let sinceFrame = EventClock.now() &- lastFrame
                 let wait = dirty ? max(0, Int((Self.frameInterval &- min(sinceFrame, Self.frameInterval)) / 1_000_000)) : 33
                 if let key = terminal.readKey(timeoutMilliseconds: wait) {

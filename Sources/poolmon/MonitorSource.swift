@@ -12,6 +12,9 @@ protocol MonitorSource: Sendable {
     func kill(pid: Int32)
     /// Stops the run; returns once its workers are reaped.
     func stop()
+    /// Sends `signal` to every worker of the live run (SIGSTOP and SIGCONT for Ctrl-Z and `fg`:
+    /// the workers are in process groups of their own, so the terminal's signals miss them).
+    func signalWorkers(_ signal: Int32)
     /// The program whose pools this source connects (`watch -- CMD`, `attach`); nil for
     /// poolmon's own tutorial run and for logs.
     var watchedProgram: WatchedProgramInfo? { get }
@@ -30,6 +33,8 @@ struct WatchedProgramInfo: Sendable {
 
 extension MonitorSource {
     var watchedProgram: WatchedProgramInfo? { nil }
+
+    func signalWorkers(_ signal: Int32) {}
 
     func send(_ action: ChannelCommand.Action, toRun run: Int, describing what: String) -> Bool { false }
 }
