@@ -17,7 +17,10 @@ public enum KeyMap {
         case .character("m"), .character("M"): .cycleMode
         case .character("r"), .character("R"): .restart
         case .character(" "): .togglePause
-        case .character("k"): .killSelected
+        case .character("k"), .function(9): .killSelected
+        case .function(6), .character(">"), .character("."): .sortNext
+        case .character("<"), .character(","): .sortPrevious
+        case .character("/"): .editFilter
         case .up: .selectPrevious
         case .down: .selectNext
         case .control("l"), .resize: .redraw

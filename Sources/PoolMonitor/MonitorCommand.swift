@@ -18,7 +18,8 @@ public enum MonitorCommand: Sendable, Equatable, Hashable, CaseIterable {
     case restart
     /// Freeze or unfreeze the view (events keep being collected).
     case togglePause
-    /// SIGKILL the selected worker (the pool replaces it and re-runs its item).
+    /// Open the signal menu for the selected worker (`k`, F9): SIGKILL preselected, also
+    /// TERM, INT, STOP, CONT; a killed worker is replaced and its item re-run.
     case killSelected
     case selectPrevious
     case selectNext
@@ -26,4 +27,10 @@ public enum MonitorCommand: Sendable, Equatable, Hashable, CaseIterable {
     case redraw
     /// Show the next pool of the watched program (`Tab`).
     case nextPool
+    /// Order the worker grid by the next column (`F6`, `>`): slot, PID, CPU, RSS, done, state.
+    case sortNext
+    /// Order it by the previous column (`<`).
+    case sortPrevious
+    /// Type a filter for the worker output and pool events (`/`).
+    case editFilter
 }

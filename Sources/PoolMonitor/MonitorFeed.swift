@@ -32,6 +32,8 @@ public struct MonitorFeed: Sendable {
         frozen.pendingSettings = live.pendingSettings
         frozen.summaryLines = live.summaryLines
         frozen.watched = live.watched
+        // What the processes use now is the system's, not the paused run's: keep it live too.
+        frozen.resources = live.resources
         return frozen
     }
 

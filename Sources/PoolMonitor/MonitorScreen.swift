@@ -59,6 +59,7 @@ public struct MonitorScreen: Sendable {
         var painter = ScreenPainter(state: state, ui: ui, now: state.displayTime(now), canvas: canvas)
         painter.paint()
         canvas = painter.canvas
+        if let menu = ui.signalMenu { drawSignalMenu(menu, on: &canvas) }
         if ui.showsHelp { drawHelp(&canvas) }
         return canvas
     }
@@ -94,8 +95,11 @@ extension MonitorScreen {
         ("m", "next mode, next run"),
         ("r", "restart now with the pending settings"),
         ("space", "pause the view (events still counted)"),
-        ("k", "kill the selected worker (SIGKILL)"),
+        ("k  F9", "signal the selected worker: KILL, TERM, INT, STOP, CONT"),
         ("↑  ↓", "select a worker"),
+        ("F6  <  >", "sort workers: slot, PID, CPU, RSS, done, state"),
+        ("/", "filter worker output and pool events (Esc clears)"),
+        ("Ctrl-Z", "stop the monitor and its workers; fg resumes both"),
         ("Tab", "next pool of a watched program"),
         ("Ctrl-L", "redraw the screen"),
     ]

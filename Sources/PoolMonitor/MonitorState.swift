@@ -39,6 +39,8 @@ public struct MonitorState: Sendable {
     public var freeze: Freeze?
     /// What is being watched, when it is not poolmon's own tutorial run (set by the app).
     public var watched: WatchedProgram?
+    /// CPU and memory per worker, as the app measured them (it reads `/proc`; the state never does).
+    public var resources = ResourceTable()
 
     // MARK: folded from events
 

@@ -13,7 +13,8 @@ extension ScreenPainter {
         switch section {
         case .workers: return (1 + min(max(workers, 1), 2), 1 + max(workers, 1))
         case .completion: return jobs.isEmpty ? nil : (jobs.count, 2 * jobs.count)
-        case .stream: return workers == 0 ? nil : (1, workers)
+        // Two rows at least when there are more workers: one of them says how many are out of view.
+        case .stream: return workers == 0 ? nil : (min(workers, 2), workers)
         case .results: return state.summaryLines.isEmpty ? nil : (state.summaryLines.count, state.summaryLines.count)
         case .log: return state.log.isEmpty ? nil : (2, state.log.count)
         case .events: return state.recentEvents.isEmpty ? nil : (2, state.recentEvents.count)
@@ -39,16 +40,25 @@ extension ScreenPainter {
         }
         let half = max(3, available / 2)
         let tiers = [[Section.workers, .results, .completion, .stream], [.log, .events]]
-        // Every section's least first, the spare panes' too: many workers must not push worker
-        // output and pool events off the screen while their grid and stream can scroll.
-        for tier in tiers {
-            for section in tier {
-                guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
-                rows[section] = want.least
-                left -= 1 + want.least
+        // On a tall box, every section's least first, the spare panes' too: many workers must
+        // not push worker output and pool events off the screen while their grid and stream
+        // can scroll. A small one (80×24) keeps the tutorial's sections first.
+        let reserveSpare = available >= Self.spareReserveRows
+        for (number, tier) in tiers.enumerated() {
+            if number == 0 || !reserveSpare {
+                for section in tier {
+                    guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
+                    rows[section] = want.least
+                    left -= 1 + want.least
+                }
             }
-        }
-        for tier in tiers {
+            if number == 0 && reserveSpare {
+                for section in tiers[1] {
+                    guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
+                    rows[section] = want.least
+                    left -= 1 + want.least
+                }
+            }
             for section in tier {
                 grant(section, upTo: section == .workers || section == .stream ? half : .max)
             }
@@ -57,6 +67,9 @@ extension ScreenPainter {
         grant(.stream, upTo: .max)
         return rows
     }
+
+    /// Box rows from which worker output and pool events always keep a few rows.
+    static let spareReserveRows = 24
 
     /// Draws the box from row `top` to its bottom rule on row `bottom`.
     mutating func drawBox(top: Int, bottom: Int, jobs: [JobProgress]) {
@@ -106,6 +119,11 @@ extension ScreenPainter {
         switch section {
         case .workers:
             var info = ["\(state.liveWorkerCount) live"]
+            if state.resources.hasSamples {
+                let totals = state.resources.totals
+                info.append("cpu \(Int(totals.cpuPercent.rounded()))% · rss \(TextFormat.bytes(totals.residentBytes))")
+            }
+            if ui.sort != .slot { info.append("by \(ui.sort.label)") }
             if state.retries > 0 { info.append("↻ \(state.retries) item\(state.retries == 1 ? "" : "s") re-run") }
             let exits = state.exitsByReason.sorted { $0.key.rawValue < $1.key.rawValue }
                 .map { "\($0.value) \(Self.words(for: $0.key))" }
@@ -120,8 +138,8 @@ extension ScreenPainter {
             if let interval = state.tickInterval { legend.append("1 column = \(TextFormat.duration(interval))") }
             return titled(" task stream ", legend.joined(separator: " · "))
         case .results: return titled(" results ", "")
-        case .log: return titled(" worker output ", "newest last")
-        case .events: return titled(" pool events ", "how work is cut and handed out, newest last")
+        case .log: return titled(" worker output ", ui.filter.isActive ? "only lines with “\(ui.filter.text)” (/ edits, Esc in it clears)" : "newest last")
+        case .events: return titled(" pool events ", ui.filter.isActive ? "only lines with “\(ui.filter.text)”" : "how work is cut and handed out, newest last")
         }
     }
 
@@ -153,16 +171,19 @@ extension ScreenPainter {
 
     /// The first shown row of `rows` rows of workers, keeping the selected one in view.
     private func windowStart(showing rows: Int) -> Int {
-        let workers = state.workers
+        let workers = orderedWorkers
         guard workers.count > rows, let slot = ui.selectedSlot,
               let position = workers.firstIndex(where: { $0.slot == slot }) else { return 0 }
         return min(max(0, position - rows + 1), workers.count - rows)
     }
 
+    /// The workers in the grid's order (the stream follows it).
+    var orderedWorkers: [WorkerSlot] { ui.orderedWorkers(in: state) }
+
     private mutating func drawWorkers(top: Int, rows: Int) {
-        let workers = state.workers
+        let workers = orderedWorkers
         let wide = innerWidth >= 100
-        let columns = WorkerColumns(innerWidth: innerWidth, wide: wide)
+        let columns = WorkerColumns(innerWidth: innerWidth, wide: wide, resources: state.resources.hasSamples, sort: ui.sort)
         canvas.put(columns.header, x: innerX, y: top, style: CellStyle(bold: true, dim: true))
         guard !workers.isEmpty else {
             canvas.put("no workers yet", x: innerX + 2, y: top + 1, style: Self.dim)
@@ -195,14 +216,18 @@ extension ScreenPainter {
         if columns.wide { spans.append(Span(TextFormat.fit("\(worker.slot)", 5), Self.dim)) }
         spans.append(Span(TextFormat.fit("\(worker.pid)", 7)))
         let activity = worker.activity
-        let stateStyle: CellStyle = switch activity {
+        let usage = worker.isAlive ? state.resources.usage(of: worker.pid) : nil
+        let stopped = usage?.stopped == true
+        var stateStyle: CellStyle = switch activity {
         case .busy: CellStyle(color: .green, bold: true)
         case .idle: Self.dim
         case .starting, .retiring: CellStyle(color: .yellow)
         case .exited(_, .crashed), .exited(_, .protocolViolation), .exited(_, .initializerFailed): CellStyle(color: .red, bold: true)
         case .exited: Self.dim
         }
-        spans.append(Span(TextFormat.fit(activity.word, 10), stateStyle))
+        // A worker stopped by a signal (STOP from the menu, Ctrl-Z) says so: its task waits.
+        if stopped { stateStyle = CellStyle(color: .yellow, bold: true) }
+        spans.append(Span(TextFormat.fit(stopped ? "stopped" : activity.word, 10), stateStyle))
 
         var task = "", taskStyle = CellStyle.plain, elapsed = ""
         if let exit = worker.exit {
@@ -220,6 +245,14 @@ extension ScreenPainter {
             taskStyle = Self.dim
         }
         spans.append(Span(TextFormat.fit(task, columns.task), taskStyle))
+        if columns.resources {
+            spans.append(Span(TextFormat.right(usage.map { "\(Int($0.cpuPercent.rounded()))%" } ?? "", columns.cpu)))
+            if columns.wide {
+                let trend = usage.map { TextFormat.sparkline($0.cpuTrend.map { Int($0.rounded()) }, top: 100) } ?? ""
+                spans.append(Span(" " + TextFormat.fit(trend, columns.trend - 1), CellStyle(color: .green)))
+            }
+            spans.append(Span(TextFormat.right(usage.map { TextFormat.bytes($0.residentBytes) } ?? "", columns.rss)))
+        }
         spans.append(Span(TextFormat.right(elapsed, columns.elapsed)))
         spans.append(Span(TextFormat.right(TextFormat.count(worker.itemsDone), columns.done)))
         var chunk = ""
@@ -310,7 +343,7 @@ extension ScreenPainter {
     // MARK: task stream
 
     private mutating func drawStream(top: Int, rows: Int) {
-        let workers = state.workers
+        let workers = orderedWorkers
         // More workers than rows: the last row says how many are out of view, as in the grid.
         let hidden = workers.count > rows
         let streamRows = hidden ? max(1, rows - 1) : rows
@@ -356,8 +389,18 @@ extension ScreenPainter {
         }
     }
 
+    /// The log lines that pass the `/` filter, the newest `rows` of them (looking back at most
+    /// the log's capacity: the filter never costs more than that).
+    private var filteredLog: [MonitorState.LogLine] {
+        ui.filter.isActive ? state.log.elements.filter { ui.filter.matches($0.text) || ui.filter.matches("\($0.pid)") } : state.log.elements
+    }
+
     private mutating func drawLog(top: Int, rows: Int) {
-        for (offset, line) in state.log.suffix(rows).enumerated() {
+        let lines = filteredLog
+        if lines.isEmpty && ui.filter.isActive {
+            canvas.put("nothing matches “\(ui.filter.text)”", x: innerX, y: top, style: Self.dim, maxWidth: innerWidth)
+        }
+        for (offset, line) in lines.suffix(rows).enumerated() {
             var spans = [Span(TextFormat.fit("\(line.pid)", 7), Self.dim)]
             if line.isFault {
                 spans.append(Span("⚠ " + line.text, CellStyle(color: .red)))
@@ -369,9 +412,18 @@ extension ScreenPainter {
     }
 
     private mutating func drawEvents(top: Int, rows: Int) {
-        for (offset, event) in state.recentEvents.suffix(rows).enumerated() {
+        var lines: [[Span]] = []
+        // Newest first, so that a filter stops as soon as the pane is full.
+        for event in state.recentEvents.elements.reversed() where lines.count < rows {
             var spans = [Span(TextFormat.right(TextFormat.seconds(event.time), 7) + "  ", Self.dim)]
             spans += eventSpans(event.kind)
+            if ui.filter.isActive && !ui.filter.matches(spans.map(\.text).joined()) { continue }
+            lines.append(spans)
+        }
+        if lines.isEmpty && ui.filter.isActive {
+            canvas.put("nothing matches “\(ui.filter.text)”", x: innerX, y: top, style: Self.dim, maxWidth: innerWidth)
+        }
+        for (offset, spans) in lines.reversed().enumerated() {
             canvas.put(spans, x: innerX, y: top + offset, maxWidth: innerWidth)
         }
     }
@@ -429,17 +481,25 @@ extension ScreenPainter {
     // MARK: key bar
 
     mutating func drawKeyBar(y: Int) {
+        if ui.filter.isEditing {
+            // The filter prompt, as htop's: what is typed narrows the panes at once.
+            let spans = [Span(" filter: ", CellStyle(bold: true)), Span(ui.filter.text + "▏", CellStyle(color: .yellow, bold: true)),
+                         Span("   Enter keeps · Esc clears · worker output and pool events", Self.dim)]
+            canvas.put(spans, x: 0, y: y, maxWidth: width)
+            return
+        }
         let pause = state.freeze == nil ? "pause" : "resume"
         let keys: [(key: String, label: String, priority: Int)]
+        // The F-keys of htop (F1 help, F6 sort, F9 kill, F10 quit), then the monitor's own.
         if let watched = state.watched {
             // A watched program decides its own runs and modes: no `r`, no `m`.
             let quit = watched.attached ? "detach" : (watched.exitStatus == nil ? "quit (stops it)" : "quit")
-            keys = [("q", quit, 0), ("?", "help", 1), ("space", pause, 2), ("+/-", "workers", 3),
-                    ("[/]", "chunk of next jobs", 4), ("k", "kill", 5), ("Tab", "next pool", 6), ("↑↓", "select", 7)]
+            keys = [("F1", "help", 1), ("F6", "sort", 3), ("F9", "kill", 2), ("F10", quit, 0), ("space", pause, 6),
+                    ("+/-", "workers", 4), ("[/]", "chunk of next jobs", 5), ("Tab", "next pool", 7), ("/", "filter", 8)]
         } else {
-            keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2),
-                    ("+/-", "workers", 3), ("[/]", "chunk", 4), ("m", "mode", 5), ("r", "restart", 6),
-                    ("k", "kill", 7), ("↑↓", "select", 8)]
+            keys = [("F1", "help", 1), ("F6", "sort", 2), ("F9", "kill", 3), ("F10", "quit", 0),
+                    ("+/-", "workers", 4), ("[/]", "chunk", 5), ("m", "mode", 6), ("r", "restart", 7),
+                    ("space", pause, 8), ("/", "filter", 9)]
         }
         // Keep the most important keys that fit, in their usual order.
         var kept = Set<Int>()
@@ -460,7 +520,14 @@ extension ScreenPainter {
 /// Column widths of the worker grid for one screen width.
 struct WorkerColumns {
     let wide: Bool
+    /// CPU% and RSS columns (once the app has measured the workers).
+    let resources: Bool
+    let sort: WorkerSort
     let task: Int
+    let cpu = 6
+    /// The CPU trend (wide screens): a few samples as block heights.
+    let trend = 7
+    let rss = 7
     let elapsed = 8
     let done = 6
     /// Wide enough for an abbreviated range with its start and end (`12.5k–25.0k`).
@@ -468,16 +535,26 @@ struct WorkerColumns {
     /// Items sent to the worker and not finished (its chunk's rest, and any prefetched chunks).
     let toDo = 7
 
-    init(innerWidth: Int, wide: Bool) {
+    init(innerWidth: Int, wide: Bool, resources: Bool = false, sort: WorkerSort = .slot) {
         self.wide = wide
+        self.resources = resources
+        self.sort = sort
         let fixed = 2 + (wide ? 5 : 0) + 7 + 10 + 8 + 6 + 2 + 12 + (wide ? 7 : 0)
+            + (resources ? cpu + rss + (wide ? trend : 0) : 0)
         // Tasks read like `product(10,20)`: past 36 columns a wider column is only a gap.
         task = min(36, max(8, innerWidth - fixed))
     }
 
+    /// The column names; the one the grid is sorted by is marked `▼` (htop marks it too).
     var header: String {
-        "  " + (wide ? "slot " : "") + TextFormat.fit("PID", 7) + TextFormat.fit("state", 10)
-            + TextFormat.fit("task", task) + TextFormat.right("elapsed", elapsed) + TextFormat.right("done", done)
+        func name(_ text: String, _ key: WorkerSort) -> String { sort == key && key != .slot ? text + "▼" : text }
+        var line = "  " + (wide ? name("slot", .slot) + " " : "") + TextFormat.fit(name("PID", .pid), 7)
+            + TextFormat.fit(name("state", .state), 10) + TextFormat.fit("task", task)
+        if resources {
+            line += TextFormat.right(name("CPU%", .cpu), cpu) + (wide ? " " + TextFormat.fit("trend", trend - 1) : "")
+                + TextFormat.right(name("RSS", .rss), rss)
+        }
+        return line + TextFormat.right("elapsed", elapsed) + TextFormat.right(name("done", .done), done)
             + "  " + TextFormat.fit("chunk", chunk) + (wide ? TextFormat.right("to do", toDo) : "")
     }
 }

@@ -73,13 +73,25 @@ enum TextFormat {
         text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
     }
 
+    /// `512K`, `23.4M`, `1.2G`: memory sizes in at most 5 columns (binary units, as htop).
+    static func bytes(_ value: Int) -> String {
+        let kib = max(0, value) / 1024
+        if kib < 1024 { return "\(kib)K" }
+        let mib = kib / 1024
+        if mib < 100 { return "\(mib).\(kib % 1024 * 10 / 1024)M" }
+        if mib < 1024 { return "\(mib)M" }
+        let gib = mib / 1024
+        return gib < 100 ? "\(gib).\(mib % 1024 * 10 / 1024)G" : "\(gib)G"
+    }
+
     /// The eight block heights, lowest first.
     static let sparkBlocks: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
 
     /// `values` as block heights scaled to their maximum; zero is the lowest block, anything
     /// above zero at least the second, so an almost empty queue still shows.
-    static func sparkline(_ values: [Int]) -> String {
-        let top = values.max() ?? 0
+    /// - Parameter top: the value of the full block (default: the values' maximum).
+    static func sparkline(_ values: [Int], top fixedTop: Int? = nil) -> String {
+        let top = max(fixedTop ?? 0, values.max() ?? 0)
         return String(values.map { value -> Character in
             guard top > 0, value > 0 else { return sparkBlocks[0] }
             let level = (value * 7 + top - 1) / top  // 1…7: ceil(7·value/top)

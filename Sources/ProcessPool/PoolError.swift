@@ -63,6 +63,12 @@ public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
     public let workerPID: Int32
 
     public var description: String {
-        "\(task) item \(index) failed in worker \(workerPID): \(typeName): \(remoteDescription)"
+        "\(task) \(PoolError.itemName(index)) failed in worker \(workerPID): \(typeName): \(remoteDescription)"
     }
+}
+
+extension PoolError {
+    /// How messages name an item: `item 7 (index 6)`. People count from 1 (`--crash-on sum:7`,
+    /// the monitor's screens); the index is what the caller's code uses.
+    static func itemName(_ index: Int) -> String { "item \(index + 1) (index \(index))" }
 }

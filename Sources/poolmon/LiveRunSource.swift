@@ -58,6 +58,12 @@ final class LiveRunSource: MonitorSource {
         try? pool.signalWorker(pid: pid, signal: SIGKILL)
     }
 
+    func signal(pid: Int32, _ signal: Int32) {
+        // Through the pool, as `kill`: only ever a current worker of our own pool.
+        guard let pool = state.withLock({ $0.pool }) else { return }
+        try? pool.signalWorker(pid: pid, signal: signal)
+    }
+
     func signalWorkers(_ signal: Int32) {
         guard let pool = state.withLock({ $0.pool }) else { return }
         for pid in pool.workerPIDs { try? pool.signalWorker(pid: pid, signal: signal) }

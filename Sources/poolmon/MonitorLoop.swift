@@ -31,6 +31,10 @@ final class MonitorLoop {
     /// confirmed (its `poolResized` event lags behind a burst of keys): each press counts from
     /// here, not from the last confirmed size, so no press is lost whatever the key rate.
     private var requestedWorkers: Int?
+    /// CPU and memory of the live pool's workers, from `/proc`, once a second.
+    private var sampler = WorkerResourceSampler()
+    private var lastSample: UInt64 = 0
+    private static let sampleInterval: UInt64 = 1_000_000_000
 
     private static let frameInterval: UInt64 = 33_000_000
     /// One sample of the sparkline and task streams per 100 ms of event time.
@@ -78,6 +82,11 @@ final class MonitorLoop {
                 let wait = dirty ? max(0, Int((Self.frameInterval &- min(sinceFrame, Self.frameInterval)) / 1_000_000)) : 33
                 if let key = terminal.readKey(timeoutMilliseconds: wait) {
                     if key == .resize { dirty = true }
+                    // The signal menu and the filter prompt take the keys while open.
+                    if key != .resize, handleModalKey(key) {
+                        dirty = true
+                        continue
+                    }
                     guard let command = KeyMap.command(for: key, helpVisible: ui.showsHelp) else { continue }
                     if command == .quit { break }
                     handle(command, terminal: terminal)
@@ -91,6 +100,10 @@ final class MonitorLoop {
                     // On the 100 ms grid, so one column is exactly one interval however late we are.
                     lastTick = now / Self.tickInterval * Self.tickInterval
                     feed.tick(now: lastTick)
+                    dirty = true
+                }
+                if source.isLive && EventClock.now() &- lastSample >= Self.sampleInterval {
+                    sampleResources()
                     dirty = true
                 }
                 if let restartAt, EventClock.now() >= restartAt {
@@ -128,7 +141,7 @@ final class MonitorLoop {
         case .togglePause: feed.togglePause(now: eventNow)
         case .restart: restart()
         case .killSelected:
-            if source.isLive, let pid = ui.selectedPID(in: feed.live) { source.kill(pid: pid) }
+            if source.isLive { _ = ui.openSignalMenu(in: feed.live) }
         case .addWorker, .removeWorker:
             guard source.isLive else { return }
             if feed.live.isOver {
@@ -147,8 +160,36 @@ final class MonitorLoop {
         case .chunkUp, .chunkDown, .cycleMode:
             guard source.isLive else { return }
             feed.update { _ = $0.handle(command) }
-        case .quit, .toggleHelp, .selectNext, .selectPrevious, .nextPool: break
+        case .quit, .toggleHelp, .selectNext, .selectPrevious, .nextPool, .sortNext, .sortPrevious, .editFilter: break
         }
+    }
+
+    /// Measures the live workers (only a live source's PIDs are processes of this machine's pool).
+    private func sampleResources() {
+        lastSample = EventClock.now()
+        let pids = feed.live.workers.filter(\.isAlive).map(\.pid)
+        let samples = sampler.sample(pids, now: lastSample)
+        let time = eventNow
+        feed.update { $0.resources.record(samples, at: time) }
+    }
+
+    /// Gives `key` to the signal menu or the filter prompt when one is open; false otherwise.
+    private func handleModalKey(_ key: KeyInput) -> Bool {
+        if ui.filter.isEditing {
+            ui.filter.handle(key)
+            return true
+        }
+        guard var menu = ui.signalMenu else { return false }
+        let outcome = menu.handle(key)
+        ui.signalMenu = outcome == .open ? menu : nil
+        if case .send(let signal, let pid) = outcome {
+            if program != nil {
+                sendProgramSignal(signal, to: pid, name: menu.choice.name)
+            } else if source.isLive {
+                source.signal(pid: pid, signal)
+            }
+        }
+        return true
     }
 
     /// Starts the next run with the pending settings.

@@ -1,3 +1,4 @@
+import Glibc
 import ProcessPool
 
 /// Where the monitor's events come from: a live run of the tutorial, or a recorded log.
@@ -10,6 +11,8 @@ protocol MonitorSource: Sendable {
     func resize(workers: Int)
     /// Sends SIGKILL to a worker of the live run; the kill is not charged to its item.
     func kill(pid: Int32)
+    /// Sends `signal` (from the signal menu) to a worker of the live run, through its pool.
+    func signal(pid: Int32, _ signal: Int32)
     /// Stops the run; returns once its workers are reaped.
     func stop()
     /// Sends `signal` to every worker of the live run (SIGSTOP and SIGCONT for Ctrl-Z and `fg`:
@@ -35,6 +38,10 @@ extension MonitorSource {
     var watchedProgram: WatchedProgramInfo? { nil }
 
     func signalWorkers(_ signal: Int32) {}
+
+    func signal(pid: Int32, _ signal: Int32) {
+        if signal == SIGKILL { kill(pid: pid) }
+    }
 
     func send(_ action: ChannelCommand.Action, toRun run: Int, describing what: String) -> Bool { false }
 }

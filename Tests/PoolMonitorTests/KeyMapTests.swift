@@ -20,6 +20,11 @@ struct KeyMapTests {
         (.character("r"), .restart),
         (.character(" "), .togglePause),
         (.character("k"), .killSelected),
+        (.function(9), .killSelected),
+        (.function(6), .sortNext),
+        (.character(">"), .sortNext),
+        (.character("<"), .sortPrevious),
+        (.character("/"), .editFilter),
         (.up, .selectPrevious),
         (.down, .selectNext),
         (.control("l"), .redraw),
@@ -49,10 +54,12 @@ struct KeyMapTests {
             + "abcdefghijklmnopqrstuvwxyz".map { .control($0) }
         let reachable = Set(keys.compactMap { KeyMap.command(for: $0) })
         #expect(reachable == Set(MonitorCommand.allCases))
-        // One help line per command, but +/-, ]/[ and ↑/↓ share theirs.
-        #expect(MonitorScreen.helpEntries.count == MonitorCommand.allCases.count - 3)
+        // One help line per command, but +/-, ]/[, ↑/↓ and </> share theirs; Ctrl-Z (a signal,
+        // not a key the monitor reads) has a line of its own.
+        #expect(MonitorScreen.helpEntries.count == MonitorCommand.allCases.count - 4 + 1)
         let help = MonitorScreen.helpEntries.map(\.keys).joined(separator: " ")
-        for key in ["q", "F10", "?", "h", "F1", "+", "-", "]", "[", "m", "r", "space", "k", "↑", "↓", "Ctrl-L", "Tab"] {
+        for key in ["q", "F10", "?", "h", "F1", "+", "-", "]", "[", "m", "r", "space", "k", "F9", "F6", "<", ">", "/",
+                    "↑", "↓", "Ctrl-L", "Ctrl-Z", "Tab"] {
             #expect(help.contains(key), "help lists \(key)")
         }
     }

@@ -74,6 +74,8 @@ struct PythonPoolTmuxTests {
             }
             let target = try #require(try selected()).pid
             try session.press("k")
+            try await session.waitFor("send to worker \(target)")
+            try session.press("Enter")
             let fault = try await session.waitFor("python/cpython#66587", timeout: .seconds(30))
             #expect(fault.contains("will never complete"))
             #expect(eventually { !processExists(target) }, "the selected worker was killed")

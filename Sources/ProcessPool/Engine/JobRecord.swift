@@ -22,6 +22,10 @@ final class JobRecord {
     private(set) var firstError: (any Error)?
     /// How many workers died while running each item.
     var crashCounts: [Int: Int] = [:]
+    /// Deaths while each item was the first unfinished one of a chunk that was not yet run
+    /// carefully: not charged (the culprit was unknown), but told in the item's failure, so that
+    /// "killed N workers" counts every crash the item took part in.
+    var unchargedCrashes: [Int: Int] = [:]
     /// `imap`: the next index to hand to the caller.
     private var nextToDeliver = 0
     /// `imapUnordered`: items not yet finished, per chunk.

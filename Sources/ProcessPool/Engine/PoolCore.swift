@@ -578,9 +578,9 @@ final class PoolCore: @unchecked Sendable {
         case .unknownTask:
             return PoolError(.unknownTask, "task '\(task)' is not registered in worker \(pid)")
         case .argumentUndecodable:
-            return PoolError(.encoding, "\(task) item \(index): the worker could not decode the argument: \(description)")
+            return PoolError(.encoding, "\(task) \(PoolError.itemName(index)): the worker could not decode the argument: \(description)")
         case .resultUnencodable:
-            return PoolError(.encoding, "\(task) item \(index): the result cannot be encoded: \(description)")
+            return PoolError(.encoding, "\(task) \(PoolError.itemName(index)): the result cannot be encoded: \(description)")
         case .ok, .taskFailed:
             return TaskError(typeName: typeName, remoteDescription: description, task: task, index: index, workerPID: pid)
         }
@@ -809,7 +809,7 @@ final class PoolCore: @unchecked Sendable {
         var failed: [(JobRecord, Int)] = []
         for (position, chunk) in worker.inflight.enumerated() {
             var start = chunk.next
-            let item = "\(chunk.job.descriptor.label) item \(start) (task \(chunk.job.descriptor.function))"
+            let item = "\(chunk.job.descriptor.label) \(PoolError.itemName(start)) (task \(chunk.job.descriptor.function))"
             /// Fails the first unfinished item of this chunk with `error` and moves past it.
             func failRunningItem(_ code: PoolError.Code, _ message: String) {
                 let error = PoolError(code, message, workerPID: worker.pid, termination: termination)
@@ -834,10 +834,13 @@ final class PoolCore: @unchecked Sendable {
                 let attempts = (chunk.job.crashCounts[start] ?? 0) + 1
                 chunk.job.crashCounts[start] = attempts
                 if attempts > settings.maxCrashRetries {
-                    failRunningItem(.workerCrashed, "\(item) killed \(attempts) workers; the last was worker \(worker.pid) (\(termination))")
+                    let killed = attempts + (chunk.job.unchargedCrashes[start] ?? 0)
+                    failRunningItem(.workerCrashed, "\(item) killed \(killed) workers; the last was worker \(worker.pid) (\(termination))")
                 } else {
                     events.emit(.itemRetried(job: chunk.job.id, index: start, attempt: attempts, deadPID: worker.pid))
                 }
+            } else if position == 0, charge {
+                chunk.job.unchargedCrashes[start, default: 0] += 1
             }
             if start < chunk.end {
                 requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))
