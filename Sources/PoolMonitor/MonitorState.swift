@@ -391,7 +391,7 @@ public struct MonitorState: Sendable {
         case .chunkUp: pendingSettings.chunkUp(effective: effective)
         case .chunkDown: pendingSettings.chunkDown(effective: effective)
         case .cycleMode: pendingSettings.cycleMode()
-        case .addWorker, .removeWorker where isOver:
+        case .addWorker where isOver, .removeWorker where isOver:
             // No pool to resize: the presses add up for the next run, which `r` starts.
             pendingSettings.workers = max(1, pendingSettings.workers + (command == .addWorker ? 1 : -1))
         case .addWorker, .removeWorker:

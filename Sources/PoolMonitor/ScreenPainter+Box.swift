@@ -309,10 +309,12 @@ extension ScreenPainter {
                     Span(" all at once at the end (\(mode.rawValue))", Self.dim)]
         case .imap:
             let note = " in input order (imap)"
-            if job.itemsDelivered == 0 {
-                return [Span("— nothing yet: imap hands results over in input order", Self.dim)]
-            }
             var spans = [Span(TextFormat.items(0..<job.deliveredPrefix), jobStyle), Span(note, Self.dim)]
+            if job.itemsDelivered == 0 {
+                // Holding shows from the very first result kept back, before anything is delivered.
+                spans = [Span("— nothing yet", Self.dim)]
+                if job.itemsDone == 0 { spans.append(Span(": imap hands results over in input order", Self.dim)) }
+            }
             let held = job.itemsDone - job.itemsDelivered
             if held > 0, let next = firstUnfinished(job, from: job.deliveredPrefix) {
                 // Name the first few finished items that wait behind the unfinished one.
