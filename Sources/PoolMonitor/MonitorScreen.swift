@@ -106,13 +106,10 @@ extension MonitorScreen {
 
     /// What the glyphs mean, under the keys.
     static let legend: [String] = [
-        "modes    map_async → imap → imap_unordered",
-        "chunk    [ below 1 goes back to auto",
+        "modes    map_async → imap → imap_unordered; chunk [ below 1: auto",
         "bars     █ done  ✗ failed  ▒ at a worker  ░ queued",
-        "queue    items not yet sent to a worker; the graph",
-        "         beside it is that count over time",
-        "chunk    the worker's chunk; +N: N more sent ahead",
-        "to do    items sent to the worker, not finished",
+        "queue    items not sent to a worker yet; the graph is its history",
+        "workers  chunk +N: N more chunks sent ahead · to do: items left",
         "order    │ between chunks  · not finished  ✗ failed",
         "stream   a letter per job  · idle  × crash",
         "counts   12.3k = 12,300  4.5M = 4,500,000",

@@ -174,8 +174,8 @@ struct HtopHabitsTests {
     @Test("the help explains the queue graph, the to do column, +N and the abbreviations")
     func helpExplains() {
         let state = MonitorState()
-        let help = text(state, ui: MonitorUIState(showsHelp: true), width: 80, height: 40, now: 0)
-        for words in ["count over time", "to do", "+N: N more sent ahead", "12.3k", "✗ failed", "sort workers", "F9"] {
+        let help = text(state, ui: MonitorUIState(showsHelp: true), width: 80, height: 24, now: 0)
+        for words in ["the graph is its history", "to do: items left", "+N: N more chunks sent ahead", "12.3k", "✗ failed", "sort workers", "F9"] {
             #expect(help.contains(words), "help says \(words)")
         }
     }
