@@ -85,7 +85,7 @@ enum DemoRun {
     /// - Returns: the totals of `sum` and of `product`. Streamed results are added up as they
     ///   arrive, not kept: memory stays flat whatever `--count` is.
     static func run(on pool: ProcessPool, _ settings: RunSettings) async throws -> Totals {
-        func work(_ job: String) -> LazyMapSequence<Range<Int>, DemoItem> {
+        func work(_ job: String) -> DemoWork {
             let poison = settings.poison.flatMap { $0.job == job ? $0.item - 1 : nil }
             return DemoTasks.work(count: settings.count, delay: settings.delay, quiet: settings.quiet, crashAt: poison,
                                   jitter: settings.jitter, seed: job == "sum" ? 1 : 2)

@@ -72,14 +72,9 @@ enum DemoTasks {
     ///   - jitter: each item sleeps `delay × (1 ± jitter)`, the spread fixed by the item's index
     ///     and `seed` (the same run twice takes the same times), averaging `delay`.
     static func work(count: Int, delay: Double, quiet: Bool, crashAt: Int? = nil,
-                     jitter: Double = 0, seed: UInt64 = 0) -> LazyMapSequence<Range<Int>, DemoItem> {
-        let nanoseconds = delay * 1e9
-        let spread = max(0, min(1, jitter))
-        return (0..<count).lazy.map { i in
-            let factor = spread == 0 ? 1 : 1 + spread * unitNoise(UInt64(i), seed: seed)
-            return DemoItem(x: i + 1, y: count + i + 1, delayNanoseconds: Int((nanoseconds * factor).rounded()),
-                            quiet: quiet, crash: i == crashAt)
-        }
+                     jitter: Double = 0, seed: UInt64 = 0) -> DemoWork {
+        DemoWork(count: count, delayNanoseconds: delay * 1e9, quiet: quiet, crashAt: crashAt,
+                 jitter: max(0, min(1, jitter)), seed: seed)
     }
 
     /// A value in -1…1 that looks random but depends only on `index` and `seed` (SplitMix64).

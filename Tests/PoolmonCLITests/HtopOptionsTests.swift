@@ -3,6 +3,8 @@ import Foundation
 import Glibc
 @testable import poolmon
 import PoolMonitor
+import ProcessPool
+import TerminalTestSupport
 import Testing
 
 /// Issue 13 in the `poolmon` executable without a terminal: options, the tutorial's task
@@ -45,6 +47,25 @@ struct HtopOptionsTests {
         let product = Array(DemoTasks.work(count: 200, delay: 1, quiet: true, jitter: 0.5, seed: 2)).map(\.delayNanoseconds)
         #expect(product != delays, "sum and product vary differently")
         #expect(Set(DemoTasks.work(count: 50, delay: 1, quiet: true).map(\.delayNanoseconds)) == [1_000_000_000])
+    }
+
+    @Test("a big tutorial run submits product right after sum, not after sum's input is encoded")
+    func productSubmittedAtOnce() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("poolmon-big-\(UUID().uuidString).jsonl").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let count = ProcessPool.backgroundEncodingThreshold * 2
+        let run = try ChildProcess.run(PoolmonProcess.executable, ["run", "--count", "\(count)", "--delay", "0", "--chunksize", "1000",
+                                                                 "--quiet", "--workers", "2", "--events", log], timeout: .seconds(600))
+        #expect(run.status == 0, "\(run.standardError)")
+        let events = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map { try PoolEvent(jsonLine: String($0)) }
+        let productSubmitted = try #require(events.firstIndex {
+            if case .jobSubmitted(let job) = $0.kind { job.label == "product" } else { false }
+        })
+        let sumQueued = events.indices.filter {
+            if case .chunksQueued(let job, _, _, _, _, _) = events[$0].kind { job == 1 } else { false }
+        }
+        #expect(sumQueued.count > 1, "sum's input queued a slice at a time")
+        #expect(productSubmitted < (sumQueued.last ?? 0), "product exists before sum's input is all encoded")
     }
 
     @Test("/proc/PID/stat is parsed from the last parenthesis; malformed lines give nil, never a trap")
