@@ -92,7 +92,7 @@ extension MonitorScreen {
         ("?  h  F1", "this help (Esc closes it)"),
         ("+  -", "one worker more / fewer, at once"),
         ("]  [", "chunk size up / down, next run"),
-        ("m", "next mode, next run"),
+        ("m", "next mode, next run (map_async → imap → imap_unordered)"),
         ("r", "restart now with the pending settings"),
         ("space", "pause the view (events still counted)"),
         ("k  F9", "signal the selected worker: KILL, TERM, INT, STOP, CONT"),
@@ -106,7 +106,7 @@ extension MonitorScreen {
 
     /// What the glyphs mean, under the keys.
     static let legend: [String] = [
-        "modes    map_async → imap → imap_unordered; chunk [ below 1: auto",
+        "eff      items' share of worker time; try N: a chunk size wasting less",
         "bars     █ done  ✗ failed  ▒ at a worker  ░ queued",
         "queue    items not sent to a worker yet; the graph is its history",
         "workers  chunk +N: N more chunks sent ahead · to do: items left",

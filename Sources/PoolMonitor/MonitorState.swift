@@ -41,6 +41,8 @@ public struct MonitorState: Sendable {
     public var watched: WatchedProgram?
     /// CPU and memory per worker, as the app measured them (it reads `/proc`; the state never does).
     public var resources = ResourceTable()
+    /// Per job, how much of the workers' time goes to the items and how much to overhead.
+    public private(set) var tuning = ChunkTuning()
 
     // MARK: folded from events
 
@@ -259,6 +261,7 @@ public struct MonitorState: Sendable {
             withWorker(pid) { $0.ready() }
         case .workerExited(let slot, let pid, let termination, let reason):
             exitsByReason[reason, default: 0] += 1
+            tuning.workerGone(pid)
             // A stale exit (the slot already holds a newer process) changes only the counters.
             if slot >= 0, slot < slots.count, slots[slot]?.pid == pid {
                 slots[slot]!.exited(termination, reason, at: time)
@@ -289,17 +292,19 @@ public struct MonitorState: Sendable {
             withWorker(pid) { $0.dispatched(job: job, chunk: chunk, start: start, count: count) }
         case .itemStarted(let job, let index, let pid):
             withWorker(pid) { $0.itemStarted(WorkerSlot.ItemRef(job: job, index: index), at: time) }
-        case .itemFinished(let job, let index, let pid, let error, _):
+        case .itemFinished(let job, let index, let pid, let error, let nanoseconds):
             var budget = trackingBudget
             withJob(job) { $0.itemFinished(index, error: error, budget: &budget) }
             trackingBudget = budget
             withWorker(pid) { $0.itemFinished(WorkerSlot.ItemRef(job: job, index: index), failed: error != nil, at: time) }
-        case .itemsFinished(let job, let start, let count, let pid, _):
+            tuning.finished(job: job, count: 1, pid: pid, own: nanoseconds, at: time)
+        case .itemsFinished(let job, let start, let count, let pid, let nanoseconds):
             guard count > 0 else { break }
             var budget = trackingBudget
             withJob(job) { $0.itemsFinished(start: start, count: count, budget: &budget) }
             trackingBudget = budget
             withWorker(pid) { $0.itemsFinished(job: job, start: start, count: count, at: time) }
+            tuning.finished(job: job, count: count, pid: pid, own: nanoseconds, at: time)
         case .jobProgress(let job, let finished, let failed, let delivered, let chunksDone):
             withJob(job) { $0.progressBeforeJoining(finished: finished, failed: failed, delivered: delivered, chunksDone: chunksDone) }
         case .poolCreated(let pool, let pid, _):
@@ -464,6 +469,7 @@ public struct MonitorState: Sendable {
                 dropping -= 1
                 trackingBudget.items += job.trackedCapacity.items
                 trackingBudget.chunks += job.trackedCapacity.chunks
+                tuning.forget(job: job.id)
             } else {
                 kept.append(job)
             }

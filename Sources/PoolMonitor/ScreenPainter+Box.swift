@@ -119,7 +119,7 @@ extension ScreenPainter {
         switch section {
         case .workers:
             var info = ["\(state.liveWorkerCount) live"]
-            if state.resources.hasSamples {
+            if state.resources.hasSamples && state.liveWorkerCount > 0 {
                 let totals = state.resources.totals
                 info.append("cpu \(Int(totals.cpuPercent.rounded()))% · rss \(TextFormat.bytes(totals.residentBytes))")
             }

@@ -247,9 +247,26 @@ struct ScreenPainter {
         ]
     }
 
+    /// How much of the workers' time went to the job's items (`eff 62%`), and a chunk size
+    /// that would waste less (`try 40`) when it differs enough from the one in use to matter.
+    private func efficiencySpans(_ job: JobProgress) -> [Span] {
+        // Below 80 columns the bar and the status need the room.
+        guard width >= 80, let efficiency = state.tuning.gauge(ofJob: job.id)?.efficiency else { return [] }
+        let percent = Int((efficiency * 100).rounded(.down))
+        let color: CellColor = efficiency >= 0.9 ? .green : efficiency >= 0.7 ? .yellow : .red
+        var spans = [Span("eff ", Self.dim), Span("\(percent)%", CellStyle(color: color)), Span("  ")]
+        let size = max(1, job.descriptor.chunksize)
+        if !job.isComplete, let suggested = state.tuning.suggestedChunksize(
+            ofJob: job.id, chunksize: size, chunksDone: job.chunksDone, items: job.itemCount,
+            workers: max(1, state.liveWorkerCount)), suggested >= 2 * size || 2 * suggested <= size {
+            spans.insert(contentsOf: [Span(" try ", Self.dim), Span("\(suggested)", CellStyle(color: .yellow, bold: true))], at: 2)
+        }
+        return spans
+    }
+
     /// Failures, re-runs, and how the job stands: `✗ 1 failed  ↻ 1 re-run  running`.
     private func jobStatus(_ job: JobProgress) -> [Span] {
-        var spans: [Span] = []
+        var spans: [Span] = efficiencySpans(job)
         if job.itemsFailed > 0 { spans.append(Span("✗ \(job.itemsFailed) failed  ", CellStyle(color: .red, bold: true))) }
         if job.retries > 0 { spans.append(Span("↻ \(job.retries) re-run  ", CellStyle(color: .yellow))) }
         if let completedAt = job.completedAt {

@@ -329,6 +329,57 @@ struct HtopHabitsTests {
         #expect(ui.filter.text.count == OutputFilter.maximumLength)
     }
 
+    // MARK: chunk tuning
+
+    /// One worker runs `job`'s items back to back: each takes `own` ns, with `gap` ns of
+    /// dispatch and result handling between them, in chunks of `chunksize`.
+    func tuningRun(items: Int, chunksize: Int, own: UInt64, gap: UInt64) -> (MonitorState, UInt64) {
+        var script = Script()
+        script.workers([11])
+        script.job(1, "sum", items: items, chunksize: chunksize)
+        var time = script.time
+        for index in 0..<items {
+            // The gap falls between chunks: that is where the pool's work is.
+            time += own + (index % chunksize == 0 ? gap : 0)
+            script.events.append(PoolEvent(time: time, kind: .itemFinished(job: 1, index: index, pid: 11, error: nil, nanoseconds: own)))
+        }
+        script.time = time
+        return (script.state(), time)
+    }
+
+    @Test("efficiency: the items' share of worker time, from the events; a bigger chunk suggested when overhead dominates")
+    func efficiencyGauge() throws {
+        // 1 ms items, 1 ms of overhead per one-item chunk: half the time wasted.
+        let (state, now) = tuningRun(items: 200, chunksize: 1, own: 1_000_000, gap: 1_000_000)
+        let gauge = try #require(state.tuning.gauge(ofJob: 1))
+        #expect(gauge.items == 199, "the first finish has nothing before it to measure from")
+        let efficiency = try #require(gauge.efficiency)
+        #expect(abs(efficiency - 0.5) < 0.01)
+        // Overhead of 1 ms per chunk under 5% of the chunk's time: 19 items of 1 ms at least;
+        // 200 items over 1 worker allow chunks up to 50 for balance.
+        let suggested = state.tuning.suggestedChunksize(ofJob: 1, chunksize: 1, chunksDone: 199, items: 200, workers: 1)
+        #expect(suggested == 19)
+        let row = try #require(line(text(state, now: now), containing: "sum     ["))
+        #expect(row.contains("eff 50%"), "\(row)")
+        // Cheap overhead: no suggestion to change.
+        let (good, _) = tuningRun(items: 200, chunksize: 10, own: 1_000_000, gap: 10_000)
+        #expect((good.tuning.gauge(ofJob: 1)?.efficiency ?? 0) > 0.99)
+        #expect(good.tuning.suggestedChunksize(ofJob: 1, chunksize: 10, chunksDone: 19, items: 200, workers: 1) == 10)
+    }
+
+    @Test("a running job with wasteful chunks shows 'try N' in its row")
+    func suggestionOnScreen() throws {
+        var script = Script()
+        script.workers([11])
+        script.job(1, "sum", items: 400, chunksize: 1)
+        for index in 0..<100 {
+            script.time += 2_000_000
+            script.events.append(PoolEvent(time: script.time, kind: .itemFinished(job: 1, index: index, pid: 11, error: nil, nanoseconds: 1_000_000)))
+        }
+        let row = try #require(line(text(script.state(), now: script.time), containing: "sum     ["))
+        #expect(row.contains("eff 50%") && row.contains("try 19"), "\(row)")
+    }
+
     @Test("the key bar shows htop's F-keys at 80 columns")
     func keyBar() throws {
         let state = try Fixture.mapAsync.state(until: .seconds(0.5))
