@@ -251,7 +251,8 @@ struct ScreenPainter {
     /// that would waste less (`try 40`) when it differs enough from the one in use to matter.
     private func efficiencySpans(_ job: JobProgress) -> [Span] {
         // Below 80 columns the bar and the status need the room.
-        guard width >= 80, let efficiency = state.tuning.gauge(ofJob: job.id)?.efficiency else { return [] }
+        // A failing job's row needs its room for the failure.
+        guard width >= 80, job.itemsFailed == 0, job.completionError == nil, let efficiency = state.tuning.gauge(ofJob: job.id)?.efficiency else { return [] }
         let percent = Int((efficiency * 100).rounded(.down))
         let color: CellColor = efficiency >= 0.9 ? .green : efficiency >= 0.7 ? .yellow : .red
         var spans = [Span("eff ", Self.dim), Span("\(percent)%", CellStyle(color: color)), Span("  ")]
