@@ -72,6 +72,7 @@ public struct JobProgress: Sendable {
 
     init(descriptor: JobDescriptor, letter: Character, time: UInt64) {
         self.descriptor = descriptor
+        chunksize = max(1, descriptor.chunksize)
         self.letter = letter
         submittedAt = time
     }
@@ -114,7 +115,19 @@ public struct JobProgress: Sendable {
     mutating func chunksQueued(firstChunk: Int, chunks: Int, start: Int, count: Int) {
         // Already covered by the plan implied for a job joined late (see `itemFinished`).
         guard start >= plan.itemCount, firstChunk >= plan.chunkCount else { return }
-        plan.add(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: descriptor.chunksize)
+        plan.add(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: chunksize)
+    }
+
+    /// The items per chunk the pool cuts this job's queued work into now: the descriptor's,
+    /// until the rest is cut again mid-run (`chunksRecut`).
+    public private(set) var chunksize = 1
+    /// Times the job's queued rest was cut again.
+    public private(set) var recuts = 0
+
+    mutating func chunksRecut(chunksize: Int, firstChunk: Int, chunks: Int, start: Int, count: Int) {
+        self.chunksize = max(1, chunksize)
+        recuts += 1
+        plan.recut(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: chunksize)
     }
 
     mutating func chunkDispatched(count: Int) { itemsInFlight += count }

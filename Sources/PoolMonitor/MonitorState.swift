@@ -225,7 +225,7 @@ public struct MonitorState: Sendable {
     /// The chunk size this run uses, and whether the pool chose it: the latest job's, else the
     /// settings' (nil when automatic and no job says yet).
     public var effectiveChunksize: (size: Int, automatic: Bool)? {
-        if let job = jobs.last { return (job.descriptor.chunksize, job.descriptor.chunksizeIsAutomatic) }
+        if let job = jobs.last { return (job.chunksize, job.descriptor.chunksizeIsAutomatic && job.recuts == 0) }
         if case .fixed(let size) = settings.chunksize { return (size, false) }
         return nil
     }
@@ -282,6 +282,9 @@ public struct MonitorState: Sendable {
         case .chunksQueued(let job, let firstChunk, let chunks, let start, let count, let depth):
             queue = depth
             withJob(job) { $0.chunksQueued(firstChunk: firstChunk, chunks: chunks, start: start, count: count) }
+        case .chunksRecut(let job, let chunksize, let firstChunk, let chunks, let start, let count, let depth):
+            queue = depth
+            withJob(job) { $0.chunksRecut(chunksize: chunksize, firstChunk: firstChunk, chunks: chunks, start: start, count: count) }
         case .chunkRequeued(let job, _, _, let count, let depth):
             queue = depth
             requeuedChunks += 1

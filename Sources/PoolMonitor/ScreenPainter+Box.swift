@@ -450,6 +450,9 @@ extension ScreenPainter {
         case .chunksQueued(let id, let first, let chunks, let start, let count, _):
             let which = chunks == 1 ? "chunk \(first + 1)" : "chunks \(first + 1)–\(first + chunks)"
             return [job(id), Span("\(which) queued (\(items(start, count)))")]
+        case .chunksRecut(let id, let chunksize, let first, let chunks, let start, let count, _):
+            let which = chunks == 1 ? "chunk \(first + 1)" : "chunks \(first + 1)–\(first + chunks)"
+            return [job(id), Span("rest re-cut: \(items(start, count)) now in \(which) of \(chunksize)", CellStyle(color: .yellow))]
         case .chunkRequeued(let id, let chunk, let start, let count, _):
             return [job(id), Span("chunk \(chunk + 1) back in the queue (\(items(start, count)) unfinished)", CellStyle(color: .yellow))]
         case .chunkDispatched(let id, let chunk, let start, let count, let pid, _):

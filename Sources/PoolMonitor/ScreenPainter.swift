@@ -256,7 +256,7 @@ struct ScreenPainter {
         let percent = Int((efficiency * 100).rounded(.down))
         let color: CellColor = efficiency >= 0.9 ? .green : efficiency >= 0.7 ? .yellow : .red
         var spans = [Span("eff ", Self.dim), Span("\(percent)%", CellStyle(color: color)), Span("  ")]
-        let size = max(1, job.descriptor.chunksize)
+        let size = job.chunksize
         if !job.isComplete, let suggested = state.tuning.suggestedChunksize(
             ofJob: job.id, chunksize: size, chunksDone: job.chunksDone, items: job.itemCount,
             workers: max(1, state.liveWorkerCount)), suggested >= 2 * size || 2 * suggested <= size {

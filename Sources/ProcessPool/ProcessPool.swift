@@ -201,6 +201,22 @@ public final class ProcessPool: Sendable {
         set { shared.setChunksizeOverride(newValue) }
     }
 
+    /// Cuts the part of job `job` still waiting in the queue (not yet sent to a worker) again,
+    /// into chunks of `chunksize` items: what a monitor's `]`/`[` do mid-run, so that the effect
+    /// of a chunk size is seen on the running job at once. Results do not change, only how the
+    /// rest is cut; chunks already at workers, and remainders of chunks whose worker died, keep
+    /// theirs. Input the job reads later is cut the new way too. Announced by
+    /// ``PoolEvent/Kind/chunksRecut(job:chunksize:firstChunk:chunks:start:count:queue:)``; a job
+    /// that is unknown or finished, or an `imapUnordered` job (which hands results over a chunk
+    /// of its first size at a time), is left alone and nothing is announced.
+    /// - Parameter job: the job's id, as in its ``JobDescriptor`` (`jobSubmitted`).
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `chunksize < 1`, ``PoolError/Code/notRunning``
+    ///   once the pool has been terminated.
+    public func rechunk(job: Int, chunksize: Int) throws {
+        guard chunksize >= 1 else { throw PoolError(.invalidArgument, "chunksize must be at least 1 (got \(chunksize))") }
+        try shared.send(.rechunk(job: job, chunksize: chunksize), always: true)
+    }
+
     /// Python's default chunksize for `map_async` of `count` items on `workers` workers:
     /// `chunksize, extra = divmod(count, workers * 4); if extra: chunksize += 1`.
     public static func defaultChunksize(items count: Int, workers: Int) -> Int {

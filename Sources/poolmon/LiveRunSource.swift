@@ -64,6 +64,11 @@ final class LiveRunSource: MonitorSource {
         try? pool.signalWorker(pid: pid, signal: signal)
     }
 
+    func rechunk(job: Int, chunksize: Int) {
+        guard let pool = state.withLock({ $0.pool }) else { return }
+        try? pool.rechunk(job: job, chunksize: chunksize)
+    }
+
     func signalWorkers(_ signal: Int32) {
         guard let pool = state.withLock({ $0.pool }) else { return }
         for pid in pool.workerPIDs { try? pool.signalWorker(pid: pid, signal: signal) }

@@ -160,8 +160,21 @@ final class MonitorLoop {
         case .chunkUp, .chunkDown, .cycleMode:
             guard source.isLive else { return }
             feed.update { _ = $0.handle(command) }
+            if command != .cycleMode { rechunkRunningJobs() }
         case .quit, .toggleHelp, .selectNext, .selectPrevious, .nextPool, .sortNext, .sortPrevious, .editFilter: break
         }
+    }
+
+    /// `]`/`[` mid-run: the queued rest of every unfinished job is cut at the new size at once
+    /// (the pool announces it with `chunksRecut`), and the size holds for the next run as well,
+    /// so nothing is left pending. Back to automatic (`[` below 1) waits for the next run.
+    private func rechunkRunningJobs() {
+        let live = feed.live
+        guard live.phase == .running || live.phase == .closing, let size = live.pendingSettings.chunksize.explicitValue else { return }
+        let running = live.jobs.suffix(16).filter { !$0.isComplete && $0.descriptor.mode != .imapUnordered }
+        guard !running.isEmpty else { return }
+        for job in running { source.rechunk(job: job.id, chunksize: size) }
+        feed.update { $0.settings.chunksize = $0.pendingSettings.chunksize }
     }
 
     /// Measures the live workers (only a live source's PIDs are processes of this machine's pool).

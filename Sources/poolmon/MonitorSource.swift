@@ -18,6 +18,8 @@ protocol MonitorSource: Sendable {
     /// Sends `signal` to every worker of the live run (SIGSTOP and SIGCONT for Ctrl-Z and `fg`:
     /// the workers are in process groups of their own, so the terminal's signals miss them).
     func signalWorkers(_ signal: Int32)
+    /// Cuts the queued rest of a running job again (`]`/`[` mid-run); sources that cannot, ignore it.
+    func rechunk(job: Int, chunksize: Int)
     /// The program whose pools this source connects (`watch -- CMD`, `attach`); nil for
     /// poolmon's own tutorial run and for logs.
     var watchedProgram: WatchedProgramInfo? { get }
@@ -38,6 +40,8 @@ extension MonitorSource {
     var watchedProgram: WatchedProgramInfo? { nil }
 
     func signalWorkers(_ signal: Int32) {}
+
+    func rechunk(job: Int, chunksize: Int) {}
 
     func signal(pid: Int32, _ signal: Int32) {
         if signal == SIGKILL { kill(pid: pid) }

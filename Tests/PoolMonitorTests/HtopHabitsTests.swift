@@ -380,6 +380,28 @@ struct HtopHabitsTests {
         #expect(row.contains("eff 50%") && row.contains("try 19"), "\(row)")
     }
 
+    @Test("chunksRecut: the plan takes the new chunks for the re-cut items, the header the new size, the events pane says so")
+    func recutFold() throws {
+        var script = Script()
+        script.workers([11])
+        script.job(1, "sum", items: 100, chunksize: 2)
+        for index in 0..<10 { script.add(.itemFinished(job: 1, index: index, pid: 11, error: nil, nanoseconds: 1)) }
+        // Chunks 1–5 done (items 1–10); 11–12 at the worker; the rest, from item 13, cut in tens.
+        script.add(.chunksRecut(job: 1, chunksize: 10, firstChunk: 6, chunks: 9, start: 12, count: 88, queue: QueueDepth(chunks: 9, items: 88)))
+        let state = script.state()
+        let job = try #require(state.jobs.first)
+        #expect(job.chunkCount == 15)
+        #expect(job.plan.items(ofChunk: 5) == 10..<12, "the chunk at the worker keeps its items")
+        #expect(job.plan.items(ofChunk: 6) == 12..<22)
+        #expect(job.plan.items(ofChunk: 14) == 92..<100)
+        #expect(job.plan.chunk(containing: 50) == 9)
+        #expect(job.plan.chunk(containing: 3) == 1)
+        #expect(state.effectiveChunksize?.size == 10)
+        let screen = text(state, width: 100, height: 40, now: script.time)
+        #expect(screen.contains("chunk 10"), "\(screen)")
+        #expect(screen.contains("rest re-cut: items 13–100 now in chunks 7–15 of 10"), "\(screen)")
+    }
+
     @Test("the key bar shows htop's F-keys at 80 columns")
     func keyBar() throws {
         let state = try Fixture.mapAsync.state(until: .seconds(0.5))

@@ -86,6 +86,30 @@ struct HtopTmuxTests {
         }
     }
 
+    @Test("] mid-run re-cuts the running jobs' queued rest at once: the pool says so, the header and the workers' chunks follow")
+    func liveRechunk() async throws {
+        let scratch = try helpers.scratchDirectory()
+        try await TmuxSession.withSession(width: 120, height: 40) { session in
+            try helpers.launch(session, "--workers 2 --delay 0.2 --count 60 --chunksize 2", scratch: scratch)
+            _ = try await helpers.waitForTwoBusyWorkers(session)
+            try session.press("]", "]", "]")
+            let recut = try await session.waitFor("rest re-cut", timeout: .seconds(30))
+            #expect(recut.contains("of 5"), "\(recut)")
+            try await session.waitUntil("the header at chunk 5, nothing pending") { screen in
+                screen.contains("chunk 5 ") && !screen.contains("next run:")
+            }
+            // A chunk of 5 reaches a worker (sum's rest or product's).
+            try await session.waitUntil("a worker on a chunk of five", timeout: .seconds(30)) { screen in
+                screen.range(of: #"→ worker \d+"#, options: .regularExpression) != nil
+                    && screen.range(of: #"\(items (\d+)–(\d+)\) → worker"#, options: .regularExpression).map { range in
+                        let numbers = screen[range].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+                        return numbers.count >= 2 && numbers[1] - numbers[0] == 4
+                    } ?? false
+            }
+            try await helpers.expectQuitCleanly(session, scratch: scratch)
+        }
+    }
+
     @Test("sort by CPU, then STOP and CONT the selected worker from the signal menu")
     func sortAndSignals() async throws {
         let scratch = try helpers.scratchDirectory()

@@ -3,7 +3,9 @@
 final class JobRecord {
     let descriptor: JobDescriptor
     var id: Int { descriptor.id }
-    var chunksize: Int { descriptor.chunksize }
+    /// Items per chunk: the descriptor's, until ``PoolCommand/rechunk(job:chunksize:)`` cuts the
+    /// queued rest again.
+    var chunksize: Int
     var items: EncodedItems
     var inputComplete: Bool
     var inputError: PoolError?
@@ -30,13 +32,15 @@ final class JobRecord {
     private var nextToDeliver = 0
     /// `imapUnordered`: items not yet finished, per chunk.
     private var chunkRemaining: [Int32] = []
-    /// Chunks created so far (original chunk numbering, used in events).
-    private(set) var chunkCount = 0
+    /// Chunks created so far (original chunk numbering, used in events; a re-cut renumbers
+    /// the queued ones from where they started).
+    var chunkCount = 0
     /// Whether results were handed to the sink since the last ``commitDeliveries()``.
     private var uncommitted = false
 
     init(_ submission: JobSubmission) {
         descriptor = submission.descriptor
+        chunksize = submission.descriptor.chunksize
         items = submission.items
         inputComplete = submission.inputComplete
         delivery = submission.delivery

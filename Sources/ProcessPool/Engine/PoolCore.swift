@@ -150,6 +150,7 @@ final class PoolCore: @unchecked Sendable {
             if job.isComplete { completeJob(job) }
         case .resize(let count): resize(to: count)
         case .chunksizeChanged(let chunksize): events.emit(.settingsChanged(chunksize: chunksize))
+        case .rechunk(let id, let chunksize): rechunk(id, chunksize: chunksize)
         case .signalWorker(let pid, let signal, let reply): signalWorker(pid: pid, signal: signal, reply: reply)
         case .activateSubscriber(let id): events.activate(id, snapshot: snapshot())
         case .close:
@@ -186,6 +187,32 @@ final class PoolCore: @unchecked Sendable {
         queuedChunks += chunks
         events.emit(.chunksQueued(job: job.id, firstChunk: firstChunk, chunks: chunks, start: first,
                                   count: job.itemCount - first, queue: queueDepth))
+    }
+
+    /// Cuts job `id`'s queued, not yet dispatched items again into chunks of `chunksize`
+    /// (requeued remainders of dead workers' chunks stay as they are). The job's queue entries
+    /// keep their places; their chunks are renumbered from the first one's. Not for
+    /// `imapUnordered`, whose delivery counts chunks of one size from item 0.
+    private func rechunk(_ id: Int, chunksize: Int) {
+        guard chunksize >= 1, let job = jobs[id], chunksize != job.chunksize else { return }
+        if case .unordered = job.delivery { return }
+        let positions = queue.indices.filter { queue[$0].job === job && !queue[$0].isRemainder }
+        guard let first = positions.first, let last = positions.last else {
+            job.chunksize = chunksize
+            return
+        }
+        let chunks = { (work: QueuedWork, size: Int) in (work.end - work.start + size - 1) / size }
+        var next = queue[first].chunk
+        for position in positions {
+            queuedChunks += chunks(queue[position], chunksize) - chunks(queue[position], job.chunksize)
+            queue[position].chunk = next
+            next += chunks(queue[position], chunksize)
+        }
+        job.chunksize = chunksize
+        job.chunkCount = next
+        let start = queue[first].start
+        events.emit(.chunksRecut(job: id, chunksize: chunksize, firstChunk: queue[first].chunk, chunks: next - queue[first].chunk,
+                                 start: start, count: queue[last].end - start, queue: queueDepth))
     }
 
     /// The state so far, as events, for a subscriber that joins late: the workers, and the jobs
