@@ -24,8 +24,8 @@ struct ReadmeTests {
     }
 
     @Test("every subcommand and option README.md names exists", arguments: [
-        ("run", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--quiet", "--events"]),
-        ("watch", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--events", "--loop"]),
+        ("run", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--quiet", "--events", "--jitter"]),
+        ("watch", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--events", "--loop", "--quiet", "--jitter"]),
         ("replay", ["--speed", "--follow"]),
     ])
     func commands(subcommand: String, options: [String]) throws {
