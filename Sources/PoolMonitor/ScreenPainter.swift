@@ -74,6 +74,12 @@ struct ScreenPainter {
             left.append(Span("  tasks ±\(Int((state.settings.taskJitter * 100).rounded()))%"))
         }
         left.append(Span("  queue \(TextFormat.count(state.queue.items))"))
+        if width >= 120 && state.resources.hasSamples && state.liveWorkerCount > 0 {
+            // Pool totals, as htop's header sums its meters (narrower screens have them in the
+            // workers box's title).
+            let totals = state.resources.totals
+            left.append(Span("  cpu \(Int(totals.cpuPercent.rounded()))% rss \(TextFormat.bytes(totals.residentBytes))"))
+        }
 
         var right = runStateSpans()
         let help = [Span("  "), Span("?", CellStyle(bold: true)), Span("=help", Self.dim)]
