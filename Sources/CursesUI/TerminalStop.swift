@@ -52,14 +52,12 @@ extension CursesTerminal {
         beforeStop()
         _ = def_prog_mode()
         _ = endwin()
-        // Stop for real: SIGTSTP at its default action stops every thread, and the shell sees a
-        // stopped job. The signal is delivered as soon as it is unblocked, before `raise` returns.
+        // Stop for real: SIGSTOP stops every thread, and the shell sees a stopped job. Not
+        // SIGTSTP: the kernel discards a SIGTSTP at its default action in some states (an
+        // orphaned process group), and a stop that does not happen would leave the workers
+        // stopped under a running monitor. `kill` returns once we have been continued.
         TerminalStop.remove()
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTSTP)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        raise(SIGTSTP)
+        kill(getpid(), SIGSTOP)
         // Continued.
         TerminalStop.install()
         _ = reset_prog_mode()

@@ -42,7 +42,7 @@ public struct ResourceTable: Sendable, Equatable {
     public init() {}
 
     /// Whether any sample has been recorded (the grid shows CPU and RSS columns only then).
-    public var hasSamples: Bool { sampledAt != nil }
+    public var hasSamples: Bool { !usages.isEmpty }
 
     public func usage(of pid: Int32) -> Usage? { usages[pid] }
 

@@ -86,6 +86,32 @@ struct HtopTmuxTests {
         }
     }
 
+    @Test("Ctrl-Z under watch -- python3: the script and its workers stop with the monitor, as a Python script stopped with Ctrl-Z would; fg resumes all")
+    func ctrlZWatchingPython() async throws {
+        guard let python = PythonForTests.path else { return }
+        let watch = WatchProgramTmuxTests()
+        try await TmuxSession.withSession(width: 120, height: 40) { session in
+            try session.type("\(PoolmonProcess.executable) watch -- \(python) \(PythonForTests.tutorial) 1")
+            let screen = try await session.waitUntil("two workers of python3", timeout: .seconds(90)) { screen in
+                guard let pid = watch.programPID(screen) else { return false }
+                return watch.childWorkers(screen, of: pid).count == 2
+            }
+            let program = try #require(watch.programPID(screen))
+            let workers = watch.childWorkers(screen, of: program)
+            try session.press("C-z")
+            try await session.waitFor("Stopped")
+            #expect(eventually(within: 20) { processState(program) == "T" }, "the script stopped")
+            #expect(eventually(within: 20) { workers.allSatisfy { processState($0) == "T" } }, "its workers stopped")
+            try session.type("fg")
+            try await session.waitUntil("the monitor redrawn", timeout: .seconds(20)) { $0.contains("completion order") }
+            #expect(eventually(within: 20) { let s = processState(program); return s != "T" })
+            #expect(eventually(within: 20) { workers.allSatisfy { processState($0) != "T" } })
+            try session.press("q")
+            try session.type("echo DONE=$?")
+            try await session.waitFor("DONE=", timeout: .seconds(30))
+        }
+    }
+
     @Test("] mid-run re-cuts the running jobs' queued rest at once: the pool says so, the header and the workers' chunks follow")
     func liveRechunk() async throws {
         let scratch = try helpers.scratchDirectory()
@@ -93,8 +119,8 @@ struct HtopTmuxTests {
             try helpers.launch(session, "--workers 2 --delay 0.2 --count 60 --chunksize 2", scratch: scratch)
             _ = try await helpers.waitForTwoBusyWorkers(session)
             try session.press("]", "]", "]")
-            let recut = try await session.waitFor("rest re-cut", timeout: .seconds(30))
-            #expect(recut.contains("of 5"), "\(recut)")
+            // Three presses: three re-cuts, the last to chunks of 5.
+            try await session.waitFor("of 5", timeout: .seconds(30))
             try await session.waitUntil("the header at chunk 5, nothing pending") { screen in
                 screen.contains("chunk 5 ") && !screen.contains("next run:")
             }
