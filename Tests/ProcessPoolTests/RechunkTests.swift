@@ -52,6 +52,42 @@ struct RechunkTests {
         #expect(earlier.allSatisfy { $0 == 2 })
     }
 
+    @Test("a subscriber joining after a re-cut gets it in its snapshot, with the same chunks")
+    func lateSubscriber() async throws {
+        let pool = try TestEnvironment.pool(workers: 1)
+        defer { pool.terminate() }
+        let live = pool.events(bufferingLimit: 1 << 16)
+        let result = try pool.mapAsync(TestTasks.sleepThenReturn, (0..<60).map { Pair($0, 20) }, chunksize: 2)
+        var recut: PoolEvent.Kind?
+        var finished = 0
+        for await event in live {
+            switch event.kind {
+            case .itemFinished, .itemsFinished:
+                finished += 1
+                if finished == 3 { try pool.rechunk(job: 1, chunksize: 5) }
+            case .chunksRecut:
+                recut = event.kind
+            default: break
+            }
+            if recut != nil { break }
+        }
+        let seen = try #require(recut)
+        let late = pool.events(bufferingLimit: 1 << 16)
+        var snapshot: [PoolEvent.Kind] = []
+        for await event in late {
+            snapshot.append(event.kind)
+            if case .chunksRecut = event.kind { break }
+            if case .jobCompleted = event.kind { break }
+        }
+        guard case .chunksRecut(1, 5, let first, _, let start, _, _) = seen else { Issue.record("\(seen)"); return }
+        let inSnapshot = snapshot.contains {
+            if case .chunksRecut(1, 5, first, _, start, let count, _) = $0 { return start + count == 60 }
+            return false
+        }
+        #expect(inSnapshot, "\(snapshot)")
+        #expect(try await result.value == Array(0..<60))
+    }
+
     @Test("an invalid size throws; an imap_unordered job and an unknown job are left alone")
     func refusals() async throws {
         let pool = try TestEnvironment.pool(workers: 1)

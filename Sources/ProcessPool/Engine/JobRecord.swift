@@ -35,6 +35,9 @@ final class JobRecord {
     /// Chunks created so far (original chunk numbering, used in events; a re-cut renumbers
     /// the queued ones from where they started).
     var chunkCount = 0
+    /// Each re-cut: from which chunk and item on the job's chunks have which size, oldest
+    /// first (one per `]`/`[` press at most), so that a late subscriber's snapshot can say so.
+    var recuts: [(firstChunk: Int, start: Int, chunksize: Int)] = []
     /// Whether results were handed to the sink since the last ``commitDeliveries()``.
     private var uncommitted = false
 

@@ -211,6 +211,9 @@ final class PoolCore: @unchecked Sendable {
         job.chunksize = chunksize
         job.chunkCount = next
         let start = queue[first].start
+        // A later re-cut starts at or after this one: it replaces the ones it covers.
+        job.recuts.removeAll { $0.start >= start || $0.firstChunk >= queue[first].chunk }
+        job.recuts.append((queue[first].chunk, start, chunksize))
         events.emit(.chunksRecut(job: id, chunksize: chunksize, firstChunk: queue[first].chunk, chunks: next - queue[first].chunk,
                                  start: start, count: queue[last].end - start, queue: queueDepth))
     }
@@ -234,6 +237,15 @@ final class PoolCore: @unchecked Sendable {
             if job.chunkCount > 0 {
                 kinds.append(.chunksQueued(job: job.id, firstChunk: 0, chunks: job.chunkCount, start: 0,
                                            count: job.itemCount, queue: queue))
+                // Re-cut parts, so that the subscriber's plan has their chunks too.
+                for (position, recut) in job.recuts.enumerated() {
+                    let next = position + 1 < job.recuts.count ? job.recuts[position + 1] : nil
+                    let chunks = (next?.firstChunk ?? job.chunkCount) - recut.firstChunk
+                    let count = (next?.start ?? job.itemCount) - recut.start
+                    guard chunks > 0, count > 0 else { continue }
+                    kinds.append(.chunksRecut(job: job.id, chunksize: recut.chunksize, firstChunk: recut.firstChunk, chunks: chunks,
+                                              start: recut.start, count: count, queue: queue))
+                }
             }
             if job.finishedCount > 0 || job.deliveredCount > 0 {
                 kinds.append(.jobProgress(job: job.id, finished: job.finishedCount, failed: job.failedCount,
