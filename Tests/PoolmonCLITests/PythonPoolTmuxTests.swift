@@ -30,8 +30,10 @@ struct PythonPoolTmuxTests {
             let pid = try #require(watch.programPID(screen))
             let workers = watch.childWorkers(screen, of: pid)
             #expect(workers.count == 2, "both workers are children of the python3 poolmon started: \(workers)")
-            #expect(screen.contains("sum_") && screen.contains("product"), "both jobs, named by their functions")
-            #expect(screen.contains("chunk 2 (auto)"), "Python's chunk size for 10 items on 2 workers")
+            // The workers show as soon as they start; the jobs follow (on a loaded machine, a
+            // while later): wait for them rather than expect them on that first screen.
+            let jobs = try await session.waitUntil("both jobs, named by their functions") { $0.contains("sum_") && $0.contains("product") }
+            #expect(jobs.contains("chunk 2 (auto)"), "Python's chunk size for 10 items on 2 workers")
             // The prints travel apart from the pool's events: wait for them rather than expect
             // them on the first screen that shows the workers.
             try await session.waitUntil("the script's own prints in the output pane") { screen in
