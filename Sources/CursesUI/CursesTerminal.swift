@@ -23,6 +23,8 @@ import Synchronization
 ///   then call ``TerminalInterrupter/interrupt()``). ncurses installs handlers only for signals
 ///   still at their default action; it is not relied on.
 /// - Crash signals restore the terminal and then take their previous action.
+/// - SIGTSTP (Ctrl-Z) is recorded; the owner sees it with ``takeStopRequest()`` and calls
+///   ``suspendForJobControl(beforeStop:afterContinue:)``.
 public final class CursesTerminal {
     /// How long one ncurses wait lasts at most, so that an interruption from another thread is
     /// noticed within this time.
@@ -118,8 +120,10 @@ public final class CursesTerminal {
         let terminal = CursesTerminal(window: window, interrupter: interrupter, colorsEnabled: colorsEnabled, unicodeEnabled: unicodeEnabled)
         StandardErrorCapture.begin()
         CrashSignalGuard.install()
+        TerminalStop.install()
         defer {
             // Every exit path: handlers off, curses mode off, held-back stderr shown.
+            TerminalStop.remove()
             CrashSignalGuard.remove()
             terminal.isOpen = false
             _ = endwin()

@@ -34,6 +34,20 @@ public struct ChunkPlan: Sendable, Equatable {
         runs.append(Run(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: size))
     }
 
+    /// Items from `start` on were cut again (`chunksRecut`) into chunks numbered from
+    /// `firstChunk`: the runs are cut back to end there, and the new run follows them.
+    mutating func recut(firstChunk: Int, chunks: Int, start: Int, count: Int, chunksize: Int) {
+        guard chunks > 0, count > 0, start >= 0, firstChunk >= 0 else { return }
+        while let last = runs.last, last.start >= start || last.firstChunk >= firstChunk { runs.removeLast() }
+        if var last = runs.popLast() {
+            // The items before `start` keep their chunks, which end where the new ones begin.
+            last.count = min(last.count, start - last.start)
+            last.chunks = min(last.chunks, firstChunk - last.firstChunk)
+            if last.count > 0 && last.chunks > 0 { runs.append(last) }
+        }
+        runs.append(Run(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: max(1, chunksize)))
+    }
+
     /// The chunk holding item `index`, or nil if no queued run covers it.
     public func chunk(containing index: Int) -> Int? {
         guard let run = run(where: { index < $0.start + $0.count }), index >= run.start else { return nil }

@@ -19,7 +19,7 @@ struct CompletionStrip {
         var index = completed.count - 1
         var used = tail.reduce(0) { $0 + $1.width } + max(0, tail.count - 1) * separator.count
         while index >= 0, let items = job.plan.items(ofChunk: completed[index]) {
-            let group = [Span(itemsText(items), style)]
+            let group = itemSpans(job, items, style: style)
             let needed = group.width + (tail.isEmpty ? 0 : separator.count)
             // Keep room for the leading "… │ " unless this is the very first chunk.
             let reserve = index > 0 || job.chunksDone > completed.count ? 1 + separator.count : 0
@@ -54,6 +54,23 @@ struct CompletionStrip {
     /// `5 6` for a small chunk, `11–20` for a big one.
     static func itemsText(_ items: Range<Int>) -> String {
         items.count <= listedChunkSize ? items.map { "\($0 + 1)" }.joined(separator: " ") : TextFormat.items(items)
+    }
+
+    /// A finished chunk's items; a failed item reads `✗7` in red, so a poison item is seen
+    /// as failed rather than as one more finished item.
+    static func itemSpans(_ job: JobProgress, _ items: Range<Int>, style: CellStyle) -> [Span] {
+        guard job.hasFailure(in: items) else { return [Span(itemsText(items), style)] }
+        let failed = CellStyle(color: .red, bold: true)
+        guard items.count <= listedChunkSize else {
+            let count = items.filter(job.isFailed).count
+            return [Span(TextFormat.items(items), style), Span(" ✗\(count)", failed)]
+        }
+        var spans: [Span] = []
+        for index in items {
+            if !spans.isEmpty { spans.append(Span(" ")) }
+            spans.append(job.isFailed(index) ? Span("✗\(index + 1)", failed) : Span("\(index + 1)", style))
+        }
+        return spans
     }
 
     /// A chunk in progress: its finished items, `·` for the others (or `11–20 (3/10)` if big).

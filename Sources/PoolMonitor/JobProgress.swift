@@ -26,6 +26,10 @@ public struct JobProgress: Sendable {
     public private(set) var retries = 0
     /// The first failure reported for an item, kept to show why a job failed.
     public private(set) var firstItemError: String?
+    /// The latest failed item indices (a few: the screen marks them `✗` in the completion order).
+    public private(set) var recentFailures = RecentHistory<Int>(capacity: failureLimit)
+    /// Failed items remembered one by one.
+    public static let failureLimit = 64
 
     /// How many entries of the completion histories are kept: the screen shows only their tail,
     /// and a ten-million-item run must not keep ten million of them.
@@ -68,8 +72,31 @@ public struct JobProgress: Sendable {
 
     init(descriptor: JobDescriptor, letter: Character, time: UInt64) {
         self.descriptor = descriptor
+        chunksize = max(1, descriptor.chunksize)
         self.letter = letter
         submittedAt = time
+    }
+
+    /// imap only: items whose chunk finished while an earlier item was still running, so that
+    /// their results waited (imap's holding back, which lasts only moments: this says it happened).
+    public private(set) var itemsHeldBack = 0
+
+    /// Counts `items`, a chunk just finished, as held back when an earlier item is unfinished
+    /// (looking a bounded way back from the chunk: O(64)).
+    private mutating func noteHeldBack(_ items: Range<Int>) {
+        guard descriptor.mode == .imap, items.lowerBound > deliveredPrefix else { return }
+        let from = max(deliveredPrefix, items.lowerBound - 64)
+        if (from..<items.lowerBound).contains(where: { !isFinished($0) }) { itemsHeldBack += items.count }
+    }
+
+    /// Whether item `index` is among the latest ``failureLimit`` failures. O(``failureLimit``).
+    public func isFailed(_ index: Int) -> Bool {
+        itemsFailed > 0 && recentFailures.elements.contains(index)
+    }
+
+    /// Whether any item in `range` is among the latest failures (one pass over them).
+    public func hasFailure(in range: Range<Int>) -> Bool {
+        itemsFailed > 0 && recentFailures.elements.contains { range.contains($0) }
     }
 
     /// Whether item `index` has finished.
@@ -88,7 +115,19 @@ public struct JobProgress: Sendable {
     mutating func chunksQueued(firstChunk: Int, chunks: Int, start: Int, count: Int) {
         // Already covered by the plan implied for a job joined late (see `itemFinished`).
         guard start >= plan.itemCount, firstChunk >= plan.chunkCount else { return }
-        plan.add(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: descriptor.chunksize)
+        plan.add(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: chunksize)
+    }
+
+    /// The items per chunk the pool cuts this job's queued work into now: the descriptor's,
+    /// until the rest is cut again mid-run (`chunksRecut`).
+    public private(set) var chunksize = 1
+    /// Times the job's queued rest was cut again.
+    public private(set) var recuts = 0
+
+    mutating func chunksRecut(chunksize: Int, firstChunk: Int, chunks: Int, start: Int, count: Int) {
+        self.chunksize = max(1, chunksize)
+        recuts += 1
+        plan.recut(firstChunk: firstChunk, chunks: chunks, start: start, count: count, chunksize: chunksize)
     }
 
     mutating func chunkDispatched(count: Int) { itemsInFlight += count }
@@ -109,6 +148,7 @@ public struct JobProgress: Sendable {
         recentCompletions.append(index)
         if let error {
             itemsFailed += 1
+            recentFailures.append(index)
             if firstItemError == nil { firstItemError = error }
         }
         if plan.runs.isEmpty && descriptor.itemCount > 0 {
@@ -124,6 +164,7 @@ public struct JobProgress: Sendable {
         let finished = Int(chunkFinished[chunk])
         if finished == items.count {
             chunksDone += 1
+            noteHeldBack(items)
             recentChunkCompletions.append(chunk)
             // Open chunks are the few that workers are in the middle of: a short scan.
             if items.count > 1, let position = openChunks.firstIndex(of: chunk) { openChunks.remove(at: position) }

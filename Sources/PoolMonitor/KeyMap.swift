@@ -20,15 +20,18 @@ public enum KeyMap {
         case .character("m"), .character("M"): .cycleMode
         case .character("r"), .character("R"): .restart
         case .character(" "): .togglePause
-        case .character("k"): .killSelected
+        case .character("k"), .function(9): .killSelected
+        case .function(6), .character(">"): .sortNext
+        case .character("<"): .sortPrevious
+        case .character("/"): .editFilter
         case .up: .selectPrevious
         case .down: .selectNext
         case .control("l"), .resize: .redraw
         case .character("n"), .character("N"): .nextPool
         case .left: .stepBack
         case .right: .stepForward
-        case .shiftLeft, .character("<"): .stepBackSecond
-        case .shiftRight, .character(">"): .stepForwardSecond
+        case .shiftLeft: .stepBackSecond
+        case .shiftRight: .stepForwardSecond
         case .character(","): .stepBackDispatch
         case .character("."): .stepForwardDispatch
         case .pageUp: .scrollUp
@@ -38,8 +41,8 @@ public enum KeyMap {
         case .tab: .focusNext
         case .backTab: .focusPrevious
         case .enter: .inspect
-        case .character("*"): .speedUp
-        case .character("/"): .speedDown
+        case .character("f"), .character("F"): .speedUp
+        case .character("s"), .character("S"): .speedDown
         default: nil
         }
     }

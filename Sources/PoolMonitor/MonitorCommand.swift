@@ -18,7 +18,8 @@ public enum MonitorCommand: Sendable, Equatable, Hashable, CaseIterable {
     case restart
     /// Freeze or unfreeze the view (events keep being collected).
     case togglePause
-    /// SIGKILL the selected worker (the pool replaces it and re-runs its item).
+    /// Open the signal menu for the selected worker (`k`, F9): SIGKILL preselected, also
+    /// TERM, INT, STOP, CONT; a killed worker is replaced and its item re-run.
     case killSelected
     case selectPrevious
     case selectNext
@@ -28,7 +29,7 @@ public enum MonitorCommand: Sendable, Equatable, Hashable, CaseIterable {
     case nextPool
     /// Step the view one event back / forward (`←`/`→`; pauses first).
     case stepBack, stepForward
-    /// Step one second of the run back / forward (`Shift-←`/`Shift-→`, `<`/`>`).
+    /// Step one second of the run back / forward (`Shift-←`/`Shift-→`).
     case stepBackSecond, stepForwardSecond
     /// Step to the previous / next chunk dispatch (`,`/`.`): the moments work is handed out.
     case stepBackDispatch, stepForwardDispatch
@@ -41,6 +42,12 @@ public enum MonitorCommand: Sendable, Equatable, Hashable, CaseIterable {
     case focusNext, focusPrevious
     /// Open the inspector on the selected item or worker (`Enter`); Esc closes it.
     case inspect
-    /// Replay faster / slower (`*` and `/`).
+    /// Replay faster / slower (`f` and `s`).
     case speedUp, speedDown
+    /// Order the worker grid by the next column (`F6`, `>`): slot, PID, CPU, RSS, done, state.
+    case sortNext
+    /// Order it by the previous column (`<`).
+    case sortPrevious
+    /// Type a filter for the worker output and pool events (`/`).
+    case editFilter
 }

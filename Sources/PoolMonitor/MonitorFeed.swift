@@ -54,6 +54,8 @@ public struct MonitorFeed: Sendable {
             frozen.summaryLines = live.summaryLines
         }
         frozen.watched = live.watched
+        // What the processes use now is the system's, not the paused run's: keep it live too.
+        frozen.resources = live.resources
         return frozen
     }
 

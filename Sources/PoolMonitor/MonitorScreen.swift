@@ -89,6 +89,7 @@ public struct MonitorScreen: Sendable {
                 ?? InspectorText.lines(for: inspection, store: history, position: position, state: state, now: state.displayTime(now))
             drawOverlay(&canvas, title: " inspector · Esc closes ", lines: lines)
         }
+        if let menu = ui.signalMenu { drawSignalMenu(menu, on: &canvas) }
         if ui.showsHelp { drawHelp(&canvas) }
         return (canvas, painter.layout)
     }
@@ -121,21 +122,23 @@ extension MonitorScreen {
         ("?  h  F1", "this help (Esc closes it)"),
         ("+  -", "one worker more / fewer, at once"),
         ("]  [", "chunk size up / down, next run"),
-        ("m", "next mode, next run"),
+        ("m", "next mode, next run (map_async → imap → imap_unordered)"),
         ("r", "restart now with the pending settings"),
         ("space", "pause the view (events still counted)"),
-        ("k", "kill the selected worker (SIGKILL)"),
+        ("k  F9", "signal the selected worker: KILL, TERM, INT, STOP, CONT"),
         ("↑  ↓", "select a worker (an item: completion focused)"),
         ("Enter", "inspect the selected worker / item (Esc closes)"),
+        ("F6  <  >", "sort workers: slot, PID, CPU, RSS, done, state"),
+        ("/", "filter worker output and pool events (Esc clears)"),
         ("←  →", "step one event back / forward (pauses)"),
-        ("<  >", "step one second (also Shift-← / Shift-→)"),
+        ("S-←  S-→", "step one second back / forward"),
         (",  .", "step to the previous / next chunk handed out"),
         ("PgUp PgDn", "scroll the focused pane (also the wheel)"),
-        ("Home", "the focused pane's oldest line"),
-        ("End", "follow new lines; again: back to live"),
+        ("Home  End", "oldest line / follow new lines (again: live)"),
         ("Tab", "focus the next pane (Shift-Tab back, or click)"),
-        ("*  /", "replay faster / slower"),
+        ("f  s", "replay faster / slower"),
         ("n", "next pool of a watched program"),
+        ("Ctrl-Z", "stop the monitor and its workers; fg resumes both"),
         ("Ctrl-L", "redraw the screen"),
     ]
 
@@ -145,11 +148,13 @@ extension MonitorScreen {
 
     /// What the glyphs mean, under the keys.
     static let legend: [String] = [
-        "modes    map_async → imap → imap_unordered",
-        "chunk    [ below 1 goes back to auto",
-        "bars     █ done  ▒ at a worker  ░ queued",
-        "order    │ between chunks  · not finished yet",
+        "eff      items' share of worker time; try N: a chunk size wasting less",
+        "bars     █ done  ✗ failed  ▒ at a worker  ░ queued",
+        "queue    items not sent to a worker yet; the graph is its history",
+        "workers  chunk +N: N more chunks sent ahead · to do: items left",
+        "order    │ between chunks  · not finished  ✗ failed",
         "stream   a letter per job  · idle  × crash",
+        "counts   12.3k = 12,300  4.5M = 4,500,000",
     ]
 
     private func drawHelp(_ canvas: inout Canvas) {

@@ -9,11 +9,15 @@ public struct MonitorSettings: Sendable, Equatable {
     public var chunksize: ChunkSetting
     /// `map_async`, `imap` or `imap_unordered` (the modes the `m` key cycles through).
     public var mode: JobMode
+    /// How much the tutorial's task times vary either way, as a fraction (`--jitter`): the
+    /// header says so, since it is what lets imap hold results back. 0 for other programs.
+    public var taskJitter: Double
 
-    public init(workers: Int, chunksize: ChunkSetting = .automatic, mode: JobMode = .map) {
+    public init(workers: Int, chunksize: ChunkSetting = .automatic, mode: JobMode = .map, taskJitter: Double = 0) {
         self.workers = workers
         self.chunksize = chunksize
         self.mode = mode
+        self.taskJitter = taskJitter
     }
 
     /// The modes `m` cycles through, in order.

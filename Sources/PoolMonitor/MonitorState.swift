@@ -39,6 +39,10 @@ public struct MonitorState: Sendable {
     public var freeze: Freeze?
     /// What is being watched, when it is not poolmon's own tutorial run (set by the app).
     public var watched: WatchedProgram?
+    /// CPU and memory per worker, as the app measured them (it reads `/proc`; the state never does).
+    public var resources = ResourceTable()
+    /// Per job, how much of the workers' time goes to the items and how much to overhead.
+    public private(set) var tuning = ChunkTuning()
 
     // MARK: folded from events
 
@@ -215,12 +219,20 @@ public struct MonitorState: Sendable {
     /// Whether the next run differs from this one in anything but the (live) worker count.
     public var hasPendingChanges: Bool {
         pendingSettings.chunksize != settings.chunksize || pendingSettings.mode != settings.mode
+            || hasPendingWorkers
     }
+
+    /// Whether the run is over (finished or terminated): `+`/`-` then change the next run only.
+    public var isOver: Bool { phase == .finished || phase == .terminated }
+
+    /// Whether the next run will start a different number of workers than this one ended with
+    /// (set by `+`/`-` once the run is over, when there is no pool left to resize).
+    public var hasPendingWorkers: Bool { isOver && pendingSettings.workers != settings.workers }
 
     /// The chunk size this run uses, and whether the pool chose it: the latest job's, else the
     /// settings' (nil when automatic and no job says yet).
     public var effectiveChunksize: (size: Int, automatic: Bool)? {
-        if let job = jobs.last { return (job.descriptor.chunksize, job.descriptor.chunksizeIsAutomatic) }
+        if let job = jobs.last { return (job.chunksize, job.descriptor.chunksizeIsAutomatic && job.recuts == 0) }
         if case .fixed(let size) = settings.chunksize { return (size, false) }
         return nil
     }
@@ -256,6 +268,7 @@ public struct MonitorState: Sendable {
             withWorker(pid) { $0.ready() }
         case .workerExited(let slot, let pid, let termination, let reason, _):
             exitsByReason[reason, default: 0] += 1
+            tuning.workerGone(pid)
             // A stale exit (the slot already holds a newer process) changes only the counters.
             if slot >= 0, slot < slots.count, slots[slot]?.pid == pid {
                 slots[slot]!.exited(termination, reason, at: time)
@@ -276,6 +289,9 @@ public struct MonitorState: Sendable {
         case .chunksQueued(let job, let firstChunk, let chunks, let start, let count, let depth):
             queue = depth
             withJob(job) { $0.chunksQueued(firstChunk: firstChunk, chunks: chunks, start: start, count: count) }
+        case .chunksRecut(let job, let chunksize, let firstChunk, let chunks, let start, let count, let depth):
+            queue = depth
+            withJob(job) { $0.chunksRecut(chunksize: chunksize, firstChunk: firstChunk, chunks: chunks, start: start, count: count) }
         case .chunkRequeued(let job, _, _, let count, let depth):
             queue = depth
             requeuedChunks += 1
@@ -291,17 +307,19 @@ public struct MonitorState: Sendable {
             withWorker(pid) { $0.dispatched(job: job, chunk: firstChunk, start: start, count: count, chunks: chunks) }
         case .itemStarted(let job, let index, let pid):
             withWorker(pid) { $0.itemStarted(WorkerSlot.ItemRef(job: job, index: index), at: time) }
-        case .itemFinished(let job, let index, let pid, let error, _):
+        case .itemFinished(let job, let index, let pid, let error, let nanoseconds):
             var budget = trackingBudget
             withJob(job) { $0.itemFinished(index, error: error, budget: &budget) }
             trackingBudget = budget
             withWorker(pid) { $0.itemFinished(WorkerSlot.ItemRef(job: job, index: index), failed: error != nil, at: time) }
-        case .itemsFinished(let job, let start, let count, let pid, _):
+            tuning.finished(job: job, count: 1, pid: pid, own: nanoseconds, at: time)
+        case .itemsFinished(let job, let start, let count, let pid, let nanoseconds):
             guard count > 0 else { break }
             var budget = trackingBudget
             withJob(job) { $0.itemsFinished(start: start, count: count, budget: &budget) }
             trackingBudget = budget
             withWorker(pid) { $0.itemsFinished(job: job, start: start, count: count, at: time) }
+            tuning.finished(job: job, count: count, pid: pid, own: nanoseconds, at: time)
         case .jobProgress(let job, let finished, let failed, let delivered, let chunksDone):
             withJob(job) { $0.progressBeforeJoining(finished: finished, failed: failed, delivered: delivered, chunksDone: chunksDone) }
         case .poolCreated(let pool, let pid, _):
@@ -395,6 +413,9 @@ public struct MonitorState: Sendable {
         case .chunkUp: pendingSettings.chunkUp(effective: effective)
         case .chunkDown: pendingSettings.chunkDown(effective: effective)
         case .cycleMode: pendingSettings.cycleMode()
+        case .addWorker where isOver, .removeWorker where isOver:
+            // No pool to resize: the presses add up for the next run, which `r` starts.
+            pendingSettings.workers = max(1, pendingSettings.workers + (command == .addWorker ? 1 : -1))
         case .addWorker, .removeWorker:
             let current = targetWorkers > 0 ? targetWorkers : settings.workers
             let workers = max(1, current + (command == .addWorker ? 1 : -1))
@@ -465,6 +486,7 @@ public struct MonitorState: Sendable {
                 dropping -= 1
                 trackingBudget.items += job.trackedCapacity.items
                 trackingBudget.chunks += job.trackedCapacity.chunks
+                tuning.forget(job: job.id)
             } else {
                 kept.append(job)
             }

@@ -16,6 +16,12 @@ public struct MonitorUIState: Sendable, Equatable {
     public var message: String?
     /// Set when the events come from a recorded log (`replay`): the header says REPLAY at this speed.
     public var replaySpeed: Double?
+    /// The signal menu (`k`, F9), while open: keys go to it first.
+    public var signalMenu: SignalMenu?
+    /// The worker grid's order (`F6`, `<`, `>`).
+    public var sort: WorkerSort = .slot
+    /// `/`: what the worker output and pool events panes are narrowed to.
+    public var filter = OutputFilter()
 
     public init(selectedSlot: Int? = 0, showsHelp: Bool = false) {
         self.selectedSlot = selectedSlot
@@ -48,8 +54,20 @@ public struct MonitorUIState: Sendable, Equatable {
         return worker.pid
     }
 
-    /// Carries out the commands that only change what is shown (help, selection); returns false
-    /// for the others, which the app carries out.
+    /// The workers in the grid's order (``sort``): the selection moves along it.
+    public func orderedWorkers(in state: MonitorState) -> [WorkerSlot] {
+        sort.ordered(state.workers, resources: state.resources)
+    }
+
+    /// Opens the signal menu for the selected worker; false when no live worker is selected.
+    public mutating func openSignalMenu(in state: MonitorState) -> Bool {
+        guard let pid = selectedPID(in: state) else { return false }
+        signalMenu = SignalMenu(pid: pid)
+        return true
+    }
+
+    /// Carries out the commands that only change what is shown (help, selection, sort, filter);
+    /// returns false for the others, which the app carries out.
     public mutating func handle(_ command: MonitorCommand, in state: MonitorState) -> Bool {
         switch command {
         case .toggleHelp: showsHelp.toggle()
@@ -57,6 +75,9 @@ public struct MonitorUIState: Sendable, Equatable {
         case .selectPrevious: if focus == .completion { moveItem(by: -1, in: state) } else { selectPrevious(in: state) }
         case .focusNext: moveFocus(forward: true)
         case .focusPrevious: moveFocus(forward: false)
+        case .sortNext: sort = sort.next
+        case .sortPrevious: sort = sort.previous
+        case .editFilter: filter.begin()
         default: return false
         }
         return true
@@ -87,7 +108,7 @@ public struct MonitorUIState: Sendable, Equatable {
     }
 
     mutating func move(by step: Int, in state: MonitorState) {
-        let rows = state.workers.map(\.slot)
+        let rows = orderedWorkers(in: state).map(\.slot)
         guard !rows.isEmpty else { return }
         guard let selectedSlot, let position = rows.firstIndex(of: selectedSlot) else {
             self.selectedSlot = step > 0 ? rows.first : rows.last

@@ -13,7 +13,8 @@ extension ScreenPainter {
         switch section {
         case .workers: return (1 + min(max(workers, 1), 2), 1 + max(workers, 1))
         case .completion: return jobs.isEmpty ? nil : (jobs.count, 2 * jobs.count)
-        case .stream: return workers == 0 ? nil : (1, workers)
+        // Two rows at least when there are more workers: one of them says how many are out of view.
+        case .stream: return workers == 0 ? nil : (min(workers, 2), workers)
         case .results: return state.summaryLines.isEmpty ? nil : (state.summaryLines.count, state.summaryLines.count)
         case .log: return lineTotal(.log) == 0 ? nil : (2, lineTotal(.log))
         case .events: return lineTotal(.events) == 0 ? nil : (2, lineTotal(.events))
@@ -40,11 +41,25 @@ extension ScreenPainter {
         let half = max(3, available / 2)
         // The focused line pane goes first among the spare-row panes: what is being scrolled stays.
         let spare: [Section] = ui.focus == .log ? [.log, .events] : [.events, .log]
-        for tier in [[Section.workers, .results, .completion, .stream], spare] {
-            for section in tier {
-                guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
-                rows[section] = want.least
-                left -= 1 + want.least
+        let tiers = [[Section.workers, .results, .completion, .stream], spare]
+        // On a tall box, every section's least first, the spare panes' too: many workers must
+        // not push worker output and pool events off the screen while their grid and stream
+        // can scroll. A small one (80×24) keeps the tutorial's sections first.
+        let reserveSpare = available >= Self.spareReserveRows
+        for (number, tier) in tiers.enumerated() {
+            if number == 0 || !reserveSpare {
+                for section in tier {
+                    guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
+                    rows[section] = want.least
+                    left -= 1 + want.least
+                }
+            }
+            if number == 0 && reserveSpare {
+                for section in tiers[1] {
+                    guard let want = wanted(section, jobs: jobs), 1 + want.least <= left else { continue }
+                    rows[section] = want.least
+                    left -= 1 + want.least
+                }
             }
             for section in tier {
                 grant(section, upTo: section == .workers || section == .stream ? half : .max)
@@ -54,6 +69,9 @@ extension ScreenPainter {
         grant(.stream, upTo: .max)
         return rows
     }
+
+    /// Box rows from which worker output and pool events always keep a few rows.
+    static let spareReserveRows = 24
 
     /// Draws the box from row `top` to its bottom rule on row `bottom`.
     mutating func drawBox(top: Int, bottom: Int, jobs: [JobProgress]) {
@@ -108,6 +126,11 @@ extension ScreenPainter {
         switch section {
         case .workers:
             var info = ["\(state.liveWorkerCount) live"]
+            if state.resources.hasSamples && state.liveWorkerCount > 0 {
+                let totals = state.resources.totals
+                info.append("cpu \(Int(totals.cpuPercent.rounded()))% · rss \(TextFormat.bytes(totals.residentBytes))")
+            }
+            if ui.sort != .slot { info.append("by \(ui.sort.label)") }
             if state.retries > 0 { info.append("↻ \(state.retries) item\(state.retries == 1 ? "" : "s") re-run") }
             let exits = state.exitsByReason.sorted { $0.key.rawValue < $1.key.rawValue }
                 .map { "\($0.value) \(Self.words(for: $0.key))" }
@@ -130,8 +153,12 @@ extension ScreenPainter {
             if let interval = state.tickInterval { legend.append("1 column = \(TextFormat.duration(interval))") }
             return titled(" task stream ", legend.joined(separator: " · "))
         case .results: return titled(" results ", "")
-        case .log: return titled(" worker output ", scrollInfo(.log, rows: rows) ?? "newest last")
-        case .events: return titled(" pool events ", scrollInfo(.events, rows: rows) ?? "how work is cut and handed out, newest last")
+        case .log:
+            return titled(" worker output ", scrollInfo(.log, rows: rows)
+                ?? (ui.filter.isActive ? "only lines with “\(ui.filter.text)” (/ edits, Esc in it clears)" : "newest last"))
+        case .events:
+            return titled(" pool events ", scrollInfo(.events, rows: rows)
+                ?? (ui.filter.isActive ? "only lines with “\(ui.filter.text)”" : "how work is cut and handed out, newest last"))
         }
     }
 
@@ -163,18 +190,22 @@ extension ScreenPainter {
 
     /// The first shown row of `rows` rows of workers, keeping the selected one in view.
     private func windowStart(showing rows: Int) -> Int {
-        let workers = state.workers
+        let workers = orderedWorkers
         guard workers.count > rows, let slot = ui.selectedSlot,
               let position = workers.firstIndex(where: { $0.slot == slot }) else { return 0 }
         return min(max(0, position - rows + 1), workers.count - rows)
     }
 
+    /// The workers in the grid's order (the stream follows it).
+    var orderedWorkers: [WorkerSlot] { ui.orderedWorkers(in: state) }
+
     private mutating func drawWorkers(top: Int, rows: Int) {
-        let workers = state.workers
+        let workers = orderedWorkers
         let wide = innerWidth >= 100
         // Remote workers show as host:pid: the column grows to the longest (within reason).
         let labelWidth = workers.lazy.filter { $0.host != nil }.map { $0.label.count + 1 }.max().map { min(24, max(9, $0)) } ?? 7
-        let columns = WorkerColumns(innerWidth: innerWidth, wide: wide, pid: labelWidth)
+        let columns = WorkerColumns(innerWidth: innerWidth, wide: wide, pid: labelWidth,
+                                    resources: state.resources.hasSamples, sort: ui.sort)
         canvas.put(columns.header, x: innerX, y: top, style: CellStyle(bold: true, dim: true))
         guard !workers.isEmpty else {
             canvas.put("no workers yet", x: innerX + 2, y: top + 1, style: Self.dim)
@@ -208,14 +239,18 @@ extension ScreenPainter {
         if columns.wide { spans.append(Span(TextFormat.fit("\(worker.slot)", 5), Self.dim)) }
         spans.append(Span(TextFormat.fit(worker.label, columns.pid)))
         let activity = worker.activity
-        let stateStyle: CellStyle = switch activity {
+        let usage = worker.isAlive ? state.resources.usage(of: worker.pid) : nil
+        let stopped = usage?.stopped == true
+        var stateStyle: CellStyle = switch activity {
         case .busy: CellStyle(color: .green, bold: true)
         case .idle: Self.dim
         case .starting, .retiring: CellStyle(color: .yellow)
         case .exited(_, .crashed), .exited(_, .protocolViolation), .exited(_, .initializerFailed): CellStyle(color: .red, bold: true)
         case .exited: Self.dim
         }
-        spans.append(Span(TextFormat.fit(activity.word, 10), stateStyle))
+        // A worker stopped by a signal (STOP from the menu, Ctrl-Z) says so: its task waits.
+        if stopped { stateStyle = CellStyle(color: .yellow, bold: true) }
+        spans.append(Span(TextFormat.fit(stopped ? "stopped" : activity.word, 10), stateStyle))
 
         var task = "", taskStyle = CellStyle.plain, elapsed = ""
         if let exit = worker.exit {
@@ -233,6 +268,14 @@ extension ScreenPainter {
             taskStyle = Self.dim
         }
         spans.append(Span(TextFormat.fit(task, columns.task), taskStyle))
+        if columns.resources {
+            spans.append(Span(TextFormat.right(usage.map { "\(Int($0.cpuPercent.rounded()))%" } ?? "", columns.cpu)))
+            if columns.wide {
+                let trend = usage.map { TextFormat.sparkline($0.cpuTrend.map { Int($0.rounded()) }, top: 100) } ?? ""
+                spans.append(Span(" " + TextFormat.fit(trend, columns.trend - 1), CellStyle(color: .green)))
+            }
+            spans.append(Span(TextFormat.right(usage.map { TextFormat.bytes($0.residentBytes) } ?? "", columns.rss)))
+        }
         spans.append(Span(TextFormat.right(elapsed, columns.elapsed)))
         spans.append(Span(TextFormat.right(TextFormat.count(worker.itemsDone), columns.done)))
         var chunk = ""
@@ -243,14 +286,17 @@ extension ScreenPainter {
                let number = job.plan.chunk(containing: head.nextItem), let items = job.plan.items(ofChunk: number) {
                 running = items
             }
-            chunk = TextFormat.items(running)
+            chunk = TextFormat.items(running, width: columns.chunk)
+            // `+3`: three more chunks already sent to this worker (it works ahead); shown when
+            // it fits, and the help says what it means.
             let waiting = worker.chunksInFlight - 1
-            if waiting > 0 { chunk += " +\(waiting)" }
+            let more = " +" + TextFormat.count(waiting)
+            if waiting > 0 && chunk.count + more.count <= columns.chunk { chunk += more }
         }
         spans.append(Span("  " + TextFormat.fit(chunk, columns.chunk), Self.dim))
         if columns.wide {
             let toDo = worker.itemsInFlight
-            spans.append(Span(TextFormat.right(toDo > 0 ? "\(toDo)" : "", columns.toDo), Self.dim))
+            spans.append(Span(TextFormat.right(toDo > 0 ? TextFormat.count(toDo) : "", columns.toDo), Self.dim))
         }
         return spans
     }
@@ -293,16 +339,21 @@ extension ScreenPainter {
                     Span(" all at once at the end (\(mode.rawValue))", Self.dim)]
         case .imap:
             let note = " in input order (imap)"
-            if job.itemsDelivered == 0 {
-                return [Span("— nothing yet: imap hands results over in input order", Self.dim)]
-            }
             var spans = [Span(TextFormat.items(0..<job.deliveredPrefix), jobStyle), Span(note, Self.dim)]
+            if job.itemsDelivered == 0 {
+                // Holding shows from the very first result kept back, before anything is delivered.
+                spans = [Span("— nothing yet", Self.dim)]
+                if job.itemsDone == 0 { spans.append(Span(": imap hands results over in input order", Self.dim)) }
+            }
             let held = job.itemsDone - job.itemsDelivered
             if held > 0, let next = firstUnfinished(job, from: job.deliveredPrefix) {
                 // Name the first few finished items that wait behind the unfinished one.
                 let shown = (next..<min(job.itemCount, next + 64)).filter(job.isFinished).prefix(3).map { "\($0 + 1)" }
                 let list = shown.joined(separator: " ") + (held > shown.count ? " +\(held - shown.count)" : "")
                 spans.append(Span(" · holding \(list) until \(next + 1) is done", CellStyle(color: .yellow)))
+            } else if job.itemsHeldBack > 0 {
+                // Holding lasts moments: say that it happened, and how often.
+                spans.append(Span(" · \(TextFormat.count(job.itemsHeldBack)) held back so far", CellStyle(color: .yellow)))
             }
             return spans
         case .imapUnordered:
@@ -324,9 +375,17 @@ extension ScreenPainter {
     // MARK: task stream
 
     private mutating func drawStream(top: Int, rows: Int) {
-        let workers = state.workers
-        let start = windowStart(showing: rows)
-        let shown = Array(workers.dropFirst(start).prefix(rows))
+        let workers = orderedWorkers
+        // More workers than rows: the last row says how many are out of view, as in the grid.
+        let hidden = workers.count > rows
+        let streamRows = hidden ? max(1, rows - 1) : rows
+        let start = windowStart(showing: streamRows)
+        let shown = Array(workers.dropFirst(start).prefix(streamRows))
+        if hidden && rows >= 2 {
+            let below = workers.count - start - shown.count
+            let counts = [start > 0 ? "\(start) above" : nil, below > 0 ? "\(below) below" : nil].compactMap { $0 }
+            canvas.put("  … \(counts.joined(separator: ", ")) (↑/↓ scrolls)", x: innerX, y: top + rows - 1, style: Self.dim)
+        }
         let marksWidth = innerWidth - 8
         let longest = shown.map(\.stream.count).max() ?? 0
         for (offset, worker) in shown.enumerated() {
@@ -363,8 +422,25 @@ extension ScreenPainter {
         }
     }
 
+    /// The log lines that pass the `/` filter, the newest `rows` of them (looking back at most
+    /// the log's capacity: the filter never costs more than that).
+    private var filteredLog: [MonitorState.LogLine] {
+        ui.filter.isActive ? state.log.elements.filter { ui.filter.matches($0.text) || ui.filter.matches("\($0.pid)") } : state.log.elements
+    }
+
     private mutating func drawLog(top: Int, rows: Int) {
-        for (offset, line) in logLines(rows: rows).enumerated() {
+        // A `/` filter shows the newest matching lines; without one, the pane scrolls back
+        // through the whole run (PgUp, the wheel).
+        let lines: [MonitorState.LogLine]
+        if ui.filter.isActive {
+            lines = Array(filteredLog.suffix(rows))
+            if lines.isEmpty {
+                canvas.put("nothing matches “\(ui.filter.text)”", x: innerX, y: top, style: Self.dim, maxWidth: innerWidth)
+            }
+        } else {
+            lines = logLines(rows: rows)
+        }
+        for (offset, line) in lines.enumerated() {
             var spans = [Span(TextFormat.fit("\(line.pid)", 7), Self.dim)]
             if line.isFault {
                 spans.append(Span("⚠ " + line.text, CellStyle(color: .red)))
@@ -376,10 +452,25 @@ extension ScreenPainter {
     }
 
     private mutating func drawEvents(top: Int, rows: Int) {
-        for (offset, event) in eventLines(rows: rows).enumerated() {
-            var spans = [Span(TextFormat.right(TextFormat.seconds(event.time), 7) + "  ", Self.dim)]
-            spans += eventSpans(event.kind)
-            canvas.put(spans, x: innerX, y: top + offset, maxWidth: innerWidth)
+        func spans(of event: PoolEvent) -> [Span] {
+            [Span(TextFormat.right(TextFormat.seconds(event.time), 7) + "  ", Self.dim)] + eventSpans(event.kind)
+        }
+        var lines: [[Span]] = []
+        if ui.filter.isActive {
+            // Newest first, so that a filter stops as soon as the pane is full.
+            for event in state.recentEvents.elements.reversed() where lines.count < rows {
+                let line = spans(of: event)
+                if ui.filter.matches(line.map(\.text).joined()) { lines.append(line) }
+            }
+            lines.reverse()
+            if lines.isEmpty {
+                canvas.put("nothing matches “\(ui.filter.text)”", x: innerX, y: top, style: Self.dim, maxWidth: innerWidth)
+            }
+        } else {
+            lines = eventLines(rows: rows).map(spans(of:))
+        }
+        for (offset, line) in lines.enumerated() {
+            canvas.put(line, x: innerX, y: top + offset, maxWidth: innerWidth)
         }
     }
 
@@ -403,6 +494,9 @@ extension ScreenPainter {
         case .chunksQueued(let id, let first, let chunks, let start, let count, _):
             let which = chunks == 1 ? "chunk \(first + 1)" : "chunks \(first + 1)–\(first + chunks)"
             return [job(id), Span("\(which) queued (\(items(start, count)))")]
+        case .chunksRecut(let id, let chunksize, let first, let chunks, let start, let count, _):
+            let which = chunks == 1 ? "chunk \(first + 1)" : "chunks \(first + 1)–\(first + chunks)"
+            return [job(id), Span("rest re-cut: \(items(start, count)) now in \(which) of \(chunksize)", CellStyle(color: .yellow))]
         case .chunkRequeued(let id, let chunk, let start, let count, _):
             return [job(id), Span("chunk \(chunk + 1) back in the queue (\(items(start, count)) unfinished)", CellStyle(color: .yellow))]
         case .chunkDispatched(let id, let chunk, let start, let count, let pid, _):
@@ -440,21 +534,29 @@ extension ScreenPainter {
     // MARK: key bar
 
     mutating func drawKeyBar(y: Int) {
+        if ui.filter.isEditing {
+            // The filter prompt, as htop's: what is typed narrows the panes at once.
+            let spans = [Span(" filter: ", CellStyle(bold: true)), Span(ui.filter.text + "▏", CellStyle(color: .yellow, bold: true)),
+                         Span("   Enter keeps · Esc clears · worker output and pool events", Self.dim)]
+            canvas.put(spans, x: 0, y: y, maxWidth: width)
+            return
+        }
         let pause = state.freeze == nil ? "pause" : "resume"
         let keys: [(key: String, label: String, priority: Int)]
+        // The F-keys of htop (F1 help, F6 sort, F9 kill, F10 quit), then the monitor's own.
         if ui.replaySpeed != nil {
             // A recorded run: no key that acts on a live engine (pressing one says why).
-            keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2), ("←→", "step", 3), ("*/", "speed", 4),
+            keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2), ("←→", "step", 3), ("f/s", "speed", 4),
                     ("PgUp", "scroll", 5), ("Tab", "focus", 6), ("Enter", "inspect", 7), ("r", "from the start", 8)]
         } else if let watched = state.watched {
             // A watched program decides its own runs and modes: no `r`, no `m`.
             let quit = watched.attached ? "detach" : (watched.exitStatus == nil ? "quit (stops it)" : "quit")
-            keys = [("q", quit, 0), ("?", "help", 1), ("space", pause, 2), ("+/-", "workers", 3),
-                    ("[/]", "chunk of next jobs", 4), ("k", "kill", 5), ("n", "next pool", 6), ("↑↓", "select", 7)]
+            keys = [("F1", "help", 1), ("F6", "sort", 3), ("F9", "kill", 2), ("F10", quit, 0), ("space", pause, 6),
+                    ("+/-", "workers", 4), ("[/]", "chunk of next jobs", 5), ("n", "next pool", 7), ("/", "filter", 8)]
         } else {
-            keys = [("q", "quit", 0), ("?", "help", 1), ("space", pause, 2),
-                    ("+/-", "workers", 3), ("[/]", "chunk", 4), ("m", "mode", 5), ("r", "restart", 6),
-                    ("k", "kill", 7), ("↑↓", "select", 8)]
+            keys = [("F1", "help", 1), ("F6", "sort", 2), ("F9", "kill", 3), ("F10", "quit", 0),
+                    ("+/-", "workers", 4), ("[/]", "chunk", 5), ("m", "mode", 6), ("r", "restart", 7),
+                    ("space", pause, 8), ("/", "filter", 9)]
         }
         // Keep the most important keys that fit, in their usual order.
         var kept = Set<Int>()
@@ -475,27 +577,45 @@ extension ScreenPainter {
 /// Column widths of the worker grid for one screen width.
 struct WorkerColumns {
     let wide: Bool
+    /// CPU% and RSS columns (once the app has measured the workers).
+    let resources: Bool
+    let sort: WorkerSort
     let task: Int
+    let cpu = 6
+    /// The CPU trend (wide screens): a few samples as block heights.
+    let trend = 7
+    let rss = 7
     let elapsed = 8
     let done = 6
-    let chunk = 10
+    /// Wide enough for an abbreviated range with its start and end (`12.5k–25.0k`).
+    let chunk = 12
     /// Items sent to the worker and not finished (its chunk's rest, and any prefetched chunks).
     let toDo = 7
 
     /// The PID column: 7, or wider for `host:pid` labels.
     let pid: Int
 
-    init(innerWidth: Int, wide: Bool, pid: Int = 7) {
+    init(innerWidth: Int, wide: Bool, pid: Int = 7, resources: Bool = false, sort: WorkerSort = .slot) {
         self.wide = wide
         self.pid = pid
-        let fixed = 2 + (wide ? 5 : 0) + pid + 10 + 8 + 6 + 2 + 10 + (wide ? 7 : 0)
+        self.resources = resources
+        self.sort = sort
+        let fixed = 2 + (wide ? 5 : 0) + pid + 10 + 8 + 6 + 2 + 12 + (wide ? 7 : 0)
+            + (resources ? cpu + rss + (wide ? trend : 0) : 0)
         // Tasks read like `product(10,20)`: past 36 columns a wider column is only a gap.
         task = min(36, max(8, innerWidth - fixed))
     }
 
+    /// The column names; the one the grid is sorted by is marked `▼` (htop marks it too).
     var header: String {
-        "  " + (wide ? "slot " : "") + TextFormat.fit(pid > 7 ? "host:PID" : "PID", pid) + TextFormat.fit("state", 10)
-            + TextFormat.fit("task", task) + TextFormat.right("elapsed", elapsed) + TextFormat.right("done", done)
+        func name(_ text: String, _ key: WorkerSort) -> String { sort == key && key != .slot ? text + "▼" : text }
+        var line = "  " + (wide ? name("slot", .slot) + " " : "") + TextFormat.fit(name(pid > 7 ? "host:PID" : "PID", .pid), pid)
+            + TextFormat.fit(name("state", .state), 10) + TextFormat.fit("task", task)
+        if resources {
+            line += TextFormat.right(name("CPU%", .cpu), cpu) + (wide ? " " + TextFormat.fit("trend", trend - 1) : "")
+                + TextFormat.right(name("RSS", .rss), rss)
+        }
+        return line + TextFormat.right("elapsed", elapsed) + TextFormat.right(name("done", .done), done)
             + "  " + TextFormat.fit("chunk", chunk) + (wide ? TextFormat.right("to do", toDo) : "")
     }
 }

@@ -40,6 +40,9 @@ struct ScreenPainter {
     static let border = CellStyle(color: .blue)
     static let dim = CellStyle(dim: true)
     static let bold = CellStyle(bold: true)
+    /// The `░` of queued work: dim made it all but invisible on a dark background; the
+    /// terminal's own foreground reads on dark and light ones alike.
+    static let queuedShade = CellStyle.plain
 
     func color(ofJob id: Int) -> CellColor {
         guard let position = state.position(ofJob: id) else { return .default }
@@ -75,7 +78,17 @@ struct ScreenPainter {
         left.append(Span(modeText, Self.bold))
         left.append(Span("  workers \(workersText)"))
         left.append(Span("  chunk \(chunkText)"))
+        if state.settings.taskJitter > 0 {
+            // The tasks' spread, stated: varying times are what make imap hold results back.
+            left.append(Span("  tasks ±\(Int((state.settings.taskJitter * 100).rounded()))%"))
+        }
         left.append(Span("  queue \(TextFormat.count(state.queue.items))"))
+        if width >= 120 && state.resources.hasSamples && state.liveWorkerCount > 0 {
+            // Pool totals, as htop's header sums its meters (narrower screens have them in the
+            // workers box's title).
+            let totals = state.resources.totals
+            left.append(Span("  cpu \(Int(totals.cpuPercent.rounded()))% rss \(TextFormat.bytes(totals.residentBytes))"))
+        }
 
         var right = runStateSpans()
         let help = [Span("  "), Span("?", CellStyle(bold: true)), Span("=help", Self.dim)]
@@ -85,10 +98,19 @@ struct ScreenPainter {
             right += help
             room -= help.width
         }
-        let samples = min(room - 2, width >= 100 ? 32 : 16)
+        // Labelled with the time it spans ("over 1.6s"), so that it reads as the queue's
+        // history rather than as a progress bar; it moves only while the run does.
+        // The label only where it leaves the graph room enough to read (the help explains it).
+        let labelRoom = state.tickInterval == nil || room - 13 < 8 ? 0 : 11
+        let samples = min(room - 2 - labelRoom, width >= 100 ? 32 : 16)
+        var label = ""
+        if labelRoom > 0, let interval = state.tickInterval {
+            label = " over " + TextFormat.duration(interval * UInt64(max(0, min(state.queueHistory.count, samples))))
+        }
         if samples >= 4 {
             let values = state.queueHistory.suffix(samples)
             let spark = TextFormat.sparkline(values)
+            if !label.isEmpty { left.append(Span(label, Self.dim)) }
             left.append(Span(" "))
             left.append(Span(spark + String(repeating: " ", count: samples - values.count), CellStyle(color: .yellow)))
         }
@@ -186,7 +208,11 @@ struct ScreenPainter {
         if state.hasPendingChanges && state.watched == nil {
             var line = [Span("next run:", CellStyle(color: .yellow, bold: true))]
             let active = state.settings, pending = state.pendingSettings
+            if state.hasPendingWorkers {
+                line += [Span(" workers \(active.workers) → "), Span("\(pending.workers)", CellStyle(color: .yellow, bold: true))]
+            }
             if pending.chunksize != active.chunksize {
+                if line.count > 1 { line.append(Span(" ·", Self.dim)) }
                 let to = pending.chunksize.explicitValue.map(String.init) ?? "auto"
                 line += [Span(" chunk \(chunkText) → "), Span(to, CellStyle(color: .yellow, bold: true))]
             }
@@ -218,8 +244,8 @@ struct ScreenPainter {
 
     private func jobRows(_ jobs: [JobProgress]) -> [[Span]] {
         guard !jobs.isEmpty else { return [[Span("waiting for jobs…", Self.dim)]] }
-        let countWidth = jobs.map { "\($0.itemCount)".count * 2 + 1 }.max() ?? 3
-        let chunkWidth = jobs.map { "\($0.chunkCount)".count * 2 + 1 }.max() ?? 3
+        let countWidth = jobs.map { TextFormat.count($0.itemCount).count * 2 + 1 }.max() ?? 3
+        let chunkWidth = jobs.map { TextFormat.count($0.chunkCount).count * 2 + 1 }.max() ?? 3
         let statuses = jobs.map(jobStatus)
         // The bar takes what is left after label, counts and the longest status, within bounds.
         let fixed = labelWidth + 2 + 2 + countWidth + 9 + chunkWidth + 2 + (statuses.map(\.width).max() ?? 0)
@@ -232,26 +258,50 @@ struct ScreenPainter {
     /// `sum     [█████▒▒░░░]  5/10  chunks 2/5  `
     private func jobBar(_ job: JobProgress, barWidth: Int, countWidth: Int, chunkWidth: Int) -> [Span] {
         let total = max(job.itemCount, 1)
-        let doneCells = min(barWidth, job.itemsDone * barWidth / total)
-        let busyCells = max(0, min(barWidth, (job.itemsDone + job.itemsInFlight) * barWidth / total) - doneCells)
+        let finishedCells = min(barWidth, job.itemsDone * barWidth / total)
+        // Failed items get cells of their own (at least one), red and marked ✗, at the end of the
+        // finished part: a poison run's bar must not read as all done.
+        let failedCells = job.itemsFailed > 0 ? min(finishedCells, max(1, job.itemsFailed * barWidth / total)) : 0
+        let doneCells = finishedCells - failedCells
+        let busyCells = max(0, min(barWidth, (job.itemsDone + job.itemsInFlight) * barWidth / total) - finishedCells)
         let jobStyle = style(ofJob: job.id)
         return [
             Span(TextFormat.fit(job.label, labelWidth), style(ofJob: job.id, bold: true)),
             Span(" ["),
             Span(String(repeating: "█", count: doneCells), jobStyle),
+            Span(String(repeating: "✗", count: failedCells), CellStyle(color: .red, bold: true)),
             Span(String(repeating: "▒", count: busyCells), jobStyle),
-            Span(String(repeating: "░", count: barWidth - doneCells - busyCells), Self.dim),
+            Span(String(repeating: "░", count: barWidth - finishedCells - busyCells), Self.queuedShade),
             Span("] "),
-            Span(TextFormat.right("\(job.itemsDone)/\(job.itemCount)", countWidth)),
+            // Items that succeeded: a failed one is not counted as done.
+            Span(TextFormat.right("\(TextFormat.count(job.itemsDone - job.itemsFailed))/\(TextFormat.count(job.itemCount))", countWidth)),
             Span("  chunks ", Self.dim),
-            Span(TextFormat.fit("\(job.chunksDone)/\(job.chunkCount)", chunkWidth)),
+            Span(TextFormat.fit("\(TextFormat.count(job.chunksDone))/\(TextFormat.count(job.chunkCount))", chunkWidth)),
             Span("  "),
         ]
     }
 
+    /// How much of the workers' time went to the job's items (`eff 62%`), and a chunk size
+    /// that would waste less (`try 40`) when it differs enough from the one in use to matter.
+    private func efficiencySpans(_ job: JobProgress) -> [Span] {
+        // Below 80 columns the bar and the status need the room.
+        // A failing job's row needs its room for the failure.
+        guard width >= 80, job.itemsFailed == 0, job.completionError == nil, let efficiency = state.tuning.gauge(ofJob: job.id)?.efficiency else { return [] }
+        let percent = Int((efficiency * 100).rounded(.down))
+        let color: CellColor = efficiency >= 0.9 ? .green : efficiency >= 0.7 ? .yellow : .red
+        var spans = [Span("eff ", Self.dim), Span("\(percent)%", CellStyle(color: color)), Span("  ")]
+        let size = job.chunksize
+        if !job.isComplete, let suggested = state.tuning.suggestedChunksize(
+            ofJob: job.id, chunksize: size, chunksDone: job.chunksDone, items: job.itemCount,
+            workers: max(1, state.liveWorkerCount)), suggested >= 2 * size || 2 * suggested <= size {
+            spans.insert(contentsOf: [Span(" try ", Self.dim), Span("\(suggested)", CellStyle(color: .yellow, bold: true))], at: 2)
+        }
+        return spans
+    }
+
     /// Failures, re-runs, and how the job stands: `✗ 1 failed  ↻ 1 re-run  running`.
     private func jobStatus(_ job: JobProgress) -> [Span] {
-        var spans: [Span] = []
+        var spans: [Span] = efficiencySpans(job)
         if job.itemsFailed > 0 { spans.append(Span("✗ \(job.itemsFailed) failed  ", CellStyle(color: .red, bold: true))) }
         if job.retries > 0 { spans.append(Span("↻ \(job.retries) re-run  ", CellStyle(color: .yellow))) }
         if let completedAt = job.completedAt {

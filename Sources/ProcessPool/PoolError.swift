@@ -72,7 +72,7 @@ public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
     let encodedError: String?
 
     public var description: String {
-        "\(task) item \(index) failed in worker \(workerPID): \(typeName): \(remoteDescription)"
+        "\(task) \(PoolError.itemName(index)) failed in worker \(workerPID): \(typeName): \(remoteDescription)"
     }
 
     /// Unpacks a description that carries an encoded error (see ``pack(_:description:)``).
@@ -98,4 +98,10 @@ public struct TaskError: Error, Sendable, Equatable, CustomStringConvertible {
     static func pack(_ json: String, description: String) -> String {
         marker + json + "\u{1}" + description
     }
+}
+
+extension PoolError {
+    /// How messages name an item: `item 7 (index 6)`. People count from 1 (`--crash-on sum:7`,
+    /// the monitor's screens); the index is what the caller's code uses.
+    static func itemName(_ index: Int) -> String { "item \(index + 1) (index \(index))" }
 }

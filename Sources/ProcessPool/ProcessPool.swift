@@ -1,6 +1,7 @@
 import CSystemShims
 import Foundation
 import Glibc
+import Synchronization
 
 /// A pool of worker processes with the semantics of Python's `multiprocessing.Pool`.
 ///
@@ -81,6 +82,13 @@ public final class ProcessPool: Sendable {
     let shared: PoolShared
     /// The monitor channel's ends this pool has: a monitor it connected to, a socket it listens on.
     private let monitorLinks: [MonitorLink]
+    /// The latest big input being encoded in the background (see `submitMapInBackground`): the
+    /// next one waits for it, so that jobs queue their chunks in submission order.
+    private let backgroundEncoding = Mutex<Task<Void, Never>?>(nil)
+
+    /// Inputs of at least this many items are encoded off the caller's thread (``mapAsync(_:_:chunksize:label:callback:errorCallback:)``
+    /// with a `Sendable` random-access collection).
+    public static let backgroundEncodingThreshold = 100_000
 
     /// Starts a pool; the workers are running when it returns.
     /// - Throws: ``PoolError/Code/invalidArgument`` for `workers < 1` or `maxTasksPerChild < 1`,
@@ -239,6 +247,22 @@ public final class ProcessPool: Sendable {
         set { shared.setChunksizeOverride(newValue) }
     }
 
+    /// Cuts the part of job `job` still waiting in the queue (not yet sent to a worker) again,
+    /// into chunks of `chunksize` items: what a monitor's `]`/`[` do mid-run, so that the effect
+    /// of a chunk size is seen on the running job at once. Results do not change, only how the
+    /// rest is cut; chunks already at workers, and remainders of chunks whose worker died, keep
+    /// theirs. Input the job reads later is cut the new way too. Announced by
+    /// ``PoolEvent/Kind/chunksRecut(job:chunksize:firstChunk:chunks:start:count:queue:)``; a job
+    /// that is unknown or finished, or an `imapUnordered` job (which hands results over a chunk
+    /// of its first size at a time), is left alone and nothing is announced.
+    /// - Parameter job: the job's id, as in its ``JobDescriptor`` (`jobSubmitted`).
+    /// - Throws: ``PoolError/Code/invalidArgument`` for `chunksize < 1`, ``PoolError/Code/notRunning``
+    ///   once the pool has been terminated.
+    public func rechunk(job: Int, chunksize: Int) throws {
+        guard chunksize >= 1 else { throw PoolError(.invalidArgument, "chunksize must be at least 1 (got \(chunksize))") }
+        try shared.send(.rechunk(job: job, chunksize: chunksize), always: true)
+    }
+
     /// Python's default chunksize for `map_async` of `count` items on `workers` workers:
     /// `chunksize, extra = divmod(count, workers * 4); if extra: chunksize += 1`.
     public static func defaultChunksize(items count: Int, workers: Int) -> Int {
@@ -290,6 +314,28 @@ public final class ProcessPool: Sendable {
     ) throws -> AsyncResult<[Result]> {
         try submitMap(task, items, mode: .map, chunksize: chunksize, label: label,
                       callback: callback, errorCallback: errorCallback)
+    }
+
+    /// ``mapAsync(_:_:chunksize:label:callback:errorCallback:)`` for a `Sendable` random-access
+    /// collection (an array, a range mapped by a `Sendable` type). From
+    /// ``backgroundEncodingThreshold`` items on, it returns at once, as Python's `map_async`
+    /// does: the job is submitted (its `jobSubmitted` event goes out now), and its input is
+    /// encoded in the background a slice at a time, each slice queued as it is ready, after the
+    /// chunks of bigger jobs submitted before it. Encoding three million items on the caller's
+    /// thread took seconds, and a second job submitted right after waited that long to exist.
+    /// Below the threshold it is the same as the general form, and for big inputs a failure to
+    /// encode an argument fails the job (the result's error) instead of being thrown here.
+    public func mapAsync<Argument, Result, Items: RandomAccessCollection & Sendable>(
+        _ task: PoolTask<Argument, Result>, _ items: Items, chunksize: Int? = nil,
+        label: String? = nil, callback: (@Sendable ([Result]) -> Void)? = nil,
+        errorCallback: (@Sendable (any Error) -> Void)? = nil
+    ) throws -> AsyncResult<[Result]> where Items.Element == Argument {
+        guard items.count >= Self.backgroundEncodingThreshold else {
+            return try submitMap(task, items, mode: .map, chunksize: chunksize, label: label,
+                                 callback: callback, errorCallback: errorCallback)
+        }
+        return try submitMapInBackground(task, items, chunksize: chunksize, label: label,
+                                         callback: callback, errorCallback: errorCallback)
     }
 
     /// `mapAsync(...).get()`. Python's `map`.
@@ -622,6 +668,66 @@ public final class ProcessPool: Sendable {
         let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback, cancelJob: cancellation(of: job))
         try submitEncoded(task, encoded, job: job, mode: mode, chunksize: size, automatic: automatic, label: label) { all in
             result.resolve(all)
+        }
+        return result
+    }
+
+    /// Submits a map job now and encodes its input in the background (see the `Sendable`
+    /// collection form of `mapAsync`).
+    private func submitMapInBackground<Argument, Result, Items: RandomAccessCollection & Sendable>(
+        _ task: PoolTask<Argument, Result>, _ items: Items, chunksize: Int?, label: String?,
+        callback: (@Sendable ([Result]) -> Void)?, errorCallback: (@Sendable (any Error) -> Void)?
+    ) throws -> AsyncResult<[Result]> where Items.Element == Argument {
+        try checkTask(task)
+        let (size, automatic) = try resolveChunksize(chunksize, count: items.count)
+        let job = shared.makeJobID()
+        let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback, cancelJob: cancellation(of: job))
+        let description = descriptor(task, job: job, mode: .map, count: items.count, chunksize: size, automatic: automatic,
+                                     label: label)
+        let decode = task.decodeResult
+        let delivery = JobDelivery.whole { results in
+            if let error = results.firstError {
+                result.resolve(.failure(RegisteredErrors.revive(error)))
+                return
+            }
+            result.resolve(Swift.Result { try results.decodeAll(decode) }.mapError {
+                $0 is PoolError ? $0 : PoolError(.encoding, "a result of task '\(task.name)' could not be decoded: \($0)")
+            })
+        }
+        // The input arrives through an InputFeed with no window (map_async has its whole input).
+        let feed = InputFeed(limit: .max, chunksize: size, alreadyFed: 0)
+        feed.lift()
+        try shared.send(.submit(JobSubmission(descriptor: description, items: EncodedItems(), inputComplete: false,
+                                              delivery: delivery, feed: feed)))
+        let shared = self.shared
+        // Whole chunks per slice, so that the engine's chunk numbering (by chunksize from item
+        // 0) matches what it is given; about 64k items each.
+        let slice = max(1, 65_536 / size) * size
+        backgroundEncoding.withLock { latest in
+            let previous = latest
+            latest = Task.detached {
+                // Jobs queue their chunks in submission order, as the caller submitted them.
+                await previous?.value
+                var start = items.startIndex
+                var sent = 0
+                var failure: PoolError?
+                while start != items.endIndex {
+                    let end = items.index(start, offsetBy: slice, limitedBy: items.endIndex) ?? items.endIndex
+                    do {
+                        var encoded = try EncodedItems(items[start..<end], task: task.name, startingAt: sent, encode: task.encodeArgument)
+                        if feed.put(&encoded) { try shared.send(.inputAvailable(job: job), always: true) }
+                    } catch let error as PoolError {
+                        failure = error
+                        break
+                    } catch {
+                        failure = PoolError(.encoding, "the input of task '\(task.name)' could not be encoded: \(error)")
+                        break
+                    }
+                    sent += items.distance(from: start, to: end)
+                    start = end
+                }
+                try? shared.send(.endInput(job: job, error: failure), always: true)
+            }
         }
         return result
     }

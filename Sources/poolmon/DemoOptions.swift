@@ -26,6 +26,10 @@ struct DemoOptions: ParsableArguments {
     var mode: DemoMode = .mapAsync
 
     @OptionGroup var placement: LauncherOptions
+    @Option(help: ArgumentHelp(
+        "Spread each task's time by up to this fraction either way, as real tasks vary, e.g. 0.5 for ±50% (default: 0.5 for imap and imap_unordered, whose ordering only shows when tasks differ; 0 for map_async).",
+        valueName: "fraction"))
+    var jitter: Double?
 
     @Option(help: "Record every pool event to this file as JSON Lines.")
     var events: String?
@@ -48,6 +52,9 @@ struct DemoOptions: ParsableArguments {
         }
         guard count >= 0, count <= 10_000_000 else {
             throw ValidationError("--count must be between 0 and 10000000 (got \(count))")
+        }
+        if let jitter, !(jitter.isFinite && jitter >= 0 && jitter <= 1) {
+            throw ValidationError("--jitter must be between 0 and 1 (got \(jitter))")
         }
         if let taskTimeout, !(taskTimeout.isFinite && taskTimeout > 0 && taskTimeout <= 86_400) {
             throw ValidationError("--task-timeout must be more than 0 and at most 86400 seconds (got \(taskTimeout))")

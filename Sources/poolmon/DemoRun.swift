@@ -15,6 +15,8 @@ struct RunSettings: Sendable, Equatable {
     var taskTimeout: Double?
     /// `--launcher`: where the workers run.
     var launcher: WorkerLauncher = .local
+    /// `--jitter` as given; nil: the mode's default (see ``jitter``).
+    var jitterOption: Double?
 
     /// The defaults, with this many workers.
     init(workers: Int) {
@@ -38,7 +40,13 @@ struct RunSettings: Sendable, Equatable {
         self.quiet = quiet
         poison = options.crashOn
         taskTimeout = options.taskTimeout
+        jitterOption = options.jitter
     }
+
+    /// How much each task's time varies either way (a fraction of `delay`). By default the
+    /// ordered modes get ±50%: with every task equally long, the items of a chunk pair finish
+    /// together and imap never has a finished result to hold back, its defining behaviour.
+    var jitter: Double { jitterOption ?? (mode == .mapAsync ? 0 : 0.5) }
 }
 
 /// The tutorial itself: two jobs, `sum` and `product`, submitted at once on one pool.
@@ -83,9 +91,10 @@ enum DemoRun {
     /// - Returns: the totals of `sum` and of `product`. Streamed results are added up as they
     ///   arrive, not kept: memory stays flat whatever `--count` is.
     static func run(on pool: ProcessPool, _ settings: RunSettings) async throws -> Totals {
-        func work(_ job: String) -> LazyMapSequence<Range<Int>, DemoItem> {
+        func work(_ job: String) -> DemoWork {
             let poison = settings.poison.flatMap { $0.job == job ? $0.item - 1 : nil }
-            return DemoTasks.work(count: settings.count, delay: settings.delay, quiet: settings.quiet, crashAt: poison)
+            return DemoTasks.work(count: settings.count, delay: settings.delay, quiet: settings.quiet, crashAt: poison,
+                                  jitter: settings.jitter, seed: job == "sum" ? 1 : 2)
         }
         switch settings.mode {
         case .mapAsync:

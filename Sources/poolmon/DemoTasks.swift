@@ -67,11 +67,22 @@ enum DemoTasks {
 
     /// The tutorial's work list: `zip(a, b)` with `a = 1…count`, `b = count+1…2·count`, made
     /// as the pool encodes it (no array of items beside the encoded one).
-    /// - Parameter crashAt: the 0-based index of the item that aborts its worker (`--crash-on`).
-    static func work(count: Int, delay: Double, quiet: Bool, crashAt: Int? = nil) -> LazyMapSequence<Range<Int>, DemoItem> {
-        let nanoseconds = Int((delay * 1e9).rounded())
-        return (0..<count).lazy.map { i in
-            DemoItem(x: i + 1, y: count + i + 1, delayNanoseconds: nanoseconds, quiet: quiet, crash: i == crashAt)
-        }
+    /// - Parameters:
+    ///   - crashAt: the 0-based index of the item that aborts its worker (`--crash-on`).
+    ///   - jitter: each item sleeps `delay × (1 ± jitter)`, the spread fixed by the item's index
+    ///     and `seed` (the same run twice takes the same times), averaging `delay`.
+    static func work(count: Int, delay: Double, quiet: Bool, crashAt: Int? = nil,
+                     jitter: Double = 0, seed: UInt64 = 0) -> DemoWork {
+        DemoWork(count: count, delayNanoseconds: delay * 1e9, quiet: quiet, crashAt: crashAt,
+                 jitter: max(0, min(1, jitter)), seed: seed)
+    }
+
+    /// A value in -1…1 that looks random but depends only on `index` and `seed` (SplitMix64).
+    static func unitNoise(_ index: UInt64, seed: UInt64) -> Double {
+        var z = index &+ seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) / Double(1 << 53) * 2 - 1
     }
 }

@@ -14,6 +14,9 @@ final class LiveRunSource: MonitorSource {
         var pool: ProcessPool?
         /// The task copying the latest run's events to the inbox and the log.
         var recording: Task<Void, Never>?
+        /// A worker count asked for between `start` and the pool's creation (a key pressed
+        /// right after `r`): applied as soon as the pool exists, so the press is not lost.
+        var pendingWorkers: Int?
     }
 
     private let state = Mutex(State())
@@ -32,6 +35,7 @@ final class LiveRunSource: MonitorSource {
     func start(_ settings: RunSettings) {
         let (run, previous) = state.withLock { state in
             state.run += 1
+            state.pendingWorkers = nil
             defer { state.pool = nil }
             return (state.run, state.pool)
         }
@@ -40,7 +44,10 @@ final class LiveRunSource: MonitorSource {
     }
 
     func resize(workers: Int) {
-        let pool = state.withLock { $0.pool }
+        let pool = state.withLock { state -> ProcessPool? in
+            if state.pool == nil { state.pendingWorkers = workers }
+            return state.pool
+        }
         try? pool?.resize(workers: workers)
     }
 
@@ -49,6 +56,22 @@ final class LiveRunSource: MonitorSource {
         // stale PID, and the kill is not held against the item the worker was running.
         guard let pool = state.withLock({ $0.pool }) else { return }
         try? pool.signalWorker(pid: pid, signal: SIGKILL)
+    }
+
+    func signal(pid: Int32, _ signal: Int32) {
+        // Through the pool, as `kill`: only ever a current worker of our own pool.
+        guard let pool = state.withLock({ $0.pool }) else { return }
+        try? pool.signalWorker(pid: pid, signal: signal)
+    }
+
+    func rechunk(job: Int, chunksize: Int) {
+        guard let pool = state.withLock({ $0.pool }) else { return }
+        try? pool.rechunk(job: job, chunksize: chunksize)
+    }
+
+    func signalWorkers(_ signal: Int32) {
+        guard let pool = state.withLock({ $0.pool }) else { return }
+        for pid in pool.workerPIDs { try? pool.signalWorker(pid: pid, signal: signal) }
     }
 
     /// Stops the run, and with a log, waits (boundedly: a FIFO's reader may have stopped
@@ -69,12 +92,13 @@ final class LiveRunSource: MonitorSource {
         do {
             // Worker output goes to the monitor's log pane, never over the screen.
             let pool = try ProcessPool(configuration: DemoRun.poolConfiguration(settings, captureOutput: true))
-            let current = state.withLock { state -> Bool in
-                guard state.run == run else { return false }
+            let current = state.withLock { state -> (Bool, Int?) in
+                guard state.run == run else { return (false, nil) }
                 state.pool = pool
-                return true
+                defer { state.pendingWorkers = nil }
+                return (true, state.pendingWorkers)
             }
-            guard current else {
+            guard current.0 else {
                 pool.terminate()
                 return
             }
@@ -94,6 +118,8 @@ final class LiveRunSource: MonitorSource {
                     recordings.leave()
                 }
             }
+            // After the subscription, so that the monitor sees the resize's event.
+            if let workers = current.1, workers != settings.workers { try? pool.resize(workers: workers) }
             let results = try await DemoRun.run(on: pool, settings)
             inbox.post(.runFinished(run: run, summary: [DemoRun.totalLine("sum", results.sums),
                                                         DemoRun.totalLine("product", results.products)]))

@@ -46,7 +46,7 @@ extension MonitorLoop {
             }
         case .speedUp, .speedDown:
             guard let speed = source.replaySpeed else {
-                ui.message = "\(command == .speedUp ? "*" : "/"): speed applies to a replay of a log"
+                ui.message = "\(command == .speedUp ? "f" : "s"): speed applies to a replay of a log"
                 return true
             }
             ui.replaySpeed = source.setSpeed(command == .speedUp ? speed * 2 : speed / 2)

@@ -110,6 +110,21 @@ extension MonitorLoop {
         return true
     }
 
+    /// Sends the signal menu's choice to a worker of the shown pool, over the monitor channel.
+    func sendProgramSignal(_ signal: Int32, to pid: Int32, name: String) {
+        guard var program else { return }
+        let what = "SIG\(name) to worker \(pid)"
+        if program.pools[currentRun]?.connected != true {
+            program.message = "this pool has ended: the keys no longer act on it"
+        } else if source.send(.signal(pid: pid, signal: signal), toRun: currentRun, describing: what) {
+            program.message = "\(what)…"
+        } else {
+            program.message = "\(what): the pool is gone"
+        }
+        self.program = program
+        refreshWatched()
+    }
+
     /// Carries out a key on the watched program's pool; returns false for keys the common path takes.
     func handleProgramKey(_ command: MonitorCommand) -> Bool {
         guard var program else { return false }
@@ -141,11 +156,8 @@ extension MonitorLoop {
                 program.pools[run]!.requestedWorkers = workers
                 send(.resize(workers: workers), "resize to \(workers) worker\(workers == 1 ? "" : "s")")
             case .killSelected:
-                guard let pid = ui.selectedPID(in: feed.live) else {
-                    say("k: select a live worker first (↑↓)")
-                    return true
-                }
-                send(.signal(pid: pid, signal: SIGKILL), "SIGKILL to worker \(pid)")
+                // The signal menu picks the signal; Enter sends it (`sendProgramSignal`).
+                if !ui.openSignalMenu(in: feed.live) { say("k: select a live worker first (↑↓)") }
             default:
                 let current = pool.requestedChunksize ?? feed.live.liveChunksizeOverride ?? feed.live.effectiveChunksize?.size
                 let base = current ?? 1

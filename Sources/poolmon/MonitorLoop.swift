@@ -35,6 +35,10 @@ final class MonitorLoop {
     /// confirmed (its `poolResized` event lags behind a burst of keys): each press counts from
     /// here, not from the last confirmed size, so no press is lost whatever the key rate.
     private var requestedWorkers: Int?
+    /// CPU and memory of the live pool's workers, from `/proc`, once a second.
+    private var sampler = WorkerResourceSampler()
+    private var lastSample: UInt64 = 0
+    private static let sampleInterval: UInt64 = 1_000_000_000
 
     private static let frameInterval: UInt64 = 33_000_000
     /// One sample of the sparkline and task streams per 100 ms of event time.
@@ -72,10 +76,22 @@ final class MonitorLoop {
             var lastFrame: UInt64 = 0
             var lastSecond: UInt64 = .max
             while !terminal.isInterrupted && !terminal.isDisconnected {
+                if terminal.takeStopRequest() {
+                    // Ctrl-Z: the workers stop with the monitor and go on with it after `fg`.
+                    let source = self.source
+                    terminal.suspendForJobControl(beforeStop: { source.signalWorkers(SIGSTOP) },
+                                                  afterContinue: { source.signalWorkers(SIGCONT) })
+                    dirty = true
+                }
                 let sinceFrame = EventClock.now() &- lastFrame
                 let wait = dirty ? max(0, Int((Self.frameInterval &- min(sinceFrame, Self.frameInterval)) / 1_000_000)) : 33
                 if let key = terminal.readKey(timeoutMilliseconds: wait) {
                     if key == .resize { dirty = true }
+                    // The signal menu and the filter prompt take the keys while open.
+                    if key != .resize, handleModalKey(key) {
+                        dirty = true
+                        continue
+                    }
                     if case .mouse(let mouse) = key {
                         handleMouse(mouse)
                         dirty = true
@@ -95,6 +111,10 @@ final class MonitorLoop {
                     // On the 100 ms grid, so one column is exactly one interval however late we are.
                     lastTick = now / Self.tickInterval * Self.tickInterval
                     feed.tick(now: lastTick)
+                    dirty = true
+                }
+                if source.isLive && EventClock.now() &- lastSample >= Self.sampleInterval {
+                    sampleResources()
                     dirty = true
                 }
                 if let restartAt, EventClock.now() >= restartAt {
@@ -137,9 +157,14 @@ final class MonitorLoop {
         case .togglePause: feed.togglePause(now: eventNow)
         case .restart: restart()
         case .killSelected:
-            if source.isLive, let pid = ui.selectedPID(in: feed.live) { source.kill(pid: pid) }
+            if source.isLive { _ = ui.openSignalMenu(in: feed.live) }
         case .addWorker, .removeWorker:
             guard source.isLive else { return }
+            if feed.live.isOver {
+                // The pool is gone: the presses set the next run's count (`r` starts it).
+                feed.update { _ = $0.handle(command) }
+                return
+            }
             let confirmed = feed.live.targetWorkers > 0 ? feed.live.targetWorkers : feed.live.settings.workers
             let workers = max(1, (requestedWorkers ?? confirmed) + (command == .addWorker ? 1 : -1))
             requestedWorkers = workers
@@ -151,8 +176,49 @@ final class MonitorLoop {
         case .chunkUp, .chunkDown, .cycleMode:
             guard source.isLive else { return }
             feed.update { _ = $0.handle(command) }
+            if command != .cycleMode { rechunkRunningJobs() }
         default: break
         }
+    }
+
+    /// `]`/`[` mid-run: the queued rest of every unfinished job is cut at the new size at once
+    /// (the pool announces it with `chunksRecut`), and the size holds for the next run as well,
+    /// so nothing is left pending. Back to automatic (`[` below 1) waits for the next run.
+    private func rechunkRunningJobs() {
+        let live = feed.live
+        guard live.phase == .running || live.phase == .closing, let size = live.pendingSettings.chunksize.explicitValue else { return }
+        let running = live.jobs.suffix(16).filter { !$0.isComplete && $0.descriptor.mode != .imapUnordered }
+        guard !running.isEmpty else { return }
+        for job in running { source.rechunk(job: job.id, chunksize: size) }
+        feed.update { $0.settings.chunksize = $0.pendingSettings.chunksize }
+    }
+
+    /// Measures the live workers (only a live source's PIDs are processes of this machine's pool).
+    private func sampleResources() {
+        lastSample = EventClock.now()
+        let pids = feed.live.workers.filter(\.isAlive).map(\.pid)
+        let samples = sampler.sample(pids, now: lastSample)
+        let time = eventNow
+        feed.update { $0.resources.record(samples, at: time) }
+    }
+
+    /// Gives `key` to the signal menu or the filter prompt when one is open; false otherwise.
+    private func handleModalKey(_ key: KeyInput) -> Bool {
+        if ui.filter.isEditing {
+            ui.filter.handle(key)
+            return true
+        }
+        guard var menu = ui.signalMenu else { return false }
+        let outcome = menu.handle(key)
+        ui.signalMenu = outcome == .open ? menu : nil
+        if case .send(let signal, let pid) = outcome {
+            if program != nil {
+                sendProgramSignal(signal, to: pid, name: menu.choice.name)
+            } else if source.isLive {
+                source.signal(pid: pid, signal)
+            }
+        }
+        return true
     }
 
     /// Starts the next run with the pending settings.
@@ -160,6 +226,12 @@ final class MonitorLoop {
         let next = feed.live.nextRun()
         settings.apply(next.settings)
         feed = MonitorFeed(next)
+        // The mode may have changed, and with it the tasks' default spread.
+        let jitter = settings.jitter
+        feed.update {
+            $0.settings.taskJitter = jitter
+            $0.pendingSettings.taskJitter = jitter
+        }
         requestedWorkers = nil
         // Until the new run announces itself, whatever arrives is the old run's end (its
         // termination when restarted mid-run) and must not reach the fresh state.
@@ -210,7 +282,8 @@ final class MonitorLoop {
 extension RunSettings {
     /// These settings as the monitor shows them.
     var monitorSettings: MonitorSettings {
-        MonitorSettings(workers: workers, chunksize: chunksize.map { .fixed($0) } ?? .automatic, mode: mode.jobMode)
+        MonitorSettings(workers: workers, chunksize: chunksize.map { .fixed($0) } ?? .automatic, mode: mode.jobMode,
+                        taskJitter: jitter)
     }
 
     /// Takes the monitor's settings for the next run.

@@ -1,3 +1,4 @@
+import Glibc
 import ProcessPool
 
 /// Where the monitor's events come from: a live run of the tutorial, or a recorded log.
@@ -10,8 +11,15 @@ protocol MonitorSource: Sendable {
     func resize(workers: Int)
     /// Sends SIGKILL to a worker of the live run; the kill is not charged to its item.
     func kill(pid: Int32)
+    /// Sends `signal` (from the signal menu) to a worker of the live run, through its pool.
+    func signal(pid: Int32, _ signal: Int32)
     /// Stops the run; returns once its workers are reaped.
     func stop()
+    /// Sends `signal` to every worker of the live run (SIGSTOP and SIGCONT for Ctrl-Z and `fg`:
+    /// the workers are in process groups of their own, so the terminal's signals miss them).
+    func signalWorkers(_ signal: Int32)
+    /// Cuts the queued rest of a running job again (`]`/`[` mid-run); sources that cannot, ignore it.
+    func rechunk(job: Int, chunksize: Int)
     /// The program whose pools this source connects (`watch -- CMD`, `attach`); nil for
     /// poolmon's own tutorial run and for logs.
     var watchedProgram: WatchedProgramInfo? { get }
@@ -38,6 +46,14 @@ extension MonitorSource {
     var replaySpeed: Double? { nil }
 
     func setSpeed(_ speed: Double) -> Double? { nil }
+
+    func signalWorkers(_ signal: Int32) {}
+
+    func rechunk(job: Int, chunksize: Int) {}
+
+    func signal(pid: Int32, _ signal: Int32) {
+        if signal == SIGKILL { kill(pid: pid) }
+    }
 
     func send(_ action: ChannelCommand.Action, toRun run: Int, describing what: String) -> Bool { false }
 }

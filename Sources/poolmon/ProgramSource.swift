@@ -74,6 +74,16 @@ final class ProgramSource: MonitorSource {
     func resize(workers: Int) {}
     func kill(pid: Int32) {}
 
+    /// Ctrl-Z and `fg`: the program runs in a process group of its own (the terminal's SIGTSTP
+    /// misses it), so the whole group is signalled: the program, and the workers that share its
+    /// group (a Python pool's forked workers). A `ProcessPool`'s workers have groups of their
+    /// own and go on. Only while the program is unreaped: its PID (the group's ID) is still ours.
+    func signalWorkers(_ signal: Int32) {
+        state.withLock { state in
+            if state.status == nil, let pid = state.pid { Glibc.kill(-pid, signal) }
+        }
+    }
+
     func send(_ action: ChannelCommand.Action, toRun run: Int, describing what: String) -> Bool {
         connections.send(action, toRun: run, describing: what)
     }

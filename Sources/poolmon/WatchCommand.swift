@@ -12,6 +12,9 @@ struct WatchCommand: ParsableCommand {
 
     @OptionGroup var options: DemoOptions
 
+    @Flag(help: "Do not have the workers print a line per task (the worker output pane stays quiet).")
+    var quiet = false
+
     @Flag(help: "Start the run again a few seconds after it ends.")
     var loop = false
 
@@ -31,7 +34,7 @@ struct WatchCommand: ParsableCommand {
         eventLog?.onFailure { failure in inbox.post(.sessionFailed(failure)) }
         let source = LiveRunSource(inbox: inbox, eventLog: eventLog)
         do {
-            try MonitorSession.run(source: source, inbox: inbox, settings: RunSettings(options, quiet: false),
+            try MonitorSession.run(source: source, inbox: inbox, settings: RunSettings(options, quiet: quiet),
                                    loopDelay: loop ? 3_000_000_000 : nil)
         } catch {
             eventLog?.blockingClose(timeout: nil)

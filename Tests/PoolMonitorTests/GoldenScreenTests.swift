@@ -157,7 +157,7 @@ struct GoldenFileTests {
             #expect(canvas.lines.count == height)
             #expect(canvas.lines.allSatisfy { $0.count <= width })
             // The key bar and the box's bottom rule are always the last two rows.
-            #expect(canvas.lines[height - 1].hasPrefix(" q quit"))
+            #expect(canvas.lines[height - 1].hasPrefix(" F1 help"))
             #expect(canvas.lines[height - 2].hasPrefix("└"))
         }
     }

@@ -11,8 +11,11 @@ struct HistoryTmuxTests {
 
     /// Kills the selected worker from the monitor: the one place that knows the key sequence
     /// (today `k`; a signal menu would make it `k` then `Enter`).
-    func killSelectedWorker(_ session: TmuxSession) throws {
+    func killSelectedWorker(_ session: TmuxSession) async throws {
+        // `k` opens the signal menu with KILL preselected; Enter sends it.
         try session.press("k")
+        try await session.waitFor("send to worker")
+        try session.press("Enter")
     }
 
     /// Sends a mouse report as an xterm does (X10: ESC [ M, button+32, column+33, row+33; 64 is
@@ -40,7 +43,7 @@ struct HistoryTmuxTests {
             try monitor.launch(session, "", scratch: scratch)
             let busy = try await monitor.waitForTwoBusyWorkers(session, timeout: .seconds(60))
             let victim = try #require(monitor.workerRows(busy).first?.pid)
-            try killSelectedWorker(session)
+            try await killSelectedWorker(session)
             // The selected row is the victim's slot: its death report line names the signal, the
             // item and the chunk that went back to the queue.
             let report = try await session.waitUntil("the death report line", timeout: .seconds(30)) { screen in
@@ -73,7 +76,8 @@ struct HistoryTmuxTests {
             // Rewind to the start, then step chunk hand-out by chunk hand-out until both workers are busy.
             try session.press("End")
             try session.press("End")
-            for _ in 0..<40 { try session.pressLiteral("<") }
+            // One event back per ←: more presses than the run has events reach its start.
+            try session.run(["send-keys", "-t", TmuxSession.target, "-N", "400", "Left"])
             try await session.waitUntil("rewound to the start") { $0.contains("REWOUND") && $0.contains("00:00.") }
             // The first two hand-outs: sum's chunks 1 and 2, to the two workers (still starting).
             for _ in 0..<2 { try session.pressLiteral(".") }
@@ -153,7 +157,7 @@ struct HistoryTmuxTests {
             #expect(!screen.contains("+/- workers"), "the key bar leaves out keys for a live pool")
             try session.pressLiteral("+")
             try await session.waitFor("there is no live pool to change")
-            try session.pressLiteral("*")
+            try session.pressLiteral("f")
             try await session.waitFor("×4")
             try await session.waitFor("replay of")
             try session.press("Left")

@@ -145,7 +145,7 @@ struct MonitorTmuxTests {
         }
     }
 
-    @Test("k kills the selected worker with SIGKILL and a new PID replaces it")
+    @Test("k opens the signal menu with KILL preselected; Enter kills the selected worker and a new PID replaces it")
     func killWorker() async throws {
         let scratch = try scratchDirectory()
         try await TmuxSession.withSession(width: 100, height: 30) { session in
@@ -154,6 +154,10 @@ struct MonitorTmuxTests {
             let before = livePIDs(screen)
             let selected = try #require(workerRows(screen).first?.pid)
             try session.press("k")
+            let menu = try await session.waitFor("send to worker \(selected)")
+            for name in ["KILL", "TERM", "INT", "STOP", "CONT"] { #expect(menu.contains(name)) }
+            #expect(kill(selected, 0) == 0, "the menu only offers: nothing is sent before Enter")
+            try session.press("Enter")
             let after = try await session.waitUntil("a replacement worker") { screen in
                 let live = livePIDs(screen)
                 return live.count == 2 && !live.contains(selected) && !live.isSubset(of: before)

@@ -30,9 +30,15 @@ struct PythonPoolTmuxTests {
             let pid = try #require(watch.programPID(screen))
             let workers = watch.childWorkers(screen, of: pid)
             #expect(workers.count == 2, "both workers are children of the python3 poolmon started: \(workers)")
-            #expect(screen.contains("sum_") && screen.contains("product"), "both jobs, named by their functions")
-            #expect(screen.contains("chunk 2 (auto)"), "Python's chunk size for 10 items on 2 workers")
-            #expect(workers.contains { screen.contains("Worker \($0) is processing") }, "the script's own prints are in the output pane")
+            // The workers show as soon as they start; the jobs follow (on a loaded machine, a
+            // while later): wait for them rather than expect them on that first screen.
+            let jobs = try await session.waitUntil("both jobs, named by their functions") { $0.contains("sum_") && $0.contains("product") }
+            #expect(jobs.contains("chunk 2 (auto)"), "Python's chunk size for 10 items on 2 workers")
+            // The prints travel apart from the pool's events: wait for them rather than expect
+            // them on the first screen that shows the workers.
+            try await session.waitUntil("the script's own prints in the output pane") { screen in
+                workers.contains { screen.contains("Worker \($0) is processing") }
+            }
             let ended = try await session.waitFor("ended: exit 0", timeout: .seconds(90))
             // Chunks of two complete in whatever order the two workers finish them (CPython's own).
             let order = ended.split(separator: "\n").first { $0.contains("sum_") && $0.contains("finished") }.map(String.init) ?? ""
@@ -98,6 +104,8 @@ struct PythonPoolTmuxTests {
             }
             let target = try #require(try selected()).pid
             try session.press("k")
+            try await session.waitFor("send to worker \(target)")
+            try session.press("Enter")
             let fault = try await session.waitFor("python/cpython#66587", timeout: .seconds(30))
             #expect(fault.contains("will never complete"))
             #expect(eventually { !processExists(target) }, "the selected worker was killed")

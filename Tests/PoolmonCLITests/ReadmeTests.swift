@@ -24,9 +24,9 @@ struct ReadmeTests {
     }
 
     @Test("every subcommand and option README.md names exists", arguments: [
-        ("run", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--quiet", "--events",
+        ("run", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--quiet", "--events", "--jitter",
                  "--launcher", "--hosts", "--ssh-command", "--srun-args"]),
-        ("watch", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--events", "--loop",
+        ("watch", ["--workers", "--chunksize", "--delay", "--count", "--mode", "--events", "--loop", "--quiet", "--jitter",
                    "--launcher", "--hosts", "--ssh-command", "--srun-args"]),
         ("replay", ["--speed", "--follow"]),
     ])

@@ -101,7 +101,9 @@ struct RunCommandTests {
         #expect(run.status == 1)
         #expect(run.stdout == "Sum of products of 'a' and 'b' is 935\n", "the other job completes")
         #expect(run.stderr.contains("Sum of sums of 'a' and 'b' failed"))
-        #expect(run.stderr.contains("item 6"), "index 6 is sum(7,17)")
+        #expect(run.stderr.contains("sum item 7 (index 6)"), "--crash-on sum:7 talks about item 7, as the screens count")
+        // Every crash the item took part in is counted, as the monitor's "exits: N crashed" does.
+        #expect(run.stderr.contains("killed 4 workers"), "stderr: \(run.stderr)")
         #expect(run.stderr.contains("SIGABRT"))
         #expect(run.stderr.range(of: #"worker \d+"#, options: .regularExpression) != nil)
         #expect(!run.stderr.contains("Program crashed"), "no crash report noise from the deliberate aborts")

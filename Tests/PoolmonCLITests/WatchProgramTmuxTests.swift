@@ -63,10 +63,13 @@ struct WatchProgramTmuxTests {
             let grown = try await session.waitUntil("a third worker of the program") { childWorkers($0, of: pid).count == 3 }
             #expect(grown.contains("resize to 3 workers"))
 
-            // k kills the selected worker; the pool replaces it and the kill shows.
+            // k opens the signal menu (KILL preselected), Enter kills the selected worker; the
+            // pool replaces it and the kill shows.
             let victim = try #require(helpers.workerRows(grown).first { $0.state == "busy" }?.pid)
             while helpers.workerRows(try session.capture()).first?.pid != victim { try session.press("Down") }
             try session.press("k")
+            try await session.waitFor("send to worker \(victim)")
+            try session.press("Enter")
             let recovered = try await session.waitUntil("the killed worker replaced") { screen in
                 !processExists(victim) && childWorkers(screen, of: pid).count == 3 && !childWorkers(screen, of: pid).contains(victim)
             }

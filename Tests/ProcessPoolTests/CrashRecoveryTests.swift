@@ -54,7 +54,7 @@ struct CrashRecoveryTests {
             #expect(error.code == .workerCrashed)
             #expect(error.termination == .signaled(signal: SIGABRT))
             let pid = try #require(error.workerPID)
-            #expect(error.message.contains("item 7"))
+            #expect(error.message.contains("item 8 (index 7)"), "people count items from 1; the index is kept")
             #expect(error.message.contains("\(pid)"))
             #expect(error.message.contains("SIGABRT"))
         }

@@ -48,7 +48,7 @@ struct FaultTests {
             Issue.record("the job should fail")
         } catch let error as PoolError {
             #expect(error.code == .timeout)
-            #expect(error.message.contains("item 3"))
+            #expect(error.message.contains("item 4 (index 3)"))
             #expect(error.message.contains("ran longer than 0.3s"))
             #expect(error.termination == .signaled(signal: SIGTERM))
             #expect(error.workerPID != nil)

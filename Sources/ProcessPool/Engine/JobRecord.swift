@@ -3,7 +3,9 @@
 final class JobRecord {
     let descriptor: JobDescriptor
     var id: Int { descriptor.id }
-    var chunksize: Int { descriptor.chunksize }
+    /// Items per chunk: the descriptor's, until ``PoolCommand/rechunk(job:chunksize:)`` cuts the
+    /// queued rest again.
+    var chunksize: Int
     /// The arguments of items ``base`` ..< ``itemCount``.
     private(set) var items: EncodedItems
     var inputComplete: Bool
@@ -31,12 +33,20 @@ final class JobRecord {
     private(set) var firstError: (any Error)?
     /// How many workers died while running each item.
     var crashCounts: [Int: Int] = [:]
+    /// Deaths while each item was the first unfinished one of a chunk that was not yet run
+    /// carefully: not charged (the culprit was unknown), but told in the item's failure, so that
+    /// "killed N workers" counts every crash the item took part in.
+    var unchargedCrashes: [Int: Int] = [:]
     /// `imap`: the next index to hand to the caller.
     private var nextToDeliver = 0
     /// `imapUnordered`: items not yet finished, per chunk.
     private var chunkRemaining: [Int32] = []
-    /// Chunks created so far (original chunk numbering, used in events).
-    private(set) var chunkCount = 0
+    /// Chunks created so far (original chunk numbering, used in events; a re-cut renumbers
+    /// the queued ones from where they started).
+    var chunkCount = 0
+    /// Each re-cut: from which chunk and item on the job's chunks have which size, oldest
+    /// first (one per `]`/`[` press at most), so that a late subscriber's snapshot can say so.
+    var recuts: [(firstChunk: Int, start: Int, chunksize: Int)] = []
     /// Whether results were handed to the sink since the last ``commitDeliveries()``.
     private var uncommitted = false
     /// Set when the caller cancelled the job: a dead worker's unfinished items of it are not re-run.
@@ -44,6 +54,7 @@ final class JobRecord {
 
     init(_ submission: JobSubmission) {
         descriptor = submission.descriptor
+        chunksize = submission.descriptor.chunksize
         items = submission.items
         inputComplete = submission.inputComplete
         delivery = submission.delivery

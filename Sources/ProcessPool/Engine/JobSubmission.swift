@@ -143,6 +143,8 @@ enum PoolCommand: Sendable {
     case resize(Int)
     /// Announce a new ``ProcessPool/chunksizeOverride`` (already stored in ``PoolShared``).
     case chunksizeChanged(Int?)
+    /// Cut the queued, not yet dispatched items of a job again into chunks of `chunksize`.
+    case rechunk(job: Int, chunksize: Int)
     /// Send a signal to the worker with this PID, if it is one of ours; the outcome goes to `reply`.
     case signalWorker(pid: Int32, signal: Int32, reply: CommandReply)
     /// Start sending events to a subscriber created by ``EventHub/subscribe(bufferingLimit:)``.

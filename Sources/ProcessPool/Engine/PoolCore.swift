@@ -160,6 +160,7 @@ final class PoolCore: @unchecked Sendable {
         case .cancelJob(let id): cancelJob(id)
         case .resize(let count): resize(to: count)
         case .chunksizeChanged(let chunksize): events.emit(.settingsChanged(chunksize: chunksize))
+        case .rechunk(let id, let chunksize): rechunk(id, chunksize: chunksize)
         case .signalWorker(let pid, let signal, let reply): signalWorker(pid: pid, signal: signal, reply: reply)
         case .activateSubscriber(let id): events.activate(id, snapshot: snapshot())
         case .close:
@@ -211,6 +212,35 @@ final class PoolCore: @unchecked Sendable {
                                   count: job.itemCount - first, queue: queueDepth))
     }
 
+    /// Cuts job `id`'s queued, not yet dispatched items again into chunks of `chunksize`
+    /// (requeued remainders of dead workers' chunks stay as they are). The job's queue entries
+    /// keep their places; their chunks are renumbered from the first one's. Not for
+    /// `imapUnordered`, whose delivery counts chunks of one size from item 0.
+    private func rechunk(_ id: Int, chunksize: Int) {
+        guard chunksize >= 1, let job = jobs[id], chunksize != job.chunksize else { return }
+        if case .unordered = job.delivery { return }
+        let positions = queue.indices.filter { queue[$0].job === job && !queue[$0].isRemainder }
+        guard let first = positions.first, let last = positions.last else {
+            job.chunksize = chunksize
+            return
+        }
+        let chunks = { (work: QueuedWork, size: Int) in (work.end - work.start + size - 1) / size }
+        var next = queue[first].chunk
+        for position in positions {
+            queuedChunks += chunks(queue[position], chunksize) - chunks(queue[position], job.chunksize)
+            queue[position].chunk = next
+            next += chunks(queue[position], chunksize)
+        }
+        job.chunksize = chunksize
+        job.chunkCount = next
+        let start = queue[first].start
+        // A later re-cut starts at or after this one: it replaces the ones it covers.
+        job.recuts.removeAll { $0.start >= start || $0.firstChunk >= queue[first].chunk }
+        job.recuts.append((queue[first].chunk, start, chunksize))
+        events.emit(.chunksRecut(job: id, chunksize: chunksize, firstChunk: queue[first].chunk, chunks: next - queue[first].chunk,
+                                 start: start, count: queue[last].end - start, queue: queueDepth))
+    }
+
     /// The state so far, as events, for a subscriber that joins late: the workers, and the jobs
     /// still running (their progress before now is not replayed).
     private func snapshot() -> [PoolEvent.Kind] {
@@ -230,6 +260,15 @@ final class PoolCore: @unchecked Sendable {
             if job.chunkCount > 0 {
                 kinds.append(.chunksQueued(job: job.id, firstChunk: 0, chunks: job.chunkCount, start: 0,
                                            count: job.itemCount, queue: queue))
+                // Re-cut parts, so that the subscriber's plan has their chunks too.
+                for (position, recut) in job.recuts.enumerated() {
+                    let next = position + 1 < job.recuts.count ? job.recuts[position + 1] : nil
+                    let chunks = (next?.firstChunk ?? job.chunkCount) - recut.firstChunk
+                    let count = (next?.start ?? job.itemCount) - recut.start
+                    guard chunks > 0, count > 0 else { continue }
+                    kinds.append(.chunksRecut(job: job.id, chunksize: recut.chunksize, firstChunk: recut.firstChunk, chunks: chunks,
+                                              start: recut.start, count: count, queue: queue))
+                }
             }
             if job.finishedCount > 0 || job.deliveredCount > 0 {
                 kinds.append(.jobProgress(job: job.id, finished: job.finishedCount, failed: job.failedCount,
@@ -697,9 +736,9 @@ final class PoolCore: @unchecked Sendable {
         case .unknownTask:
             return PoolError(.unknownTask, "task '\(task)' is not registered in worker \(pid)")
         case .argumentUndecodable:
-            return PoolError(.encoding, "\(task) item \(index): the worker could not decode the argument: \(description)")
+            return PoolError(.encoding, "\(task) \(PoolError.itemName(index)): the worker could not decode the argument: \(description)")
         case .resultUnencodable:
-            return PoolError(.encoding, "\(task) item \(index): the result cannot be encoded: \(description)")
+            return PoolError(.encoding, "\(task) \(PoolError.itemName(index)): the result cannot be encoded: \(description)")
         case .ok, .taskFailed:
             return TaskError(typeName: typeName, remoteDescription: description, task: task, index: index, workerPID: pid)
         }
@@ -1014,7 +1053,7 @@ final class PoolCore: @unchecked Sendable {
         var failed: [(JobRecord, Int)] = []
         for (position, chunk) in worker.inflight.enumerated() {
             var start = chunk.next
-            let item = "\(chunk.job.descriptor.label) item \(start) (task \(chunk.job.descriptor.function))"
+            let item = "\(chunk.job.descriptor.label) \(PoolError.itemName(start)) (task \(chunk.job.descriptor.function))"
             /// Fails the first unfinished item of this chunk with `error` and moves past it.
             func failRunningItem(_ code: PoolError.Code, _ message: String) {
                 let error = PoolError(code, message, workerPID: worker.pid, termination: termination)
@@ -1039,10 +1078,13 @@ final class PoolCore: @unchecked Sendable {
                 let attempts = (chunk.job.crashCounts[start] ?? 0) + 1
                 chunk.job.crashCounts[start] = attempts
                 if attempts > settings.maxCrashRetries {
-                    failRunningItem(.workerCrashed, "\(item) killed \(attempts) workers; the last was worker \(worker.pid) (\(termination))")
+                    let killed = attempts + (chunk.job.unchargedCrashes[start] ?? 0)
+                    failRunningItem(.workerCrashed, "\(item) killed \(killed) workers; the last was worker \(worker.pid) (\(termination))")
                 } else {
                     events.emit(.itemRetried(job: chunk.job.id, index: start, attempt: attempts, deadPID: worker.pid))
                 }
+            } else if position == 0, charge {
+                chunk.job.unchargedCrashes[start, default: 0] += 1
             }
             if start < chunk.end && !chunk.job.isCancelled {
                 requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))

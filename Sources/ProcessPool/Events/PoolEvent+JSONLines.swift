@@ -86,6 +86,10 @@ extension PoolEvent {
         case .chunksQueued(let job, let firstChunk, let chunks, let start, let count, let queue):
             line.field("event", "chunksQueued"); line.field("job", job); line.field("chunk", firstChunk)
             line.field("chunks", chunks); line.field("start", start); line.field("count", count); line.queue(queue)
+        case .chunksRecut(let job, let chunksize, let firstChunk, let chunks, let start, let count, let queue):
+            line.field("event", "chunksRecut"); line.field("job", job); line.field("chunksize", chunksize)
+            line.field("chunk", firstChunk); line.field("chunks", chunks); line.field("start", start)
+            line.field("count", count); line.queue(queue)
         case .chunkRequeued(let job, let chunk, let start, let count, let queue):
             line.field("event", "chunkRequeued"); line.field("job", job); line.field("chunk", chunk)
             line.field("start", start); line.field("count", count); line.queue(queue)
@@ -202,6 +206,11 @@ extension PoolEvent {
             kind = .chunksQueued(job: try line.need(line.job, "job"), firstChunk: try line.need(line.chunk, "chunk"),
                                  chunks: try line.need(line.chunks, "chunks"), start: try line.need(line.start, "start"),
                                  count: try line.need(line.count, "count"), queue: try line.queue())
+        case "chunksRecut":
+            kind = .chunksRecut(job: try line.need(line.job, "job"), chunksize: try line.need(line.chunksize, "chunksize"),
+                                firstChunk: try line.need(line.chunk, "chunk"), chunks: try line.need(line.chunks, "chunks"),
+                                start: try line.need(line.start, "start"), count: try line.need(line.count, "count"),
+                                queue: try line.queue())
         case "chunkRequeued":
             kind = .chunkRequeued(job: try line.need(line.job, "job"), chunk: try line.need(line.chunk, "chunk"),
                                   start: try line.need(line.start, "start"), count: try line.need(line.count, "count"),
@@ -312,7 +321,7 @@ struct JSONLine: Decodable {
         if let chunk, let chunks, chunk > PoolEvent.validRange.upperBound - chunks {
             throw EventLogError(line: 0, message: "chunks \(chunk)+\(chunks) run past \(PoolEvent.validRange.upperBound)")
         }
-        if let chunksize, chunksize < 1, event == "jobSubmitted" {
+        if let chunksize, chunksize < 1, event == "jobSubmitted" || event == "chunksRecut" {
             throw EventLogError(line: 0, message: "\"chunksize\" must be at least 1 (got \(chunksize))")
         }
         for (name, value) in [("pid", pid), ("dead_pid", dead_pid)] {

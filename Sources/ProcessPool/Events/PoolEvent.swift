@@ -35,6 +35,11 @@ public struct PoolEvent: Sendable, Equatable {
         /// firstChunk+chunks`, each of the job's chunksize but the last (one event per submission,
         /// not per chunk, so that a million-item map costs one event here).
         case chunksQueued(job: Int, firstChunk: Int, chunks: Int, start: Int, count: Int, queue: QueueDepth)
+        /// The queued, not yet dispatched items `start ..< start+count` of a running job were cut
+        /// again, into chunks `firstChunk ..< firstChunk+chunks` of `chunksize` items each but the
+        /// last (``ProcessPool/rechunk(job:chunksize:)``, a monitor's `]`/`[` mid-run). They
+        /// replace the chunks those items were in; later input of the job is cut the same way.
+        case chunksRecut(job: Int, chunksize: Int, firstChunk: Int, chunks: Int, start: Int, count: Int, queue: QueueDepth)
         /// The unfinished part of a chunk whose worker died went back to the front of the queue.
         case chunkRequeued(job: Int, chunk: Int, start: Int, count: Int, queue: QueueDepth)
         /// A chunk was sent to a worker (it may wait there behind that worker's current chunk).
