@@ -230,12 +230,14 @@ moment_third-worker() {
     shoot third-worker
 }
 
-# k on the selected worker: SIGKILL, its unfinished items go back in the queue, a new worker
-# process takes the slot and runs them again.
+# k on the selected worker opens the signal menu, Enter sends the preselected SIGKILL: its
+# unfinished items go back in the queue, a new worker process takes the slot and runs them again.
 moment_worker-killed() {
     start_poolmon --workers 2 --delay 1
     wait_for 20 "$(clock 0.5 0.9)" '2*│ .*busy +sum\(' || return 1
     keys k
+    wait_for 10 'send to worker' || return 1
+    keys Enter
     wait_for 20 'exits: 1 crashed' 'started in slot' '2*│ .*busy +sum\(' "$(clock 2.2 2.6)" || return 1
     shoot worker-killed
 }
@@ -252,7 +254,7 @@ moment_help() {
     start_poolmon --workers 2 --delay 1
     wait_for 20 "$(clock 1.2 1.7)" || return 1
     keys '?'
-    wait_for 10 'keys' 'kill the selected worker' "$(clock 2.4 2.9)" || return 1
+    wait_for 10 'keys' 'signal the selected worker' "$(clock 2.4 2.9)" || return 1
     shoot help
 }
 

@@ -128,7 +128,7 @@ extension MonitorScreen {
         ("k  F9", "signal the selected worker: KILL, TERM, INT, STOP, CONT"),
         ("↑  ↓", "select a worker (an item: completion focused)"),
         ("Enter", "inspect the selected worker / item (Esc closes)"),
-        ("F6  <  >", "sort workers: slot, PID, CPU, RSS, done, state"),
+        ("F6  <  >", "sort workers: slot, PID, CPU, RSS, done, state, host"),
         ("/", "filter worker output and pool events (Esc clears)"),
         ("←  →", "step one event back / forward (pauses)"),
         ("S-←  S-→", "step one second back / forward"),

@@ -609,7 +609,7 @@ struct WorkerColumns {
     /// The column names; the one the grid is sorted by is marked `▼` (htop marks it too).
     var header: String {
         func name(_ text: String, _ key: WorkerSort) -> String { sort == key && key != .slot ? text + "▼" : text }
-        var line = "  " + (wide ? name("slot", .slot) + " " : "") + TextFormat.fit(name(pid > 7 ? "host:PID" : "PID", .pid), pid)
+        var line = "  " + (wide ? name("slot", .slot) + " " : "") + TextFormat.fit(sort == .host ? "host▼:PID" : name(pid > 7 ? "host:PID" : "PID", .pid), pid)
             + TextFormat.fit(name("state", .state), 10) + TextFormat.fit("task", task)
         if resources {
             line += TextFormat.right(name("CPU%", .cpu), cpu) + (wide ? " " + TextFormat.fit("trend", trend - 1) : "")

@@ -1,13 +1,14 @@
 /// How the worker grid is ordered (`F6`, `<`, `>`), as htop sorts its process list. The task
 /// stream follows the same order, so that a worker's row and its stream stay side by side.
 public enum WorkerSort: String, Sendable, Equatable, CaseIterable {
-    case slot, pid, cpu, rss, done, state
+    case slot, pid, cpu, rss, done, state, host
 
     /// The column name, as the grid's header marks it.
     public var label: String {
         switch self {
         case .slot: "slot"
         case .pid: "PID"
+        case .host: "host"
         case .cpu: "CPU%"
         case .rss: "RSS"
         case .done: "done"
@@ -32,7 +33,7 @@ public enum WorkerSort: String, Sendable, Equatable, CaseIterable {
     public func ordered(_ workers: [WorkerSlot], resources: ResourceTable) -> [WorkerSlot] {
         func key(_ worker: WorkerSlot) -> Double {
             switch self {
-            case .slot: Double(worker.slot)
+            case .slot, .host: Double(worker.slot)
             case .pid: Double(worker.pid)
             case .cpu: -(resources.usage(of: worker.pid)?.cpuPercent ?? -1)
             case .rss: -Double(resources.usage(of: worker.pid)?.residentBytes ?? -1)
@@ -41,6 +42,14 @@ public enum WorkerSort: String, Sendable, Equatable, CaseIterable {
             }
         }
         guard self != .slot else { return workers }
+        if self == .host {
+            // Workers on other machines grouped by host (local ones, without a host, first),
+            // in slot order within a host.
+            return workers.sorted { a, b in
+                let (ha, hb) = (a.host ?? "", b.host ?? "")
+                return ha != hb ? ha < hb : a.slot < b.slot
+            }
+        }
         return workers.sorted { a, b in
             let (ka, kb) = (key(a), key(b))
             return ka != kb ? ka < kb : a.slot < b.slot

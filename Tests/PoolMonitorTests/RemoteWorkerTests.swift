@@ -35,4 +35,20 @@ struct RemoteWorkerTests {
         let plain = MonitorScreen().render(local, width: 100, height: 30, now: 10_000_000).lines.joined(separator: "\n")
         #expect(!plain.contains("host:PID"))
     }
+
+    @Test("sorting by host groups the workers of each machine (local ones first), slot order within a host")
+    func sortByHost() {
+        let folded = state([
+            .poolResized(from: 0, to: 4),
+            .workerStarted(slot: 0, pid: 11, host: "node2"),
+            .workerStarted(slot: 1, pid: 12, host: "node1"),
+            .workerStarted(slot: 2, pid: 13),
+            .workerStarted(slot: 3, pid: 14, host: "node1"),
+        ])
+        var ui = MonitorUIState()
+        while ui.sort != .host { _ = ui.handle(.sortNext, in: folded) }
+        #expect(ui.orderedWorkers(in: folded).map(\.label) == ["13", "node1:12", "node1:14", "node2:11"])
+        let text = MonitorScreen().render(folded, ui: ui, width: 100, height: 30, now: 10_000_000).lines.joined(separator: "\n")
+        #expect(text.contains("host▼:PID"), "the grid's header says what it is sorted by:\n\(text)")
+    }
 }
