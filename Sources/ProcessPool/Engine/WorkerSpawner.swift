@@ -92,20 +92,10 @@ final class WorkerSpawner {
         guard rc == 0 else {
             throw PoolError(.spawnFailed, "cannot start worker '\(String(cString: path))': \(ResourceShortage.describe(rc))")
         }
-        let pidfd = cshim_pidfd_open(pid)
-        guard pidfd >= 0 else {
-            let reason = ResourceShortage.describe(errno)
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, 0)
-            throw PoolError(.spawnFailed, "pidfd_open failed for worker \(pid): \(reason)")
-        }
-        _ = fcntl(pidfd, F_SETFD, FD_CLOEXEC)
-        for fd in [command[1], result[0], output[0]] where fd >= 0 {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
+        let spawned = try adopt(pid: pid, what: "worker", host: nil, commandFD: command[1], resultFD: result[0],
+                                outputFD: output[0])
         keep = true
-        return Spawned(pid: pid, pidfd: pidfd, commandFD: command[1], resultFD: result[0], outputFD: output[0])
+        return spawned
     }
 
     /// Spawns the launcher of one remote worker: its standard input is the command pipe, its
@@ -141,20 +131,29 @@ final class WorkerSpawner {
         guard rc == 0 else {
             throw PoolError(.spawnFailed, "cannot start the \(launch.launcher.name) launcher ('\(words[0])'): \(ResourceShortage.describe(rc))")
         }
+        let spawned = try adopt(pid: pid, what: "launcher", host: host, commandFD: command[1], resultFD: result[0],
+                                outputFD: output[0])
+        keep = true
+        return spawned
+    }
+
+    /// Takes a just-spawned child into the pool: a pidfd for its exit (on failure the child is
+    /// killed and reaped, so nothing is left behind) and our pipe ends made non-blocking.
+    private func adopt(pid: pid_t, what: String, host: String?, commandFD: Int32, resultFD: Int32,
+                       outputFD: Int32) throws -> Spawned {
         let pidfd = cshim_pidfd_open(pid)
         guard pidfd >= 0 else {
             let reason = ResourceShortage.describe(errno)
             kill(pid, SIGKILL)
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
-            throw PoolError(.spawnFailed, "pidfd_open failed for launcher \(pid): \(reason)")
+            throw PoolError(.spawnFailed, "pidfd_open failed for \(what) \(pid): \(reason)")
         }
         _ = fcntl(pidfd, F_SETFD, FD_CLOEXEC)
-        for fd in [command[1], result[0], output[0]] where fd >= 0 {
+        for fd in [commandFD, resultFD, outputFD] where fd >= 0 {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         }
-        keep = true
-        return Spawned(pid: pid, host: host, pidfd: pidfd, commandFD: command[1], resultFD: result[0], outputFD: output[0])
+        return Spawned(pid: pid, host: host, pidfd: pidfd, commandFD: commandFD, resultFD: resultFD, outputFD: outputFD)
     }
 }
 
