@@ -254,7 +254,7 @@ moment_help() {
     start_poolmon --workers 2 --delay 1
     wait_for 20 "$(clock 1.2 1.7)" || return 1
     keys '?'
-    wait_for 10 'keys' 'signal the selected worker' "$(clock 2.4 2.9)" || return 1
+    wait_for 10 'keys' 'signal the selected worker' || return 1
     shoot help
 }
 
