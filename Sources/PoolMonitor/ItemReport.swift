@@ -54,10 +54,11 @@ public struct ItemReport: Sendable, Equatable {
         store.forEach(in: start..<min(position, start + scanLimit)) { _, event in
             let time = event.time
             if case .jobSubmitted(let submitted) = event.kind, submitted.id == job { chunksize = max(1, submitted.chunksize) }
+            // A single chunk, or a run of consecutive chunks (each the job's chunk size but the last).
+            let run = event.kind.dispatchedChunks.flatMap { $0.job == job && ($0.start..<$0.start + $0.count).contains(index) ? $0 : nil }
             switch event.kind {
-            case let kind where kind.dispatchedChunks.map({ $0.job == job && ($0.start..<$0.start + $0.count).contains(index) }) == true:
-                // A single chunk, or a run of consecutive chunks (each the job's chunk size but the last).
-                guard let run = kind.dispatchedChunks else { break }
+            case _ where run != nil:
+                guard let run else { break }
                 report.attempts.append(Attempt(pid: run.pid, dispatchedAt: time, outcome: "waiting in its chunk"))
                 open = report.attempts.count - 1
                 if run.chunks == 1 {

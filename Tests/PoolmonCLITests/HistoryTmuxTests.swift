@@ -66,10 +66,7 @@ struct HistoryTmuxTests {
             for _ in 0..<60 where found == nil {
                 let screen = try session.capture()
                 found = firstMatch(#"chunk 1 \(items 1–2\) → worker \d+"#, in: screen)
-                if found == nil {
-                    try session.press("NPage")
-                    try await Task.sleep(for: .milliseconds(100))
-                }
+                if found == nil { try await session.pressAndSettle("NPage") }
             }
             #expect(found != nil, "scrolled back to the first chunk 1 (items 1–2) → worker PID")
 
@@ -85,9 +82,7 @@ struct HistoryTmuxTests {
             // Then event by event until both run their first items.
             var bothBusy = false
             for _ in 0..<40 where !bothBusy {
-                try session.press("Right")
-                try await Task.sleep(for: .milliseconds(100))
-                let screen = try session.capture()
+                let screen = try await session.pressAndSettle("Right")
                 bothBusy = screen.contains("REWOUND") && busyCount(screen) == 2
             }
             let busyScreen = try session.capture()

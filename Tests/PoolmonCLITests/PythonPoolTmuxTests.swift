@@ -98,9 +98,8 @@ struct PythonPoolTmuxTests {
             }
             var presses = 0
             while try selected()?.state != "busy" && presses < 6 {
-                try session.press("Down")
+                try await session.pressAndSettle("Down")
                 presses += 1
-                try await Task.sleep(for: .milliseconds(100))
             }
             let target = try #require(try selected()).pid
             try session.press("k")

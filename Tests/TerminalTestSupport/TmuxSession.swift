@@ -127,6 +127,23 @@ public final class TmuxSession {
         }
     }
 
+    /// Presses `key` and polls until the pane has changed (the program has answered it), or
+    /// `timeout` passes with the screen as it was (a key that changes nothing, such as a
+    /// scroll at the end).
+    /// - Returns: the pane's text after the key.
+    @discardableResult
+    public func pressAndSettle(_ key: String, timeout: Duration = .seconds(3)) async throws -> String {
+        let before = try capture()
+        try press(key)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while true {
+            let screen = try capture()
+            if screen != before || clock.now >= deadline { return screen }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Polls until the pane contains `text`.
     @discardableResult
     public func waitFor(_ text: String, timeout: Duration = .seconds(20)) async throws -> String {

@@ -66,21 +66,10 @@ final class WorkerSpawner {
     /// - Throws: ``PoolError/Code/spawnFailed`` with the system's reason.
     func spawn() throws -> Spawned {
         if let launch { return try spawnThroughLauncher(launch, host: nil) }
-        var command: [Int32] = [-1, -1]
-        var result: [Int32] = [-1, -1]
-        var output: [Int32] = [-1, -1]
+        let pipes = try WorkerPipes(captureOutput: captureOutput)
         var keep = false
-        defer {
-            // Child ends always; parent ends too unless the spawn succeeded.
-            for fd in [command[0], result[1], output[1]] where fd >= 0 { close(fd) }
-            if !keep { for fd in [command[1], result[0], output[0]] where fd >= 0 { close(fd) } }
-        }
-        guard cshim_pipe_cloexec(&command) == 0, cshim_pipe_cloexec(&result) == 0 else {
-            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its pipes: \(ResourceShortage.describe(errno))")
-        }
-        if captureOutput && cshim_pipe_cloexec(&output) != 0 {
-            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its output pipe: \(ResourceShortage.describe(errno))")
-        }
+        defer { pipes.close(parentEnds: !keep) }
+        let (command, result, output) = (pipes.command, pipes.result, pipes.output)
         var pid: pid_t = 0
         let fds: [Int32] = [command[0], result[1]]
         let rc = argv.withUnsafeBufferPointer { argvBuffer in
@@ -104,20 +93,10 @@ final class WorkerSpawner {
     /// - Throws: ``PoolError/Code/spawnFailed`` with the system's reason (a launcher not on `PATH`
     ///   is `ENOENT` here; ssh failing to connect shows later, as an exit before the worker's hello).
     func spawnThroughLauncher(_ launch: LaunchCommand, host: String?) throws -> Spawned {
-        var command: [Int32] = [-1, -1]
-        var result: [Int32] = [-1, -1]
-        var output: [Int32] = [-1, -1]
+        let pipes = try WorkerPipes(captureOutput: captureOutput)
         var keep = false
-        defer {
-            for fd in [command[0], result[1], output[1]] where fd >= 0 { close(fd) }
-            if !keep { for fd in [command[1], result[0], output[0]] where fd >= 0 { close(fd) } }
-        }
-        guard cshim_pipe_cloexec(&command) == 0, cshim_pipe_cloexec(&result) == 0 else {
-            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its pipes: \(ResourceShortage.describe(errno))")
-        }
-        if captureOutput && cshim_pipe_cloexec(&output) != 0 {
-            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its output pipe: \(ResourceShortage.describe(errno))")
-        }
+        defer { pipes.close(parentEnds: !keep) }
+        let (command, result, output) = (pipes.command, pipes.result, pipes.output)
         let words = launch.argv(host: host)
         let cArgv = words.map { strdup($0) } + [nil]
         defer { for pointer in cArgv { free(pointer) } }
@@ -159,4 +138,34 @@ final class WorkerSpawner {
 
 func errnoDescription(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
+}
+
+/// The three pipes of one worker: commands to it, results from it, its output (only when
+/// captured; else `[-1, -1]`). All close-on-exec, above the standard descriptors.
+private struct WorkerPipes {
+    var command: [Int32] = [-1, -1]
+    var result: [Int32] = [-1, -1]
+    var output: [Int32] = [-1, -1]
+
+    /// - Throws: ``PoolError/Code/spawnFailed`` when the descriptors run out (any already made
+    ///   are closed).
+    init(captureOutput: Bool) throws {
+        guard cshim_pipe_cloexec(&command) == 0, cshim_pipe_cloexec(&result) == 0 else {
+            let reason = ResourceShortage.describe(errno)
+            close(parentEnds: true)
+            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its pipes: \(reason)")
+        }
+        if captureOutput && cshim_pipe_cloexec(&output) != 0 {
+            let reason = ResourceShortage.describe(errno)
+            close(parentEnds: true)
+            throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its output pipe: \(reason)")
+        }
+    }
+
+    /// Closes the child's ends (the child has its copies once spawned), and the parent's too
+    /// when the spawn failed.
+    func close(parentEnds: Bool) {
+        for fd in [command[0], result[1], output[1]] where fd >= 0 { Glibc.close(fd) }
+        if parentEnds { for fd in [command[1], result[0], output[0]] where fd >= 0 { Glibc.close(fd) } }
+    }
 }
