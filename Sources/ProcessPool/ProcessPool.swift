@@ -662,7 +662,7 @@ public final class ProcessPool: Sendable {
     ) throws -> AsyncResult<[Result]> {
         if let chunksize { _ = try resolveChunksize(chunksize, count: 0) }
         try checkTask(task)
-        let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
+        let encoded = try EncodedItems(items, task: task)
         let (size, automatic) = try resolveChunksize(chunksize, count: encoded.count)
         let job = shared.makeJobID()
         let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback, cancelJob: cancellation(of: job))
@@ -684,13 +684,12 @@ public final class ProcessPool: Sendable {
         let result = AsyncResult<[Result]>(callback: callback, errorCallback: errorCallback, cancelJob: cancellation(of: job))
         let description = descriptor(task, job: job, mode: .map, count: items.count, chunksize: size, automatic: automatic,
                                      label: label)
-        let decode = task.decodeResult
         let delivery = JobDelivery.whole { results in
             if let error = results.firstError {
                 result.resolve(.failure(RegisteredErrors.revive(error)))
                 return
             }
-            result.resolve(Swift.Result { try results.decodeAll(decode) }.mapError {
+            result.resolve(Swift.Result { try results.decodeAll(task) }.mapError {
                 $0 is PoolError ? $0 : PoolError(.encoding, "a result of task '\(task.name)' could not be decoded: \($0)")
             })
         }
@@ -714,7 +713,7 @@ public final class ProcessPool: Sendable {
                 while start != items.endIndex {
                     let end = items.index(start, offsetBy: slice, limitedBy: items.endIndex) ?? items.endIndex
                     do {
-                        var encoded = try EncodedItems(items[start..<end], task: task.name, startingAt: sent, encode: task.encodeArgument)
+                        var encoded = try EncodedItems(items[start..<end], task: task, startingAt: sent)
                         if feed.put(&encoded) { try shared.send(.inputAvailable(job: job), always: true) }
                     } catch let error as PoolError {
                         failure = error
@@ -738,7 +737,7 @@ public final class ProcessPool: Sendable {
         label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
     ) throws {
         try checkTask(task)
-        try submitEncoded(task, try EncodedItems(items, task: task.name, encode: task.encodeArgument), job: job, mode: mode,
+        try submitEncoded(task, try EncodedItems(items, task: task), job: job, mode: mode,
                           chunksize: chunksize, automatic: automatic, label: label, finish: finish)
     }
 
@@ -747,13 +746,12 @@ public final class ProcessPool: Sendable {
         _ task: PoolTask<Argument, Result>, _ encoded: EncodedItems, job: Int, mode: JobMode, chunksize: Int, automatic: Bool,
         label: String?, finish: @escaping @Sendable (Swift.Result<[Result], any Error>) -> Void
     ) throws {
-        let decode = task.decodeResult
         let delivery = JobDelivery.whole { results in
             if let error = results.firstError {
                 finish(.failure(RegisteredErrors.revive(error)))
                 return
             }
-            finish(Swift.Result { try results.decodeAll(decode) }.mapError {
+            finish(Swift.Result { try results.decodeAll(task) }.mapError {
                 $0 is PoolError ? $0 : PoolError(.encoding, "a result of task '\(task.name)' could not be decoded: \($0)")
             })
         }
@@ -797,7 +795,7 @@ public final class ProcessPool: Sendable {
             return try submitWindowed(task, items, mode: mode, ordered: ordered, chunksize: size, limit: limit,
                                       label: label, makeStream: makeStream)
         }
-        let encoded = try EncodedItems(items, task: task.name, encode: task.encodeArgument)
+        let encoded = try EncodedItems(items, task: task)
         let (chunksize, automatic) = try resolveChunksize(chunksize, count: encoded.count)
         let job = shared.makeJobID()
         let stream = makeStream(job)
@@ -840,6 +838,11 @@ public final class ProcessPool: Sendable {
                                    label: label),
             items: first, inputComplete: false, delivery: delivery, feed: feed)))
         let source = SequenceFeedSource(iterator: iterator, next: peeked)
+        // An input held in memory (an array) never blocks between items, so its items may wait
+        // for a few hundred more before they are put; a lazy one may block for as long as it
+        // likes (a file, a socket), so each chunk goes as soon as it is read.
+        let inMemory = items.withContiguousStorageIfAvailable { _ in true } ?? false
+        let putAtLeast = inMemory ? InputFeed.putAtLeast : 1
         let shared = self.shared
         let name = task.name
         let encode = task.encodeArgument
@@ -859,8 +862,13 @@ public final class ProcessPool: Sendable {
                         }
                         index += 1
                     }
-                    if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
+                    // Whole chunks; from memory, a few hundred items at least per put: one lock
+                    // and one hand-over per batch rather than per item at chunk size 1.
+                    if batch.count >= putAtLeast, feed.put(&batch) {
+                        try? shared.send(.inputAvailable(job: job), always: true)
+                    }
                 }
+                if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
             }
             _ = feed.put(&batch)  // the input's last items: taken at `endInput`
             try? shared.send(.endInput(job: job, error: failure), always: true)
@@ -909,6 +917,7 @@ public final class ProcessPool: Sendable {
                             try batch.append(item, index: index, task: task.name, encode: task.encodeArgument)
                             index += 1
                         }
+                        // Each chunk as soon as it is read: the next item may be long in coming.
                         if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
                     }
                 }

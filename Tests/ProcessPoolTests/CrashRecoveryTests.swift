@@ -7,6 +7,42 @@ import Testing
 /// Checklist 22: a worker killed mid-task never hangs the pool.
 @Suite("Crash recovery")
 struct CrashRecoveryTests {
+    @Test("a worker killed while holding a run of chunks (one command) gets each unfinished chunk requeued on its own", .timeLimit(.minutes(2)))
+    func killedWorkerHoldingRun() async throws {
+        // One worker of tiny items takes its fill of consecutive chunks in one command. Item 40
+        // waits on a gate; the worker is killed there. Chunks 0-19 are done; chunks 20-49 (each
+        // of two items) must each go back to the queue, carefully, and every item run once.
+        let pool = try TestEnvironment.pool(workers: 1)
+        defer { pool.terminate() }
+        var events = pool.events().makeAsyncIterator()
+        let gate = TestEnvironment.temporaryDirectory().appendingPathComponent("run-gate").path
+        let items = (0..<100).map { $0 == 40 ? GatedValue($0, gate: gate) : GatedValue($0) }
+        let result = try pool.mapAsync(TestTasks.gatedValue, items, chunksize: 2)
+        var victim: Int32 = 0
+        var runs: [(firstChunk: Int, chunks: Int)] = []
+        var finished = Set<Int>()
+        while finished.count < 40, let event = await events.next() {
+            if let run = event.kind.dispatchedChunks {
+                victim = run.pid
+                runs.append((run.firstChunk, run.chunks))
+            }
+            if let (_, indices) = event.kind.successfullyFinishedItems { finished.formUnion(indices) }
+        }
+        #expect(finished == Set(0..<40))
+        #expect(runs.contains { $0.chunks > 1 && $0.firstChunk <= 20 && 20 < $0.firstChunk + $0.chunks },
+                "the gated item's chunk went out in a run of several: \(runs)")
+        #expect(kill(victim, SIGKILL) == 0)
+        var requeued: [(chunk: Int, start: Int, count: Int)] = []
+        while let event = await events.next() {
+            if case .chunkRequeued(_, let chunk, let start, let count, _) = event.kind { requeued.append((chunk, start, count)) }
+            if case .workerExited(_, victim, _, _, _) = event.kind { break }
+        }
+        TestEnvironment.open(gate)
+        #expect(requeued.map(\.chunk) == Array(20..<50))
+        #expect(requeued.allSatisfy { $0.start == 2 * $0.chunk && $0.count == 2 })
+        #expect(try result.get(timeout: .seconds(60)) == Array(0..<100))
+    }
+
     @Test("a worker SIGKILLed mid-task is replaced and its items re-run; the results are right", .timeLimit(.minutes(2)))
     func killedWorker() async throws {
         let pool = try TestEnvironment.pool(workers: 2)

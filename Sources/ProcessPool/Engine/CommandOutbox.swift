@@ -10,7 +10,9 @@ struct CommandOutbox {
     /// A run of argument bytes spliced into the stream at `at` (an offset into `buffer`).
     private struct Borrowed {
         let at: Int
-        let bytes: ArraySlice<UInt8>
+        /// Holds the bytes (a copy of the job's writer shares its storage).
+        let source: WireWriter
+        let range: Range<Int>
     }
 
     private var buffer = WireWriter(capacity: Self.initialCapacity)
@@ -23,25 +25,26 @@ struct CommandOutbox {
     /// Argument runs at least this long are borrowed rather than copied.
     static let borrowAtLeast = 16_384
 
-    var hasPendingBytes: Bool { sent < buffer.bytes.count + borrowedCount }
+    var hasPendingBytes: Bool { sent < buffer.count + borrowedCount }
 
     /// Appends a `chunk` frame.
     /// - Parameter mayBorrow: whether `arguments` may be written later from its own storage (its
     ///   array will not change meanwhile: appending to it would copy it whole).
     mutating func appendChunk(job: Int, start: Int, count: Int, careful: Bool, task: String,
-                              arguments: ArraySlice<UInt8>, mayBorrow: Bool) {
+                              arguments: (source: WireWriter, range: Range<Int>), mayBorrow: Bool) {
         let frame = Frame.begin(.chunk, in: &buffer)
         buffer.write(UInt32(job))
         buffer.write(UInt32(start))
         buffer.write(UInt32(count))
         buffer.write(UInt8(careful ? 1 : 0))
         buffer.write(task)
-        if mayBorrow && arguments.count >= Self.borrowAtLeast {
-            buffer.patch(UInt32(buffer.bytes.count - frame - 4 + arguments.count), at: frame)
-            borrowed.append(Borrowed(at: buffer.bytes.count, bytes: arguments))
-            borrowedCount += arguments.count
+        let length = arguments.range.count
+        if mayBorrow && length >= Self.borrowAtLeast {
+            buffer.patch(UInt32(buffer.count - frame - 4 + length), at: frame)
+            borrowed.append(Borrowed(at: buffer.count, source: arguments.source, range: arguments.range))
+            borrowedCount += length
         } else {
-            arguments.withUnsafeBytes { buffer.writeRaw($0) }
+            arguments.source.withUnsafeBytes { buffer.writeRaw(UnsafeRawBufferPointer(rebasing: $0[arguments.range])) }
             Frame.end(&buffer, at: frame)
         }
     }
@@ -96,23 +99,25 @@ struct CommandOutbox {
                 return piece(of: bufferStart..<run.at, skipping: sent - streamStart, body)
             }
             streamStart += before
-            if sent < streamStart + run.bytes.count {
+            if sent < streamStart + run.range.count {
                 let skip = sent - streamStart
-                return run.bytes.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[skip...])) }
+                return run.source.withUnsafeBytes { raw in
+                    body(UnsafeRawBufferPointer(rebasing: raw[(run.range.lowerBound + skip)..<run.range.upperBound]))
+                }
             }
-            streamStart += run.bytes.count
+            streamStart += run.range.count
             bufferStart = run.at
         }
-        return piece(of: bufferStart..<buffer.bytes.count, skipping: sent - streamStart, body)
+        return piece(of: bufferStart..<buffer.count, skipping: sent - streamStart, body)
     }
 
     private func piece(of range: Range<Int>, skipping skip: Int, _ body: (UnsafeRawBufferPointer) -> Int) -> Int {
-        buffer.bytes.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[(range.lowerBound + skip)..<range.upperBound])) }
+        buffer.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[(range.lowerBound + skip)..<range.upperBound])) }
     }
 
     /// Drops everything (written or not), releasing borrowed runs and an outgrown buffer.
     mutating func removeAll() {
-        if buffer.bytes.capacity > 16 * Self.initialCapacity {
+        if buffer.capacity > 16 * Self.initialCapacity {
             buffer = WireWriter(capacity: Self.initialCapacity)
         } else {
             buffer.removeAll()

@@ -64,9 +64,10 @@ final class JobRecord {
 
     var itemCount: Int { base + items.count }
 
-    /// The encoded arguments of items `start ..< start+count` (still held).
-    func argumentBytes(start: Int, count: Int) -> ArraySlice<UInt8> {
-        items.bytes[items.byteRange(start: start - base, count: count)]
+    /// The encoded arguments of items `start ..< start+count` (still held): the buffer holding
+    /// them, and where they are in it.
+    func argumentBytes(start: Int, count: Int) -> (source: WireWriter, range: Range<Int>) {
+        (items.bytes, items.byteRange(start: start - base, count: count))
     }
     var isComplete: Bool { inputComplete && finishedCount == itemCount }
 
@@ -108,8 +109,8 @@ final class JobRecord {
         return true
     }
 
-    /// Counts a chunk all of whose items have finished.
-    func chunkFinished() { chunksDone += 1 }
+    /// Counts chunks all of whose items have finished.
+    func chunksFinished(_ count: Int) { chunksDone += count }
 
     /// Hands whatever became deliverable after `index` finished to the caller's sink; the
     /// caller sees it at the next ``commitDeliveries()`` (one per batch of results).

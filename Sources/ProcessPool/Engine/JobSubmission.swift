@@ -1,7 +1,7 @@
 /// Encoded task arguments: `UInt32 length` + bytes for each item, back to back, so that the items
 /// of a chunk are one contiguous slice that goes into the chunk frame with a single copy.
 struct EncodedItems: Sendable {
-    var bytes: [UInt8] = []
+    var bytes = WireWriter()
     /// `offsets[i]` is where item `i` starts; one extra entry marks the end.
     var offsets: [Int] = [0]
 
@@ -21,56 +21,83 @@ struct EncodedItems: Sendable {
         // the metadata of its element tuple on every item, which was most of the encoding time.
         var index = firstIndex
         for item in items {
-            let lengthAt = writer.bytes.count
+            let lengthAt = writer.count
             writer.write(UInt32(0))
             do {
                 try encode(item, &writer)
             } catch {
                 throw PoolError(.encoding, "argument \(index) of task '\(task)' cannot be encoded: \(error)")
             }
-            writer.patch(UInt32(writer.bytes.count - lengthAt - 4), at: lengthAt)
-            offsets.append(writer.bytes.count)
-            if index == firstIndex && writer.bytes.count <= 256 && expected > 1 {
+            writer.patch(UInt32(writer.count - lengthAt - 4), at: lengthAt)
+            offsets.append(writer.count)
+            if index == firstIndex && writer.count <= 256 && expected > 1 {
                 // Small arguments are usually all the same size: size the buffer for all of them
                 // from the first, rather than doubling (and copying) it a dozen times.
-                writer.bytes.reserveCapacity(writer.bytes.count * expected)
+                writer.reserveCapacity(writer.count * expected)
             }
             index += 1
         }
-        bytes = writer.bytes
+        bytes = writer
         self.offsets = offsets
+    }
+
+    /// Encodes a contiguous run of arguments with the task's batch encoder (specialized for
+    /// their type: see ``PoolTask/encodeArguments``).
+    /// - Throws: ``PoolError/Code/encoding`` naming the first item that cannot be encoded.
+    init<A: Sendable, R: Sendable>(_ items: UnsafeBufferPointer<A>, task: PoolTask<A, R>, startingAt firstIndex: Int = 0) throws {
+        var offsets = [0]
+        offsets.reserveCapacity(items.count + 1)
+        do {
+            try task.encodeArguments(items, &bytes, &offsets)
+        } catch let failure as ArgumentEncodingFailure {
+            throw PoolError(.encoding, "argument \(firstIndex + failure.position) of task '\(task.name)' cannot be encoded: \(failure.underlying)")
+        }
+        self.offsets = offsets
+    }
+
+    /// Encodes `items`, through the batch encoder when they are contiguous in memory.
+    init<S: Sequence, R: Sendable>(_ items: S, task: PoolTask<S.Element, R>, startingAt firstIndex: Int = 0) throws {
+        if let encoded = try items.withContiguousStorageIfAvailable({ try EncodedItems($0, task: task, startingAt: firstIndex) }) {
+            self = encoded
+        } else {
+            try self.init(items, task: task.name, startingAt: firstIndex, encode: task.encodeArgument)
+        }
     }
 
     /// Encodes one more item at the end.
     /// - Throws: ``PoolError/Code/encoding`` naming the item (`index`, its place in the input).
     mutating func append<T>(_ item: T, index: Int, task: String, encode: (T, inout WireWriter) throws -> Void) throws {
-        var writer = WireWriter()
-        swap(&writer.bytes, &bytes)
-        defer { swap(&writer.bytes, &bytes) }
-        let lengthAt = writer.bytes.count
-        writer.write(UInt32(0))
+        let lengthAt = bytes.count
+        bytes.write(UInt32(0))
         do {
-            try encode(item, &writer)
+            try encode(item, &bytes)
         } catch {
-            writer.bytes.removeSubrange(lengthAt...)
+            bytes.truncate(to: lengthAt)
             throw PoolError(.encoding, "argument \(index) of task '\(task)' cannot be encoded: \(error)")
         }
-        writer.patch(UInt32(writer.bytes.count - lengthAt - 4), at: lengthAt)
-        offsets.append(writer.bytes.count)
+        bytes.patch(UInt32(bytes.count - lengthAt - 4), at: lengthAt)
+        offsets.append(bytes.count)
+    }
+
+    /// Drops every item, keeping the storage for the next batch.
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        offsets.removeAll(keepingCapacity: true)
+        offsets.append(0)
     }
 
     /// The items from `first` on (a long stream job lets go of the ones it has delivered).
     func suffix(from first: Int) -> EncodedItems {
         var rest = EncodedItems()
         let base = offsets[first]
-        rest.bytes = Array(bytes[base...])
+        bytes.withUnsafeBytes { rest.bytes.writeRaw(UnsafeRawBufferPointer(rebasing: $0[base...])) }
         rest.offsets = offsets[first...].map { $0 - base }
         return rest
     }
 
     mutating func append(contentsOf other: EncodedItems) {
         let base = bytes.count
-        bytes.append(contentsOf: other.bytes)
+        bytes.writeRaw(other.bytes)
         offsets.append(contentsOf: other.offsets.dropFirst().map { $0 + base })
     }
 
@@ -86,17 +113,10 @@ struct JobResults {
 
     var count: Int { table.count }
 
-    /// Decodes every result in input order.
-    func decodeAll<R>(_ decode: (inout WireReader) throws -> R) throws -> [R] {
-        var values: [R] = []
-        values.reserveCapacity(table.count)
-        for i in 0..<table.count {
-            values.append(try table.withResult(i) { raw in
-                var reader = WireReader(raw)
-                return try decode(&reader)
-            })
-        }
-        return values
+    /// Decodes every result in input order, with the task's batch decoder (specialized for the
+    /// result type: see ``PoolTask/decodeResults``).
+    func decodeAll<A, R>(_ task: PoolTask<A, R>) throws -> [R] {
+        try task.decodeResults(table.count) { table.resultBytes($0) }
     }
 }
 

@@ -9,52 +9,63 @@ import Glibc
 /// pool's footprint would keep the size of its largest job. Mapped storage goes back to the
 /// system the moment the array is freed.
 final class PageArray<Element: BitwiseCopyable> {
-    private var base: UnsafeMutablePointer<Element>
-    private var capacity: Int
-    private(set) var count: Int
-    private var isMapped: Bool
+    /// The array's state, behind a pointer: a class's stored `var`s are checked for exclusive
+    /// access at run time on every use (`swift_beginAccess`), which showed in the IO thread's
+    /// profile at millions of results a second; a pointer's pointee is not.
+    private struct State {
+        var base: UnsafeMutablePointer<Element>
+        var capacity: Int
+        var count: Int
+        var isMapped: Bool
+    }
+    private let state: UnsafeMutablePointer<State>
+
+    var count: Int { state.pointee.count }
 
     /// Storage of at least this many bytes is mapped.
     private static var mapAtLeast: Int { 256 * 1024 }
 
     init(repeating value: Element, count: Int) {
         let capacity = max(count, 16)
-        (base, isMapped) = Self.allocate(capacity)
-        self.capacity = capacity
-        self.count = count
+        let (base, isMapped) = Self.allocate(capacity)
         base.initialize(repeating: value, count: count)
+        state = .allocate(capacity: 1)
+        state.initialize(to: State(base: base, capacity: capacity, count: count, isMapped: isMapped))
     }
 
-    deinit { Self.release(base, capacity: capacity, isMapped: isMapped) }
+    deinit {
+        Self.release(state.pointee.base, capacity: state.pointee.capacity, isMapped: state.pointee.isMapped)
+        state.deallocate()
+    }
 
     @inline(__always)
     subscript(index: Int) -> Element {
         get {
-            precondition(index >= 0 && index < count, "PageArray index out of range")
-            return base[index]
+            precondition(index >= 0 && index < state.pointee.count, "PageArray index out of range")
+            return state.pointee.base[index]
         }
         set {
-            precondition(index >= 0 && index < count, "PageArray index out of range")
-            base[index] = newValue
+            precondition(index >= 0 && index < state.pointee.count, "PageArray index out of range")
+            state.pointee.base[index] = newValue
         }
     }
 
     func append(repeating value: Element, count more: Int) {
-        reserve(count + more)
-        (base + count).initialize(repeating: value, count: more)
-        count += more
+        reserve(state.pointee.count + more)
+        (state.pointee.base + state.pointee.count).initialize(repeating: value, count: more)
+        state.pointee.count += more
     }
 
     /// Makes room for `minimum` elements, doubling as arrays do.
     func reserve(_ minimum: Int) {
-        guard minimum > capacity else { return }
-        let newCapacity = max(minimum, capacity * 2)
+        guard minimum > state.pointee.capacity else { return }
+        let newCapacity = max(minimum, state.pointee.capacity * 2)
         let (newBase, mapped) = Self.allocate(newCapacity)
-        newBase.initialize(from: base, count: count)
-        Self.release(base, capacity: capacity, isMapped: isMapped)
-        base = newBase
-        capacity = newCapacity
-        isMapped = mapped
+        newBase.initialize(from: state.pointee.base, count: state.pointee.count)
+        Self.release(state.pointee.base, capacity: state.pointee.capacity, isMapped: state.pointee.isMapped)
+        state.pointee.base = newBase
+        state.pointee.capacity = newCapacity
+        state.pointee.isMapped = mapped
     }
 
     private static func allocate(_ capacity: Int) -> (UnsafeMutablePointer<Element>, Bool) {
@@ -81,14 +92,14 @@ final class PageArray<Element: BitwiseCopyable> {
 extension PageArray where Element == UInt8 {
     func append(contentsOf raw: UnsafeRawBufferPointer) {
         guard raw.count > 0 else { return }
-        reserve(count + raw.count)
-        UnsafeMutableRawPointer(base + count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
-        count += raw.count
+        reserve(state.pointee.count + raw.count)
+        UnsafeMutableRawPointer(state.pointee.base + state.pointee.count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+        state.pointee.count += raw.count
     }
 
     /// Calls `body` with the bytes `start ..< start + length`.
     func withUnsafeBytes<T>(start: Int, length: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         precondition(start >= 0 && length >= 0 && start + length <= count, "PageArray range out of bounds")
-        return try body(UnsafeRawBufferPointer(start: base + start, count: length))
+        return try body(UnsafeRawBufferPointer(start: state.pointee.base + start, count: length))
     }
 }

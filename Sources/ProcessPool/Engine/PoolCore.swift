@@ -277,9 +277,17 @@ final class PoolCore: @unchecked Sendable {
         }
         // What each worker holds now, so that the grid shows it busy at once.
         for worker in slots.compactMap({ $0 }) where worker.identified {
-            for chunk in worker.inflight {
-                kinds.append(.chunkDispatched(job: chunk.job.id, chunk: chunk.chunk, start: chunk.next,
-                                              count: chunk.end - chunk.next, pid: worker.pid, queue: queue))
+            for run in worker.inflight {
+                // From the chunk it has got to: the run's finished chunks are in the job's progress.
+                let finished = run.chunksFinished(before: run.next)
+                let chunks = run.chunks - finished
+                if chunks == 1 {
+                    kinds.append(.chunkDispatched(job: run.job.id, chunk: run.chunk + finished, start: run.next,
+                                                  count: run.end - run.next, pid: worker.pid, queue: queue))
+                } else if chunks > 1 {
+                    kinds.append(.chunksDispatched(job: run.job.id, firstChunk: run.chunk + finished, chunks: chunks,
+                                                   start: run.next, count: run.end - run.next, pid: worker.pid, queue: queue))
+                }
             }
         }
         return kinds
@@ -389,13 +397,55 @@ final class PoolCore: @unchecked Sendable {
         while progress && !queue.isEmpty {
             progress = false
             for case let worker? in slots where worker.acceptsWork {
-                while !queue.isEmpty && hasRoom(worker) {
-                    send(popChunk(), to: worker, at: stamp)
+                // Consecutive whole chunks of one job go out as one command (one frame, one
+                // copy of their arguments, one entry in flight): with tiny items the per-chunk
+                // costs of a command would otherwise be most of an item's.
+                var run: OutgoingRun?
+                while !queue.isEmpty {
+                    // As many of the head's chunks as the worker has room for, taken at once.
+                    let wanted = room(of: worker, for: queue[0])
+                    guard wanted > 0 else { break }
+                    let piece = popChunks(wanted)
+                    worker.inflightItems += piece.count
+                    worker.inflightChunks += piece.chunks
+                    worker.chunksAssigned += piece.chunks
+                    announceDispatch(piece.work, count: piece.count, chunks: piece.chunks, to: worker, at: stamp)
                     progress = true
+                    if run?.extend(with: piece) == true { continue }
+                    if let run { send(run, to: worker) }
+                    run = OutgoingRun(piece)
                 }
+                if let run { send(run, to: worker) }
             }
         }
         announceDispatchRun(at: stamp)
+    }
+
+    /// Chunks popped for one worker in one dispatch pass, to be sent as one command: a run of
+    /// consecutive whole chunks of one job (never a re-queued remainder, which goes alone).
+    private struct OutgoingRun {
+        let work: QueuedWork
+        var chunks = 1
+        var count: Int
+        let chunksize: Int
+
+        init(_ piece: (work: QueuedWork, count: Int, chunks: Int)) {
+            work = piece.work
+            count = piece.count
+            chunks = piece.chunks
+            chunksize = piece.work.isRemainder ? max(piece.count, 1) : piece.work.job.chunksize
+        }
+
+        /// Takes `piece` into the run if it continues it.
+        mutating func extend(with piece: (work: QueuedWork, count: Int, chunks: Int)) -> Bool {
+            guard !work.isRemainder, !piece.work.isRemainder, piece.work.job === work.job,
+                  piece.work.job.chunksize == chunksize, count == chunks * chunksize,
+                  piece.work.chunk == work.chunk + chunks, piece.work.start == work.start + count
+            else { return false }
+            chunks += piece.chunks
+            count += piece.count
+            return true
+        }
     }
 
     /// Chunks sent to one worker in the current dispatch pass and not announced yet: consecutive
@@ -412,14 +462,15 @@ final class PoolCore: @unchecked Sendable {
     }
     private var dispatchRun: DispatchRun?
 
-    /// Announces a chunk sent to a worker, joining it to the run before it where it continues it.
-    private func announceDispatch(_ work: QueuedWork, count: Int, to worker: WorkerRecord, at stamp: UInt64) {
+    /// Announces chunks sent to a worker, joining them to the run before them where they
+    /// continue it.
+    private func announceDispatch(_ work: QueuedWork, count: Int, chunks: Int, to worker: WorkerRecord, at stamp: UInt64) {
         guard events.isActive else { return }
         let job = work.job
         if var run = dispatchRun, run.pid == worker.pid, run.job == job.id, !work.isRemainder,
            run.firstChunk + run.chunks == work.chunk, run.start + run.count == work.start,
            run.count == run.chunks * job.chunksize {
-            run.chunks += 1
+            run.chunks += chunks
             run.count += count
             run.queue = queueDepth
             dispatchRun = run
@@ -431,7 +482,7 @@ final class PoolCore: @unchecked Sendable {
             events.emit(.chunkDispatched(job: job.id, chunk: work.chunk, start: work.start, count: count,
                                          pid: worker.pid, queue: queueDepth), at: stamp)
         } else {
-            dispatchRun = DispatchRun(job: job.id, firstChunk: work.chunk, chunks: 1, start: work.start, count: count,
+            dispatchRun = DispatchRun(job: job.id, firstChunk: work.chunk, chunks: chunks, start: work.start, count: count,
                                       pid: worker.pid, queue: queueDepth)
         }
     }
@@ -448,21 +499,47 @@ final class PoolCore: @unchecked Sendable {
         }
     }
 
-    private func hasRoom(_ worker: WorkerRecord) -> Bool {
-        if let limit = settings.maxTasksPerChild, worker.chunksAssigned >= limit { return false }
-        if worker.inflight.isEmpty { return true }
+    /// How many of `head`'s chunks the worker may take now: as many as it would be admitted one
+    /// after another. A worker with nothing in flight takes one; one of tiny items (measured on
+    /// this job) takes more while it holds fewer than ``PoolSettings/prefetchMaxChunks`` chunks
+    /// and ``PoolSettings/prefetchMaxItems`` items, and less than
+    /// ``PoolSettings/prefetchBudgetNanoseconds`` of work.
+    private func room(of worker: WorkerRecord, for head: QueuedWork) -> Int {
+        let size = head.isRemainder ? head.end - head.start : head.job.chunksize
+        let available = head.isRemainder ? 1 : (head.end - head.start + size - 1) / size
+        var chunks = worker.inflightChunks
+        var items = worker.inflightItems
+        var assigned = worker.chunksAssigned
         let mean = worker.meanItemNanoseconds
-        guard mean >= 0 && mean < settings.prefetchBelowNanoseconds, worker.meanJob == queue.first?.job.id else {
-            return false
+        let tiny = mean >= 0 && mean < settings.prefetchBelowNanoseconds && worker.meanJob == head.job.id
+        var taken = 0
+        while taken < available {
+            if let limit = settings.maxTasksPerChild, assigned >= limit { break }
+            if chunks > 0 {
+                guard tiny, chunks < settings.prefetchMaxChunks, items < settings.prefetchMaxItems,
+                      Double(items) * mean < settings.prefetchBudgetNanoseconds else { break }
+            }
+            taken += 1
+            chunks += 1
+            items += size
+            assigned += 1
         }
-        return worker.inflight.count < settings.prefetchMaxChunks
-            && worker.inflightItems < settings.prefetchMaxItems
-            && Double(worker.inflightItems) * mean < settings.prefetchBudgetNanoseconds
+        return taken
     }
 
-    private func popChunk() -> (work: QueuedWork, count: Int) {
+    /// Takes up to `wanted` consecutive chunks from the head of the queue (a re-queued
+    /// remainder: itself alone).
+    private func popChunks(_ wanted: Int) -> (work: QueuedWork, count: Int, chunks: Int) {
         let head = queue[0]
-        let count = head.isRemainder ? head.end - head.start : min(head.job.chunksize, head.end - head.start)
+        let count: Int
+        let chunks: Int
+        if head.isRemainder {
+            count = head.end - head.start
+            chunks = 1
+        } else {
+            count = min(wanted * head.job.chunksize, head.end - head.start)
+            chunks = (count + head.job.chunksize - 1) / head.job.chunksize
+        }
         let piece = QueuedWork(job: head.job, chunk: head.chunk, start: head.start, end: head.start + count,
                                isRemainder: head.isRemainder)
         if head.start + count >= head.end {
@@ -470,27 +547,25 @@ final class PoolCore: @unchecked Sendable {
         } else {
             // In place: no copy of the queued run in and out of the deque.
             queue[0].start += count
-            queue[0].chunk += 1
+            queue[0].chunk += chunks
         }
         queuedItems -= count
-        queuedChunks -= 1
-        return (piece, count)
+        queuedChunks -= chunks
+        return (piece, count, chunks)
     }
 
-    private func send(_ piece: (work: QueuedWork, count: Int), to worker: WorkerRecord, at stamp: UInt64) {
-        let work = piece.work
+    /// Sends a run of chunks as one command; the worker's counters already include it.
+    private func send(_ run: OutgoingRun, to worker: WorkerRecord) {
+        let work = run.work
         let job = work.job
-        worker.outbox.appendChunk(job: job.id, start: work.start, count: piece.count, careful: work.isRemainder,
+        worker.outbox.appendChunk(job: job.id, start: work.start, count: run.count, careful: work.isRemainder,
                                   task: job.descriptor.function,
-                                  arguments: job.argumentBytes(start: work.start, count: piece.count),
+                                  arguments: job.argumentBytes(start: work.start, count: run.count),
                                   mayBorrow: job.inputComplete)
         // An idle worker's silence so far was not a task running: its clock starts now.
         if worker.inflight.isEmpty && settings.taskTimeout != nil { worker.lastHeard = MonotonicClock.nanoseconds() }
-        worker.inflight.append(.init(job: job, chunk: work.chunk, start: work.start, count: piece.count, next: work.start,
-                                     careful: work.isRemainder))
-        worker.inflightItems += piece.count
-        worker.chunksAssigned += 1
-        announceDispatch(work, count: piece.count, to: worker, at: stamp)
+        worker.inflight.append(.init(job: job, chunk: work.chunk, chunks: run.chunks, chunksize: run.chunksize,
+                                     start: work.start, count: run.count, next: work.start, careful: work.isRemainder))
     }
 
     // MARK: writing
@@ -642,12 +717,14 @@ final class PoolCore: @unchecked Sendable {
         // a protocol violation mid-frame re-runs the rest and nothing twice.
         defer {
             let done = head.next - start
+            let chunksDone = head.chunksFinished(before: head.next) - head.chunksFinished(before: start)
             if head.next == head.end {
                 worker.inflight.removeFirst()
-                job.chunkFinished()
             } else {
                 worker.inflight[0] = head
             }
+            if chunksDone > 0 { job.chunksFinished(chunksDone) }
+            worker.inflightChunks -= chunksDone
             worker.inflightItems -= done
             worker.itemsDone += done
             worker.meanItemNanoseconds = mean
@@ -1087,11 +1164,16 @@ final class PoolCore: @unchecked Sendable {
                 chunk.job.unchargedCrashes[start, default: 0] += 1
             }
             if start < chunk.end && !chunk.job.isCancelled {
-                requeued.append(QueuedWork(job: chunk.job, chunk: chunk.chunk, start: start, end: chunk.end, isRemainder: true))
+                // Each chunk of a run goes back on its own, as the careful re-run of a chunk.
+                for piece in chunk.pieces(from: start) {
+                    requeued.append(QueuedWork(job: chunk.job, chunk: piece.chunk, start: piece.start, end: piece.end,
+                                               isRemainder: true))
+                }
             }
         }
         worker.inflight.removeAll()
         worker.inflightItems = 0
+        worker.inflightChunks = 0
         for work in requeued.reversed() {
             queue.prepend(work)
             queuedItems += work.end - work.start

@@ -70,6 +70,12 @@ struct ResultTable {
         return rest
     }
 
+    /// The encoded result of a succeeded item, valid while the table lives and records nothing
+    /// more (the arena may move when it grows).
+    func resultBytes(_ index: Int) -> UnsafeRawBufferPointer {
+        arena.withUnsafeBytes(start: starts[index], length: Int(lengths[index])) { $0 }
+    }
+
     /// Calls `body` with the encoded result of a succeeded item.
     func withResult<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
         try arena.withUnsafeBytes(start: starts[index], length: Int(lengths[index]), body)

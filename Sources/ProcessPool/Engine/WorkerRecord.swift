@@ -12,10 +12,17 @@ final class WorkerRecord {
         case draining
     }
 
-    /// A chunk sent to this worker, with the next item it has not reported yet.
+    /// A run of consecutive chunks of one job sent to this worker in one command (one chunk,
+    /// unless the worker runs tiny items and took several at once), with the next item it has
+    /// not reported yet. Every chunk of a run but the last holds exactly `chunksize` items.
     struct InflightChunk {
         let job: JobRecord
+        /// The run's first chunk number.
         let chunk: Int
+        /// How many chunks the run holds.
+        let chunks: Int
+        /// Items per chunk in the run (its last chunk may be shorter).
+        let chunksize: Int
         let start: Int
         let count: Int
         var next: Int
@@ -23,6 +30,27 @@ final class WorkerRecord {
         /// reported start is exactly the item running now.
         let careful: Bool
         var end: Int { start + count }
+
+        /// How many of the run's chunks are finished once every item before `item` is.
+        @inline(__always)
+        func chunksFinished(before item: Int) -> Int {
+            item >= end ? chunks : (item - start) / chunksize
+        }
+
+        /// The chunks of the run from the one holding `item` on, as (chunk number, start, end),
+        /// the first starting at `item`: what goes back to the queue when the worker dies.
+        func pieces(from item: Int) -> [(chunk: Int, start: Int, end: Int)] {
+            var pieces: [(chunk: Int, start: Int, end: Int)] = []
+            var position = min((item - start) / chunksize, chunks - 1)
+            var from = item
+            while from < end {
+                let to = position == chunks - 1 ? end : start + (position + 1) * chunksize
+                pieces.append((chunk + position, from, to))
+                from = to
+                position += 1
+            }
+            return pieces
+        }
     }
 
     /// Unique for the pool's life (slots are reused), used in epoll tokens.
@@ -63,6 +91,8 @@ final class WorkerRecord {
 
     var inflight = Deque<InflightChunk>()
     var inflightItems = 0
+    /// Chunks in `inflight`, counting each chunk of a run.
+    var inflightChunks = 0
     var chunksAssigned = 0
     /// Moving average of item durations; negative until the first result.
     var meanItemNanoseconds: Double = -1

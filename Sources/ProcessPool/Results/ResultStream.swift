@@ -1,4 +1,3 @@
-import DequeModule
 import Foundation
 
 /// The results of `imap` or `imapUnordered`, as they become available: an `AsyncSequence`, and
@@ -14,23 +13,29 @@ import Foundation
 /// queued chunks are dropped and the stream ends with `CancellationError`. A second iterator
 /// throws ``PoolError/Code/misuse`` instead of competing for the results.
 public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Sendable {
-    // Safe to share: `buffer`, `finished`, `cancelled`, `hasConsumer`, `feeder` and `waiter` are
-    // only touched while `condition` is locked. `pending` is touched only by the pool's IO thread
-    // (the sole producer), between `deliver` and `commit`.
+    // Safe to share: `buffer`, `head`, `finished`, `cancelled`, `cancellationReported`,
+    // `hasConsumer`, `feeder` and `waiter` are only touched while `condition` is locked.
+    // `pending` is touched only by the pool's IO thread (the sole producer), between `deliver`
+    // and `commit`. `decode`, `failureElement`, `mapError` and `cancelJob` never change.
     private let condition = NSCondition()
-    private var buffer = Deque<Result<Element, any Error>>()
+    /// Results published to the consumer; those before `head` were taken one at a time by
+    /// ``next(timeout:)``.
+    private var buffer = StreamResults()
+    private var head = 0
     private var finished = false
     private var cancelled = false
+    /// Whether a consumer was told of the cancellation (it is thrown once, then the stream ends).
+    private var cancellationReported = false
     private var hasConsumer = false
     private var waiter: CheckedContinuation<Void, Never>?
-    private var pending: [Result<Element, any Error>] = []
+    private var pending = StreamResults()
     /// The task reading a lazy input, cancelled with the job.
     private var feeder: Task<Void, Never>?
     /// The window onto a lazily read input: told of every result the consumer takes.
     private var feed: InputFeed?
-    private let decode: @Sendable (inout WireReader) throws -> Element
+    @usableFromInline let decode: @Sendable (inout WireReader) throws -> Element
     /// Makes an element of an item's error (streams of `Result`s); `nil`: the error is thrown.
-    private let failureElement: (@Sendable (any Error) -> Element)?
+    @usableFromInline let failureElement: (@Sendable (any Error) -> Element)?
     /// Maps an error as it arrives (a registered error type comes back as itself).
     private let mapError: @Sendable (any Error) -> any Error
     /// Asks the pool to drop the job's queued work.
@@ -46,6 +51,18 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         self.cancelJob = cancelJob
     }
 
+    /// The element `result` stands for, or the error to throw.
+    @inlinable
+    func element(_ result: Result<Element, any Error>) throws -> Element {
+        switch result {
+        case .success(let element): return element
+        case .failure(let error):
+            // A cancellation (or the pool's end) ends even a stream of `Result`s.
+            if let failureElement, !(error is CancellationError) { return failureElement(error) }
+            throw error
+        }
+    }
+
     /// Blocks for the next result.
     /// - Returns: the next result, or `nil` after the last one.
     /// - Throws: the item's error, `CancellationError` once the stream was cancelled, or
@@ -54,18 +71,30 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         condition.lock()
         defer { condition.unlock() }
         let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
-        while buffer.isEmpty && !finished {
+        while head >= buffer.count && !finished {
             if let deadline {
-                if !condition.wait(until: deadline) && buffer.isEmpty && !finished {
+                if !condition.wait(until: deadline) && head >= buffer.count && !finished {
                     throw PoolError(.timeout, "no result within \(timeout!)")
                 }
             } else {
                 condition.wait()
             }
         }
-        guard let first = buffer.popFirst() else { return nil }
+        guard head < buffer.count else {
+            if cancelled && !cancellationReported {
+                cancellationReported = true
+                throw CancellationError()
+            }
+            return nil
+        }
+        let result = buffer.result(at: head, decode: decode)
+        head += 1
+        if head == buffer.count {
+            buffer.removeAll()
+            head = 0
+        }
         feed?.consumed(1)
-        return try first.get()
+        return try element(result)
     }
 
     /// Cancels the job: its chunks still in the queue are dropped at once, results not yet read
@@ -80,8 +109,8 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         }
         finished = true
         cancelled = true
-        buffer.removeAll()
-        buffer.append(.failure(CancellationError()))
+        buffer = StreamResults()
+        head = 0
         let resume = waiter
         waiter = nil
         let input = feeder
@@ -121,14 +150,22 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         if already { task.cancel() }
     }
 
-    /// Waits for the next result without blocking a thread; `nil` after the last one. A
-    /// cancelled task cancels the stream.
-    func nextAsync() async throws -> Element? {
+    /// Waits until results are available without blocking a thread, and takes every one of
+    /// them at once: the consumer pays a lock, a wake-up and a window update per batch, not per
+    /// result. A cancelled task cancels the stream.
+    /// - Parameter done: how many results of its previous batch the consumer has handed out
+    ///   (all of them): only now does the window open by as much, so that the input never runs
+    ///   more than a window ahead of what the caller has actually read.
+    /// - Returns: the results in order (at least one), or none after the last one.
+    /// - Throws: `CancellationError` once the stream was cancelled (once; then it ends).
+    @usableFromInline
+    func nextBatch(afterReading done: Int) async throws -> StreamResults {
+        if done > 0 { read(done) }
         if Task.isCancelled { cancel() }
         while true {
-            switch take() {
-            case .element(let result): return try result.get()
-            case .end: return nil
+            switch try takeAll() {
+            case .batch(let results): return results
+            case .end: return StreamResults()
             case .empty:
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -141,21 +178,47 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         }
     }
 
+    /// The consumer has handed out `count` more results: the window opens by as much.
+    private func read(_ count: Int) {
+        condition.lock()
+        let window = feed
+        condition.unlock()
+        window?.consumed(count)
+    }
+
     private enum Take {
-        case element(Result<Element, any Error>)
+        case batch(StreamResults)
         case end
         case empty
     }
 
-    private func take() -> Take {
+    private func takeAll() throws -> Take {
         condition.lock()
-        if let first = buffer.popFirst() {
-            let window = feed
+        if head < buffer.count {
+            var taken = StreamResults()
+            if head == 0 {
+                swap(&taken, &buffer)
+            } else {
+                // Some were read one at a time (``next(timeout:)``): hand over the rest.
+                for position in head..<buffer.count {
+                    if let failure = buffer.failures[position] {
+                        taken.append(failure: failure)
+                    } else {
+                        let start = position == 0 ? 0 : buffer.ends[position - 1]
+                        buffer.bytes.withUnsafeBytes { taken.append(UnsafeRawBufferPointer(rebasing: $0[start..<buffer.ends[position]])) }
+                    }
+                }
+                buffer = StreamResults()
+                head = 0
+            }
             condition.unlock()
-            window?.consumed(1)
-            return .element(first)
+            return .batch(taken)
         }
         defer { condition.unlock() }
+        if cancelled && !cancellationReported {
+            cancellationReported = true
+            throw CancellationError()
+        }
         return finished ? .end : .empty
     }
 
@@ -163,7 +226,7 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
     /// ``take()`` looked.
     private func park(_ continuation: CheckedContinuation<Void, Never>) {
         condition.lock()
-        if buffer.isEmpty && !finished {
+        if head >= buffer.count && !finished {
             waiter = continuation
             condition.unlock()
         } else {
@@ -182,22 +245,61 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
     }
 
     /// The stream's one consumer. Dropping it before the stream's end cancels the job.
+    @usableFromInline
     final class Consumer {
-        let stream: ResultStream
+        @usableFromInline let stream: ResultStream
         init(_ stream: ResultStream) { self.stream = stream }
         deinit { stream.cancel() }
     }
 
     /// Iterates the results; see ``ResultStream`` for cancellation and the one-consumer rule.
+    ///
+    /// It takes the results that have arrived a batch at a time and hands them out from its own
+    /// buffer, decoding each as it goes: per result, that and a cancellation check, in the
+    /// caller's own (specialized) code; the lock, the wake-up and the window update are paid once
+    /// per batch.
     public struct AsyncIterator: AsyncIteratorProtocol {
         /// `nil` for a second consumer, which is refused.
-        let consumer: Consumer?
-        var done = false
+        @usableFromInline let consumer: Consumer?
+        @usableFromInline var done = false
+        /// Results taken from the stream and not handed out yet, from `position` on.
+        @usableFromInline var taken = StreamResults()
+        @usableFromInline var position = 0
+        /// The stream's own, kept here so that handing out a result touches no shared object
+        /// (its reference count is the IO thread's too).
+        @usableFromInline let decode: @Sendable (inout WireReader) throws -> Element
+        @usableFromInline let failureElement: (@Sendable (any Error) -> Element)?
+
+        init(consumer: Consumer?, decode: @escaping @Sendable (inout WireReader) throws -> Element,
+             failureElement: (@Sendable (any Error) -> Element)?) {
+            self.consumer = consumer
+            self.decode = decode
+            self.failureElement = failureElement
+        }
 
         /// The next result, `nil` after the last one.
         /// - Throws: the item's error, `CancellationError`, or ``PoolError/Code/misuse`` for a
         ///   second consumer.
+        @inlinable
         public mutating func next() async throws -> Element? {
+            if position < taken.count, !Task.isCancelled {
+                let result = taken.result(at: position, decode: decode)
+                position += 1
+                switch result {
+                case .success(let element): return element
+                case .failure(let error):
+                    // A cancellation (or the pool's end) ends even a stream of `Result`s.
+                    if let failureElement, !(error is CancellationError) { return failureElement(error) }
+                    end()
+                    throw error
+                }
+            }
+            return try await nextSlowly()
+        }
+
+        /// Takes the next batch (or sees the end, a cancellation, a second consumer).
+        @usableFromInline
+        mutating func nextSlowly() async throws -> Element? {
             guard !done else { return nil }
             guard let consumer else {
                 done = true
@@ -205,13 +307,29 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
                     + "iterator only (collect them into an array, or submit the job again, to read them twice)")
             }
             do {
-                let element = try await consumer.stream.nextAsync()
-                if element == nil { done = true }
-                return element
+                if Task.isCancelled {
+                    // Results already taken are not handed out once the task is cancelled.
+                    consumer.stream.cancel()
+                    throw CancellationError()
+                }
+                taken = try await consumer.stream.nextBatch(afterReading: taken.count)
+                guard taken.count > 0 else {
+                    end()
+                    return nil
+                }
+                position = 1
+                return try consumer.stream.element(taken.result(at: 0, decode: consumer.stream.decode))
             } catch {
-                done = true
+                end()
                 throw error
             }
+        }
+
+        @usableFromInline
+        mutating func end() {
+            done = true
+            taken = StreamResults()
+            position = 0
         }
     }
 
@@ -222,39 +340,35 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
         let first = !hasConsumer
         hasConsumer = true
         condition.unlock()
-        return AsyncIterator(consumer: first ? Consumer(self) : nil)
+        return AsyncIterator(consumer: first ? Consumer(self) : nil, decode: decode, failureElement: failureElement)
     }
 
     // MARK: producer side (the pool's IO thread)
 
     func deliver(_ raw: UnsafeRawBufferPointer) {
-        var reader = WireReader(raw)
-        do {
-            pending.append(.success(try decode(&reader)))
-        } catch {
-            pending.append(.failure(PoolError(.encoding, "could not decode a result: \(error)")))
-        }
+        pending.append(raw)
     }
 
     func deliver(failure: any Error) {
-        let error = mapError(failure)
-        if let failureElement, !(error is CancellationError) {
-            pending.append(.success(failureElement(error)))
-        } else {
-            pending.append(.failure(error))
-        }
+        pending.append(failure: mapError(failure))
     }
 
     /// Publishes what was delivered since the last commit (nothing, once cancelled).
     func commit() {
         guard !pending.isEmpty else { return }
         condition.lock()
-        if !cancelled { buffer.append(contentsOf: pending) }
+        if !cancelled {
+            if buffer.isEmpty {
+                swap(&buffer, &pending)  // the usual case: the consumer took the last batch
+            } else {
+                buffer.append(contentsOf: pending)
+            }
+        }
         let resume = waiter
         waiter = nil
         condition.broadcast()
         condition.unlock()
-        pending.removeAll(keepingCapacity: true)
+        pending.removeAll()
         resume?.resume()
     }
 

@@ -10,6 +10,15 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
     public let name: String
     @usableFromInline let encodeArgument: @Sendable (Argument, inout WireWriter) throws -> Void
     @usableFromInline let decodeResult: @Sendable (inout WireReader) throws -> Result
+    /// Encodes a buffer of arguments back to back, each after its `UInt32` length, appending
+    /// where each ends to the offsets. One call per batch, its loop specialized for the
+    /// argument type: iterating a caller's collection from generic code cost a metadata lookup,
+    /// and for slices an allocation, per item.
+    /// - Throws: ``ArgumentEncodingFailure`` naming the item that cannot be encoded.
+    @usableFromInline let encodeArguments: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void
+    /// Decodes `count` results, the `i`th from the bytes `result(i)` returns, into an array: the
+    /// end of every `map`, specialized for the result type for the same reason.
+    @usableFromInline let decodeResults: @Sendable (_ count: Int, _ result: (Int) -> UnsafeRawBufferPointer) throws -> [Result]
 
     /// A handle for a task registered elsewhere (for example in a worker-only module), using the
     /// binary wire encoding.
@@ -20,6 +29,28 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
         self.name = name
         encodeArgument = { value, writer in value.encode(to: &writer) }
         decodeResult = { reader in try Result(from: &reader) }
+        encodeArguments = { items, writer, offsets in
+            for (position, item) in items.enumerated() {
+                let lengthAt = writer.count
+                writer.write(UInt32(0))
+                item.encode(to: &writer)
+                writer.patch(UInt32(truncatingIfNeeded: writer.count - lengthAt - 4), at: lengthAt)
+                offsets.append(writer.count)
+                if position == 0 && items.count > 1 {
+                    // Usually all about the same size: room for all of them at once.
+                    writer.reserveCapacity(writer.count + (writer.count - lengthAt) * (items.count - 1))
+                }
+            }
+        }
+        decodeResults = { count, result in
+            var values: [Result] = []
+            values.reserveCapacity(count)
+            for index in 0..<count {
+                var reader = WireReader(result(index))
+                values.append(try Result(from: &reader))
+            }
+            return values
+        }
     }
 
     /// A handle for a task registered elsewhere, for any `Codable` argument and result: they
@@ -37,6 +68,40 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
         } else {
             decodeResult = { reader in try BinaryDecoder().decode(Result.self, from: &reader) }
         }
+        (encodeArguments, decodeResults) = Self.batchCoders(encodeArgument, decodeResult)
+    }
+
+    /// Batch coders made of per-item ones (for `Codable` types, whose per-item coding costs far
+    /// more than the loop around it).
+    static func batchCoders(
+        _ encode: @escaping @Sendable (Argument, inout WireWriter) throws -> Void,
+        _ decode: @escaping @Sendable (inout WireReader) throws -> Result
+    ) -> (@Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void,
+          @Sendable (Int, (Int) -> UnsafeRawBufferPointer) throws -> [Result]) {
+        let encodeAll: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void = { items, writer, offsets in
+            for position in 0..<items.count {
+                let lengthAt = writer.count
+                writer.write(UInt32(0))
+                do {
+                    try encode(items[position], &writer)
+                } catch {
+                    writer.truncate(to: lengthAt)
+                    throw ArgumentEncodingFailure(position: position, underlying: error)
+                }
+                writer.patch(UInt32(truncatingIfNeeded: writer.count - lengthAt - 4), at: lengthAt)
+                offsets.append(writer.count)
+            }
+        }
+        let decodeAll: @Sendable (Int, (Int) -> UnsafeRawBufferPointer) throws -> [Result] = { count, result in
+            var values: [Result] = []
+            values.reserveCapacity(count)
+            for index in 0..<count {
+                var reader = WireReader(result(index))
+                values.append(try decode(&reader))
+            }
+            return values
+        }
+        return (encodeAll, decodeAll)
     }
 
     /// An initializer that runs this task once, with `argument`, in every worker before its
@@ -46,6 +111,13 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
         try encodeArgument(argument, &writer)
         return WorkerInitializer(taskName: name, argument: writer.bytes)
     }
+}
+
+/// The argument at `position` of a batch could not be encoded.
+@usableFromInline
+struct ArgumentEncodingFailure: Error {
+    let position: Int
+    let underlying: any Error
 }
 
 /// A registered task and its encoded argument, run once in each worker before its first task.

@@ -116,7 +116,7 @@ public struct TaskRegistry: Sendable {
                 return Self.failure(error)
             }
             do {
-                let mark = writer.bytes.count
+                let mark = writer.count
                 do {
                     if plainResult {
                         try BinaryEncoder().encodePlain(result, to: &writer)
@@ -124,7 +124,7 @@ public struct TaskRegistry: Sendable {
                         try BinaryEncoder().encode(result, to: &writer)
                     }
                 } catch {
-                    writer.bytes.removeSubrange(mark...)  // nothing half-written goes back
+                    writer.truncate(to: mark)  // nothing half-written goes back
                     throw error
                 }
                 return .success

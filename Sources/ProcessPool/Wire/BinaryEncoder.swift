@@ -60,7 +60,7 @@ struct BinaryEncodingState {
     /// The entry count of the container whose count field is at `offset` (kept in the bytes
     /// themselves: no counter object per container).
     func entryCount(at offset: Int) -> UInt32 {
-        writer.pointee.bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+        writer.pointee.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
     }
 
     func countEntry(at offset: Int) { writer.pointee.patch(entryCount(at: offset) + 1, at: offset) }
@@ -165,7 +165,7 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     init(state: BinaryEncodingState, codingPath: [any CodingKey]) {
         self.state = state
         self.codingPath = codingPath
-        countAt = state.writer.pointee.bytes.count
+        countAt = state.writer.pointee.count
         state.writer.pointee.write(UInt32(0))
     }
 
@@ -231,7 +231,7 @@ struct BinaryUnkeyedEncoding: UnkeyedEncodingContainer {
     init(state: BinaryEncodingState, codingPath: [any CodingKey]) {
         self.state = state
         self.codingPath = codingPath
-        countAt = state.writer.pointee.bytes.count
+        countAt = state.writer.pointee.count
         state.writer.pointee.write(UInt32(0))
     }
 

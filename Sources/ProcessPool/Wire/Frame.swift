@@ -46,7 +46,7 @@ enum Frame {
     /// Starts a frame; returns the offset to pass to ``end(_:at:)``.
     @inline(__always)
     static func begin(_ kind: FrameKind, in writer: inout WireWriter) -> Int {
-        let start = writer.bytes.count
+        let start = writer.count
         writer.write(UInt32(0))
         writer.write(kind.rawValue)
         return start
@@ -55,7 +55,7 @@ enum Frame {
     /// Patches the length of the frame started at `start`.
     @inline(__always)
     static func end(_ writer: inout WireWriter, at start: Int) {
-        writer.patch(UInt32(writer.bytes.count - start - 4), at: start)
+        writer.patch(UInt32(writer.count - start - 4), at: start)
     }
 
     /// The next complete frame in `buffer[offset...]`: its kind byte and body range, and the offset

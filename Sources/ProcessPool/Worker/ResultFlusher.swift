@@ -8,13 +8,15 @@ import Synchronization
 /// that finished just before a slow one would wait for the slow one to end. Around each item that
 /// starts with results waiting, the worker *arms* this watch: its buffer, which holds only complete
 /// frames then and which it does not touch until the item ends, and when its oldest result was
-/// produced. Every ``tick`` the watch looks; once the oldest result is older than ``maximumWait``
-/// it claims the buffer (a compare-and-exchange, so exactly one side owns it), writes it, and
-/// marks it written. When the item ends, the worker disarms: if the watch claimed the buffer, the
-/// worker waits until the write is done and starts a fresh buffer.
+/// produced. The watch sleeps until that result is ``maximumWait`` old (an absolute deadline on
+/// the monotonic clock, not a polling tick, so no result waits longer than that plus a
+/// wake-up); if the buffer is still armed with it then, it claims the buffer (a
+/// compare-and-exchange, so exactly one side owns it), writes it, and marks it written. When the
+/// item ends, the worker disarms: if the watch claimed the buffer, the worker waits until the
+/// write is done and starts a fresh buffer.
 ///
-/// An idle watch (nothing armed for a while) parks on a semaphore; arming wakes it, so an idle
-/// worker costs ten wake-ups a second rather than four thousand.
+/// A watch with nothing armed looks every ``idleTick`` for a while, then parks on a semaphore;
+/// arming wakes it. An idle worker costs fifty wake-ups a second.
 final class ResultFlusher: @unchecked Sendable {
     // Safe: `buffer` is written by the worker thread only while the state is `idle`, and read by
     // the watch only after it claimed an armed state (acquire pairs with the arming store's
@@ -31,13 +33,16 @@ final class ResultFlusher: @unchecked Sendable {
     private static let idle: UInt64 = 0
     private static let claimed: UInt64 = 1
     private static let written: UInt64 = 2
-    /// Results older than this are written while the worker is still inside an item.
-    static let maximumWait: UInt64 = 1_000_000
-    private static let tick: UInt32 = 250  // microseconds
-    /// Ticks with nothing armed before the watch parks (about 50 ms).
-    private static let ticksBeforeParking = 200
+    /// Results older than this are written while the worker is still inside an item. Tiny
+    /// items never wait for it (the worker writes every 50 µs itself); items that take longer
+    /// cost one more `write` each, negligible beside them.
+    static let maximumWait: UInt64 = 500_000
+    /// How often a watch with nothing armed looks, until it parks (microseconds).
+    private static let idleTick: UInt32 = 250
+    /// How long a watch with nothing armed keeps looking before it parks (nanoseconds).
+    private static let idleBeforeParking: UInt64 = 50_000_000
     /// A parked watch looks again after this long (nanoseconds) even if no wake-up came.
-    private static let parkedTick = 100_000_000
+    private static let parkedTick = 20_000_000
 
     private init(descriptor: Int32) {
         self.descriptor = descriptor
@@ -65,8 +70,9 @@ final class ResultFlusher: @unchecked Sendable {
         bufferBase.store(UInt(bitPattern: bytes.baseAddress), ordering: .relaxed)
         bufferCount.store(bytes.count, ordering: .relaxed)
         state.store(max(since, Self.written + 1), ordering: .releasing)
-        // A relaxed look: if a wake-up is missed in a race with parking, the watch's timed
-        // wait ends within ``parkedTick`` anyway.
+        // A relaxed look (this runs once per item): a wake-up missed in a race with parking
+        // costs at most ``parkedTick``, and the watch parks only after ``idleBeforeParking``
+        // with nothing armed, so a busy worker's watch is never parked.
         if parked.load(ordering: .relaxed), parked.exchange(false, ordering: .relaxed) {
             sem_post(wakeUp)
         }
@@ -89,31 +95,27 @@ final class ResultFlusher: @unchecked Sendable {
     }
 
     private func watch() {
-        var idleTicks = 0
+        var idleSince: UInt64?
         while true {
-            usleep(Self.tick)
             let current = state.load(ordering: .acquiring)
             guard current > Self.written else {
-                idleTicks += 1
-                if idleTicks >= Self.ticksBeforeParking {
-                    parked.store(true, ordering: .sequentiallyConsistent)
-                    if state.load(ordering: .sequentiallyConsistent) <= Self.written {
-                        var deadline = timespec()
-                        clock_gettime(CLOCK_REALTIME, &deadline)
-                        deadline.tv_nsec += Self.parkedTick
-                        if deadline.tv_nsec >= 1_000_000_000 {
-                            deadline.tv_sec += 1
-                            deadline.tv_nsec -= 1_000_000_000
-                        }
-                        _ = sem_timedwait(wakeUp, &deadline)
-                    }
-                    parked.store(false, ordering: .relaxed)
-                    idleTicks = 0
+                let now = MonotonicClock.nanoseconds()
+                if let since = idleSince, now &- since >= Self.idleBeforeParking {
+                    park()
+                    idleSince = nil
+                } else {
+                    if idleSince == nil { idleSince = now }
+                    usleep(Self.idleTick)
                 }
                 continue
             }
-            idleTicks = 0
-            guard MonotonicClock.nanoseconds() &- current >= Self.maximumWait else { continue }
+            idleSince = nil
+            let deadline = current &+ Self.maximumWait
+            if MonotonicClock.nanoseconds() < deadline {
+                // Then look again: the worker may have disarmed, or armed a newer buffer.
+                Self.sleep(until: deadline)
+                continue
+            }
             guard state.compareExchange(expected: current, desired: Self.claimed, ordering: .acquiringAndReleasing).exchanged
             else { continue }
             let base = UnsafeRawPointer(bitPattern: bufferBase.load(ordering: .relaxed))
@@ -123,5 +125,27 @@ final class ResultFlusher: @unchecked Sendable {
             }
             state.store(Self.written, ordering: .releasing)
         }
+    }
+
+    /// Waits for an ``arm(_:since:)``, or ``parkedTick`` at most.
+    private func park() {
+        parked.store(true, ordering: .sequentiallyConsistent)
+        if state.load(ordering: .sequentiallyConsistent) <= Self.written {
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            deadline.tv_nsec += Self.parkedTick
+            if deadline.tv_nsec >= 1_000_000_000 {
+                deadline.tv_sec += 1
+                deadline.tv_nsec -= 1_000_000_000
+            }
+            _ = sem_timedwait(wakeUp, &deadline)
+        }
+        parked.store(false, ordering: .relaxed)
+    }
+
+    /// Sleeps until `deadline` on the monotonic clock (``MonotonicClock``'s nanoseconds).
+    private static func sleep(until deadline: UInt64) {
+        var when = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nil) == EINTR {}
     }
 }

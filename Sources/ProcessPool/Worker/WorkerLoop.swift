@@ -112,7 +112,7 @@ struct WorkerLoop {
             }
             if batch == nil { openBatch(job: job, start: index) }
             now = runItem(job: job, index: index, body: body, name: name, argument: argument, startedAt: now)
-            if out.bytes.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval {
+            if out.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval {
                 closeBatch()
                 flush()
             }
@@ -152,12 +152,12 @@ struct WorkerLoop {
             if open.count > 0 {
                 out.patch(open.count, at: open.frame + Frame.headerSize + 8)
                 Frame.end(&out, at: open.frame)
-                sealed = out.bytes.count
+                sealed = out.count
             } else {
                 sealed = open.frame
             }
             // `out` is not touched again until `disarm()`, so its storage stays where it is.
-            out.bytes.withUnsafeBytes { flusher.arm(UnsafeRawBufferPointer(rebasing: $0[..<sealed]), since: since) }
+            out.withUnsafeBytes { flusher.arm(UnsafeRawBufferPointer(rebasing: $0[..<sealed]), since: since) }
             armed = sealed > 0
         } else {
             armed = false
@@ -199,8 +199,8 @@ struct WorkerLoop {
             out.write(failure.type)
             out.write(failure.description)
         } else {
-            out.write(UInt32(itemOut.bytes.count))
-            out.bytes.append(contentsOf: itemOut.bytes)
+            out.write(UInt32(itemOut.count))
+            out.writeRaw(itemOut)
         }
         batch!.count += 1
         if pendingSince == nil { pendingSince = end }
@@ -208,8 +208,8 @@ struct WorkerLoop {
     }
 
     private mutating func flush() {
-        guard !out.bytes.isEmpty else { return }
-        let ok = out.bytes.withUnsafeBytes { WorkerProcess.writeFully(WorkerProcess.resultDescriptor, $0) }
+        guard !out.isEmpty else { return }
+        let ok = out.withUnsafeBytes { WorkerProcess.writeFully(WorkerProcess.resultDescriptor, $0) }
         if !ok { exit(72) }  // the parent is gone
         out.removeAll()
         lastFlush = MonotonicClock.nanoseconds()

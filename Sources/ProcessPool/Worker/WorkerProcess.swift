@@ -99,7 +99,7 @@ public enum WorkerProcess {
         out.write(UInt32(truncatingIfNeeded: getpid()))
         out.write(String(decoding: host.utf8.prefix(255), as: UTF8.self))
         Frame.end(&out, at: frame)
-        if !out.bytes.withUnsafeBytes({ writeFully(resultDescriptor, $0) }) { exit(72) }
+        if !out.withUnsafeBytes({ writeFully(resultDescriptor, $0) }) { exit(72) }
         // The pool closes a launched worker's input only when the worker holds no work (close,
         // retire) or when it wants it gone (terminate), and the launcher closes it when the pool
         // dies: either way nothing is left to do, so the worker stops at once rather than
