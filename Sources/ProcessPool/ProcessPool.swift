@@ -813,6 +813,10 @@ public final class ProcessPool: Sendable {
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, ordered: Bool, chunksize: Int,
         limit: Int, label: String?, makeStream: (Int) -> ResultStream<Element>
     ) throws -> ResultStream<Element> {
+        if let array = items as? [Argument] {
+            return try submitWindowed(task, array: array, mode: mode, ordered: ordered, chunksize: chunksize, limit: limit,
+                                      label: label, makeStream: makeStream)
+        }
         let firstWindow = max(chunksize, limit / chunksize * chunksize)
         var iterator = items.makeIterator()
         var first = EncodedItems()
@@ -878,6 +882,57 @@ public final class ProcessPool: Sendable {
         } catch {
             // No thread to spare: read the rest here, with the window lifted (it would wait for
             // a consumer that cannot run until this returns).
+            feed.lift()
+            body()
+        }
+        return stream
+    }
+
+    /// ``submitWindowed(_:_:mode:ordered:chunksize:limit:label:makeStream:)`` for an array: each
+    /// window's worth is encoded at once by the task's batch encoder (specialized for the
+    /// argument type), not item by item through a generic iterator.
+    private func submitWindowed<Argument, Result, Element>(
+        _ task: PoolTask<Argument, Result>, array: [Argument], mode: JobMode, ordered: Bool, chunksize: Int,
+        limit: Int, label: String?, makeStream: (Int) -> ResultStream<Element>
+    ) throws -> ResultStream<Element> {
+        let firstWindow = min(array.count, max(chunksize, limit / chunksize * chunksize))
+        let first = try EncodedItems(array[0..<firstWindow], task: task)
+        let job = shared.makeJobID()
+        let stream = makeStream(job)
+        let delivery: JobDelivery = ordered ? .ordered(stream) : .unordered(stream)
+        guard firstWindow < array.count else {
+            try shared.send(.submit(JobSubmission(
+                descriptor: descriptor(task, job: job, mode: mode, count: first.count, chunksize: chunksize,
+                                       automatic: false, label: label),
+                items: first, inputComplete: true, delivery: delivery)))
+            return stream
+        }
+        let feed = InputFeed(limit: limit, chunksize: chunksize, alreadyFed: first.count)
+        stream.attachFeed(feed)
+        try shared.send(.submit(JobSubmission(
+            descriptor: descriptor(task, job: job, mode: mode, count: 0, chunksize: chunksize, automatic: false,
+                                   label: label),
+            items: first, inputComplete: false, delivery: delivery, feed: feed)))
+        let shared = self.shared
+        let body: @Sendable () -> Void = {
+            var position = firstWindow
+            var failure: PoolError?
+            while position < array.count, let chunks = feed.waitForRoom() {
+                let end = min(array.count, position + chunks * chunksize)
+                do {
+                    var batch = try EncodedItems(array[position..<end], task: task, startingAt: position)
+                    if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
+                } catch {
+                    failure = error as? PoolError ?? PoolError(.encoding, "\(error)")
+                    break
+                }
+                position = end
+            }
+            try? shared.send(.endInput(job: job, error: failure), always: true)
+        }
+        do {
+            try DedicatedThread.start(name: "imap input") { body() }
+        } catch {
             feed.lift()
             body()
         }

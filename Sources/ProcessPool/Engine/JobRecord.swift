@@ -52,7 +52,15 @@ final class JobRecord {
     /// Set when the caller cancelled the job: a dead worker's unfinished items of it are not re-run.
     var isCancelled = false
 
+    /// The stream the results go to (`imap`, `imapUnordered`), held apart from `delivery` so
+    /// that handing over a result does not copy (and retain) it out of the enum per item.
+    private let sink: (any ResultSink)?
+
     init(_ submission: JobSubmission) {
+        switch submission.delivery {
+        case .whole: sink = nil
+        case .ordered(let stream), .unordered(let stream): sink = stream
+        }
         descriptor = submission.descriptor
         chunksize = submission.descriptor.chunksize
         items = submission.items
@@ -119,21 +127,21 @@ final class JobRecord {
         switch delivery {
         case .whole:
             return nil
-        case .ordered(let sink):
+        case .ordered:
             let start = nextToDeliver
             while nextToDeliver < itemCount && results.isFinished(nextToDeliver - base) {
-                hand(nextToDeliver, to: sink)
+                hand(nextToDeliver)
                 nextToDeliver += 1
             }
             deliveredCount += nextToDeliver - start
             return nextToDeliver > start ? (start, nextToDeliver - start) : nil
-        case .unordered(let sink):
+        case .unordered:
             let chunk = index / chunksize
             chunkRemaining[chunk - chunkBase] -= 1
             guard chunkRemaining[chunk - chunkBase] == 0 else { return nil }
             let start = chunk * chunksize
             let count = min(chunksize, itemCount - start)
-            for i in start..<(start + count) { hand(i, to: sink) }
+            for i in start..<(start + count) { hand(i) }
             deliveredCount += count
             return (start, count)
         }
@@ -149,10 +157,11 @@ final class JobRecord {
         }
     }
 
-    private func hand(_ index: Int, to sink: any ResultSink) {
+    private func hand(_ index: Int) {
+        guard let sink else { return }
         uncommitted = true
         if results.status[index - base] == ResultTable.succeeded {
-            results.withResult(index - base) { sink.deliver($0) }
+            sink.deliver(results.resultBytes(index - base))
         } else if let error = failures.removeValue(forKey: index) {
             sink.deliver(failure: error)
         }

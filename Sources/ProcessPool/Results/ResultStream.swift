@@ -28,7 +28,13 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
     private var cancellationReported = false
     private var hasConsumer = false
     private var waiter: CheckedContinuation<Void, Never>?
-    private var pending = StreamResults()
+    /// Results delivered and not yet committed, behind a pointer: a class's stored `var` is
+    /// checked for exclusive access at run time on every use, and this one is used per result.
+    private let pending: UnsafeMutablePointer<StreamResults> = {
+        let pointer = UnsafeMutablePointer<StreamResults>.allocate(capacity: 1)
+        pointer.initialize(to: StreamResults())
+        return pointer
+    }()
     /// The task reading a lazy input, cancelled with the job.
     private var feeder: Task<Void, Never>?
     /// The window onto a lazily read input: told of every result the consumer takes.
@@ -345,30 +351,35 @@ public final class ResultStream<Element: Sendable>: AsyncSequence, @unchecked Se
 
     // MARK: producer side (the pool's IO thread)
 
+    deinit {
+        pending.deinitialize(count: 1)
+        pending.deallocate()
+    }
+
     func deliver(_ raw: UnsafeRawBufferPointer) {
-        pending.append(raw)
+        pending.pointee.append(raw)
     }
 
     func deliver(failure: any Error) {
-        pending.append(failure: mapError(failure))
+        pending.pointee.append(failure: mapError(failure))
     }
 
     /// Publishes what was delivered since the last commit (nothing, once cancelled).
     func commit() {
-        guard !pending.isEmpty else { return }
+        guard !pending.pointee.isEmpty else { return }
         condition.lock()
         if !cancelled {
             if buffer.isEmpty {
-                swap(&buffer, &pending)  // the usual case: the consumer took the last batch
+                swap(&buffer, &pending.pointee)  // the usual case: the consumer took the last batch
             } else {
-                buffer.append(contentsOf: pending)
+                buffer.append(contentsOf: pending.pointee)
             }
         }
         let resume = waiter
         waiter = nil
         condition.broadcast()
         condition.unlock()
-        pending.removeAll()
+        pending.pointee.removeAll()
         resume?.resume()
     }
 
