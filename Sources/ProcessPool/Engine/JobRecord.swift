@@ -55,12 +55,26 @@ final class JobRecord {
     /// The stream the results go to (`imap`, `imapUnordered`), held apart from `delivery` so
     /// that handing over a result does not copy (and retain) it out of the enum per item.
     private let sink: (any ResultSink)?
+    /// How results are handed over, without the closure or stream `delivery` carries: switching
+    /// on `delivery` itself copies (and retains) its payload, and this is asked per result.
+    private enum Handover { case whole, ordered, unordered }
+    private let handover: Handover
+    /// ``base`` plus the items held: kept apart, as reading `items` per result copied it.
+    private(set) var itemCount: Int
 
     init(_ submission: JobSubmission) {
         switch submission.delivery {
-        case .whole: sink = nil
-        case .ordered(let stream), .unordered(let stream): sink = stream
+        case .whole:
+            sink = nil
+            handover = .whole
+        case .ordered(let stream):
+            sink = stream
+            handover = .ordered
+        case .unordered(let stream):
+            sink = stream
+            handover = .unordered
         }
+        itemCount = submission.items.count
         descriptor = submission.descriptor
         chunksize = submission.descriptor.chunksize
         items = submission.items
@@ -70,7 +84,6 @@ final class JobRecord {
         results = ResultTable(count: submission.items.count)
     }
 
-    var itemCount: Int { base + items.count }
 
     /// The encoded arguments of items `start ..< start+count` (still held): the buffer holding
     /// them, and where they are in it.
@@ -82,6 +95,7 @@ final class JobRecord {
     /// Adds items from a lazily consumed input.
     func append(_ more: EncodedItems) {
         items.append(contentsOf: more)
+        itemCount += more.count
         results.grow(by: more.count)
     }
 
@@ -93,7 +107,7 @@ final class JobRecord {
         var start = first
         while start < itemCount {
             let count = min(chunksize, itemCount - start)
-            if case .unordered = delivery { chunkRemaining.append(Int32(count)) }
+            if handover == .unordered { chunkRemaining.append(Int32(count)) }
             chunkCount += 1
             start += count
         }
@@ -113,7 +127,7 @@ final class JobRecord {
         finishedCount += 1
         failedCount += 1
         if firstError == nil { firstError = error }
-        if case .whole = delivery {} else { failures[index] = error }
+        if handover != .whole { failures[index] = error }
         return true
     }
 
@@ -124,7 +138,7 @@ final class JobRecord {
     /// caller sees it at the next ``commitDeliveries()`` (one per batch of results).
     /// - Returns: the delivered range `(start, count)`, if any.
     func deliver(after index: Int) -> (start: Int, count: Int)? {
-        switch delivery {
+        switch handover {
         case .whole:
             return nil
         case .ordered:
@@ -151,10 +165,7 @@ final class JobRecord {
     func commitDeliveries() {
         guard uncommitted else { return }
         uncommitted = false
-        switch delivery {
-        case .whole: break
-        case .ordered(let sink), .unordered(let sink): sink.commit()
-        }
+        sink?.commit()
     }
 
     private func hand(_ index: Int) {

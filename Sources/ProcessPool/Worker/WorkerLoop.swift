@@ -34,6 +34,16 @@ struct WorkerLoop {
     private static let flushInterval: UInt64 = 50_000
     /// Results are written once this many bytes are waiting.
     private static let flushSize = 65_536
+    /// Items shorter than this are timed in groups of ``timingGroup``: a clock reading costs
+    /// about 25 ns here, as much as such an item. Each item of a group is given the group's
+    /// average; the group's total is exact, and a group that turns out slow is followed by
+    /// items timed one by one again.
+    private static let groupTimingBelow: UInt64 = 1_000
+    private static let timingGroup = 8
+    /// Where in `out` the provisional durations of items not timed yet are (see
+    /// ``groupTimingBelow``), and when the last clock reading before them was taken.
+    private var untimed: [Int] = []
+    private var untimedSince: UInt64 = 0
 
     init(registry: TaskRegistry) { self.registry = registry }
 
@@ -111,8 +121,10 @@ struct WorkerLoop {
                 now = lastFlush
             }
             if batch == nil { openBatch(job: job, start: index) }
-            now = runItem(job: job, index: index, body: body, name: name, argument: argument, startedAt: now)
-            if out.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval {
+            let mayDefer = !careful && previousItemNanoseconds < Self.groupTimingBelow && untimed.count < Self.timingGroup - 1
+            now = runItem(job: job, index: index, body: body, name: name, argument: argument, startedAt: now,
+                          mayDeferTiming: mayDefer)
+            if untimed.isEmpty && (out.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval) {
                 closeBatch()
                 flush()
             }
@@ -140,9 +152,11 @@ struct WorkerLoop {
     /// The task writes its result into `itemOut`, not `out`: while it runs, `out` holds only
     /// complete frames that the ``ResultFlusher`` may write if the item takes long.
     /// - Returns: the time it ended.
+    /// - Parameter mayDeferTiming: whether the item may go untimed for now (see
+    ///   ``groupTimingBelow``); it is timed anyway if the flusher had to write meanwhile.
     private mutating func runItem(
         job: UInt32, index: UInt32, body: TaskRegistry.Body?, name: String, argument: UnsafeRawBufferPointer,
-        startedAt: UInt64
+        startedAt: UInt64, mayDeferTiming: Bool
     ) -> UInt64 {
         let armed: Bool
         if let flusher, let since = pendingSince, let open = batch {
@@ -182,10 +196,27 @@ struct WorkerLoop {
             status = .unknownTask
             failure = ("UnknownTask", "task '\(name)' is not registered in the worker")
         }
-        let end = MonotonicClock.nanoseconds()
-        let elapsed = end &- startedAt
-        previousItemNanoseconds = elapsed
-        if armed && flusher!.disarm() {
+        let flusherWrote = armed && flusher!.disarm()
+        let end: UInt64
+        let elapsed: UInt64
+        if mayDeferTiming && !flusherWrote {
+            // Untimed for now: `startedAt` stays the last clock reading, and the duration
+            // written is the last average, made exact when the group is timed.
+            if untimed.isEmpty { untimedSince = startedAt }
+            end = startedAt
+            elapsed = previousItemNanoseconds
+        } else {
+            end = MonotonicClock.nanoseconds()
+            if untimed.isEmpty || flusherWrote {
+                // (What the flusher wrote keeps its provisional durations.)
+                untimed.removeAll(keepingCapacity: true)
+                elapsed = end &- startedAt
+            } else {
+                elapsed = settleUntimed(at: end, including: 1)
+            }
+            previousItemNanoseconds = elapsed
+        }
+        if flusherWrote {
             // The flusher wrote everything before this item: start afresh with a new batch.
             out.removeAll()
             lastFlush = end
@@ -194,6 +225,7 @@ struct WorkerLoop {
             openBatch(job: job, start: index)
         }
         out.write(status.rawValue)
+        if mayDeferTiming && !flusherWrote { untimed.append(out.count) }
         out.write(elapsed)
         if let failure {
             out.write(failure.type)
@@ -207,7 +239,20 @@ struct WorkerLoop {
         return end
     }
 
+    /// Times the untimed items (and `more` items not yet written): the time since the last
+    /// clock reading, shared equally; their durations in `out` are patched.
+    /// - Returns: the share of each.
+    private mutating func settleUntimed(at now: UInt64, including more: Int) -> UInt64 {
+        let share = (now &- untimedSince) / UInt64(untimed.count + more)
+        for offset in untimed { out.patch(share, at: offset) }
+        untimed.removeAll(keepingCapacity: true)
+        return share
+    }
+
     private mutating func flush() {
+        if !untimed.isEmpty {
+            previousItemNanoseconds = settleUntimed(at: MonotonicClock.nanoseconds(), including: 0)
+        }
         guard !out.isEmpty else { return }
         let ok = out.withUnsafeBytes { WorkerProcess.writeFully(WorkerProcess.resultDescriptor, $0) }
         if !ok { exit(72) }  // the parent is gone
