@@ -121,6 +121,19 @@ final class JobRecord {
         return true
     }
 
+    /// Records `count` successes from `start` on, `length` bytes each, back to back in `raw`.
+    /// - Returns: false, recording nothing, if any of them had already finished (a duplicate:
+    ///   the caller records them one by one).
+    func recordSuccesses(start: Int, count: Int, length: Int, _ raw: UnsafeRawBufferPointer) -> Bool {
+        guard results.recordSuccesses(start: start - base, count: count, length: length, raw) else { return false }
+        finishedCount += count
+        return true
+    }
+
+    /// Whether results go to a stream in input order (`imap`) or all at once at the end (`map`).
+    var handsOverInOrder: Bool { handover == .ordered }
+    var handsOverWhole: Bool { handover == .whole }
+
     /// Records a failure; returns false if the item had already finished.
     func recordFailure(_ index: Int, _ error: any Error) -> Bool {
         guard results.recordFailure(index - base) else { return false }

@@ -695,13 +695,28 @@ final class PoolCore: @unchecked Sendable {
             let start = Int(try reader.read(UInt32.self))
             let count = Int(try reader.read(UInt32.self))
             try handleResults(worker, job: job, start: start, count: count, payload: &reader)
+        case .itemResultsUniform:
+            let job = Int(try reader.read(UInt32.self))
+            let start = Int(try reader.read(UInt32.self))
+            let count = Int(try reader.read(UInt32.self))
+            let length = Int(try reader.read(UInt32.self))
+            let total = try reader.read(UInt64.self)
+            // Untrusted: exactly `count` results of `length` bytes must follow.
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: length)
+            guard !overflow, bytes == reader.remaining else {
+                throw WireFormatError.invalidValue("a run of \(count) results of \(length) bytes in \(reader.remaining) bytes")
+            }
+            try handleResults(worker, job: job, start: start, count: count, uniform: (length, total), payload: &reader)
         default:
             throw WireFormatError.invalidValue("unknown frame kind \(kind)")
         }
     }
 
-    /// Records a run of results of the worker's oldest chunk in flight (an `itemResults` frame).
+    /// Records a run of results of the worker's oldest chunk in flight: an `itemResults` frame
+    /// (`uniform` nil), or an `itemResultsUniform` one (`count` successes of `length` bytes each,
+    /// `total` nanoseconds in all), which is recorded in bulk.
     private func handleResults(_ worker: WorkerRecord, job jobID: Int, start: Int, count: Int,
+                               uniform: (length: Int, total: UInt64)? = nil,
                                payload reader: inout WireReader) throws {
         guard var head = worker.inflight.first, head.job.id == jobID, head.next == start,
               count >= 1, count <= head.end - head.next
@@ -758,14 +773,55 @@ final class PoolCore: @unchecked Sendable {
             delivered.count = 0
         }
         defer { if watched { emitRun(); emitDelivered() } }
-        for index in start..<(start + count) {
-            guard let status = ItemStatus(rawValue: try reader.read(UInt8.self)) else {
-                throw WireFormatError.invalidValue("item status")
+        if let uniform, job.recordSuccesses(start: start, count: count, length: uniform.length,
+                                            try reader.readRaw(count: count * uniform.length)) {
+            head.next += count
+            // `count` items of the same (average) duration, folded into the moving average at once.
+            let each = Double(uniform.total) / Double(count)
+            mean = mean < 0 ? each : each + (mean - each) * pow(0.8, Double(count))
+            if watched {
+                runStart = start
+                runCount = count
+                runNanoseconds = uniform.total
             }
-            let duration = try reader.read(UInt64.self)
+            if job.handsOverInOrder {
+                if let range = job.deliver(after: start + count - 1) { delivered = range }
+            } else if !job.handsOverWhole {
+                for index in start..<(start + count) {
+                    guard let range = job.deliver(after: index) else { continue }
+                    if delivered.count > 0 && delivered.start + delivered.count == range.start {
+                        delivered.count += range.count
+                    } else {
+                        if watched { emitDelivered() }
+                        delivered = range
+                    }
+                }
+            }
+            if job.isComplete {
+                if watched { emitRun(); emitDelivered() }
+                completeJob(job)
+            }
+            return
+        } else if let uniform {
+            // Some of them had finished already (a re-run after a crash): one by one below.
+            reader = WireReader(UnsafeRawBufferPointer(rebasing: reader.base[(reader.base.count - count * uniform.length)...]))
+        }
+        for index in start..<(start + count) {
+            let status: ItemStatus
+            let duration: UInt64
+            if let uniform {
+                status = .ok
+                duration = uniform.total / UInt64(count)
+            } else {
+                guard let read = ItemStatus(rawValue: try reader.read(UInt8.self)) else {
+                    throw WireFormatError.invalidValue("item status")
+                }
+                status = read
+                duration = try reader.read(UInt64.self)
+            }
             var failure: (any Error)?
             if status == .ok {
-                let length = Int(try reader.read(UInt32.self))
+                let length = try uniform?.length ?? Int(reader.read(UInt32.self))
                 _ = job.recordSuccess(index, try reader.readRaw(count: length))
             } else {
                 let typeName = try reader.read(String.self)

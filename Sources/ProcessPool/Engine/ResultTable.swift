@@ -48,6 +48,25 @@ struct ResultTable {
         return true
     }
 
+    /// Records `count` successes from `start` on, `length` bytes each, back to back in `raw`:
+    /// one copy into the arena and a fill of the tables.
+    /// - Returns: false, recording nothing, if any of them had already finished.
+    func recordSuccesses(start: Int, count: Int, length: Int, _ raw: UnsafeRawBufferPointer) -> Bool {
+        precondition(start >= 0 && count >= 0 && start + count <= self.count && raw.count == count * length,
+                     "ResultTable run out of bounds")
+        for index in start..<(start + count) where status[index] != Self.pending { return false }
+        if arena.count == 0 && length <= 64 { arena.reserve(max(length, 1) * self.count) }
+        var at = arena.count
+        arena.append(contentsOf: raw)
+        for index in start..<(start + count) {
+            status[index] = Self.succeeded
+            starts[index] = at
+            lengths[index] = Int32(length)
+            at += length
+        }
+        return true
+    }
+
     /// Records a failure; returns false if the item had already finished.
     func recordFailure(_ index: Int) -> Bool {
         guard status[index] == Self.pending else { return false }

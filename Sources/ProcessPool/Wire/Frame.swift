@@ -27,6 +27,12 @@ enum FrameKind: UInt8 {
     /// `description: String`. One frame carries a run of tiny items, so that the per-frame costs
     /// (header, parsing, bookkeeping) are paid once per run rather than once per item.
     case itemResults = 14
+    /// `job: UInt32`, `start: UInt32`, `count: UInt32`, `length: UInt32`, `totalNanoseconds:
+    /// UInt64`, then `count` results of `length` bytes each, back to back: a run of consecutive
+    /// items of one command that all succeeded with results of one size, each shorter than
+    /// ``PoolEvent/perItemThreshold``. Tiny items come this way: no status, duration or length
+    /// per item to write, send and parse, and the parent records the run in bulk.
+    case itemResultsUniform = 15
 }
 
 /// How one item ended inside the worker.

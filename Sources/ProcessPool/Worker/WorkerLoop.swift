@@ -17,8 +17,16 @@ struct WorkerLoop {
     private var itemOut = WireWriter(capacity: 256)
     /// Writes results that wait too long behind a slow item (nil if no thread could be had).
     private let flusher = ResultFlusher.start(descriptor: WorkerProcess.resultDescriptor)
-    /// The `itemResults` frame being filled: its offset in `out` and how many items it holds.
-    private var batch: (frame: Int, count: UInt32)?
+    /// The results frame being filled: where it starts in `out`, how many items it holds, and,
+    /// once its first item made it a run of same-size successes (`itemResultsUniform`), their
+    /// size and total duration.
+    private struct OpenBatch {
+        let frame: Int
+        var count: UInt32 = 0
+        var uniformLength: UInt32?
+        var nanoseconds: UInt64 = 0
+    }
+    private var batch: OpenBatch?
     /// Duration of the previous item; long items get their start reported (and flushed) at once.
     private var previousItemNanoseconds: UInt64 = .max
     /// When `out` was last written to the parent.
@@ -44,6 +52,10 @@ struct WorkerLoop {
     /// ``groupTimingBelow``), and when the last clock reading before them was taken.
     private var untimed: [Int] = []
     private var untimedSince: UInt64 = 0
+    /// Untimed items in the open uniform batch (no duration of their own to patch), and the sum
+    /// of the provisional durations its total counted for them.
+    private var untimedInRun = 0
+    private var untimedProvisional: UInt64 = 0
 
     init(registry: TaskRegistry) { self.registry = registry }
 
@@ -121,10 +133,11 @@ struct WorkerLoop {
                 now = lastFlush
             }
             if batch == nil { openBatch(job: job, start: index) }
-            let mayDefer = !careful && previousItemNanoseconds < Self.groupTimingBelow && untimed.count < Self.timingGroup - 1
+            let mayDefer = !careful && previousItemNanoseconds < Self.groupTimingBelow
+                && untimed.count + untimedInRun < Self.timingGroup - 1
             now = runItem(job: job, index: index, body: body, name: name, argument: argument, startedAt: now,
                           mayDeferTiming: mayDefer)
-            if untimed.isEmpty && (out.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval) {
+            if !hasUntimed && (out.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval) {
                 closeBatch()
                 flush()
             }
@@ -137,13 +150,30 @@ struct WorkerLoop {
         out.write(job)
         out.write(start)
         out.write(UInt32(0))  // the count, patched by closeBatch()
-        batch = (frame, 0)
+        batch = OpenBatch(frame: frame)
+    }
+
+    /// Makes the open batch, still empty, a run of successes of `length` bytes each.
+    private mutating func makeBatchUniform(length: Int) {
+        guard let open = batch, open.count == 0 else { return }
+        out.patch(FrameKind.itemResultsUniform.rawValue, at: open.frame + 4)
+        out.write(UInt32(length))
+        out.write(UInt64(0))  // the total duration, patched by sealBatch()
+        batch!.uniformLength = UInt32(length)
+    }
+
+    /// Makes the open batch a complete frame as it stands (its count, total and length patched);
+    /// more items may extend it afterwards.
+    private mutating func sealBatch() {
+        guard let open = batch else { return }
+        out.patch(open.count, at: open.frame + Frame.headerSize + 8)
+        if open.uniformLength != nil { out.patch(open.nanoseconds, at: open.frame + Frame.headerSize + 16) }
+        Frame.end(&out, at: open.frame)
     }
 
     private mutating func closeBatch() {
-        guard let open = batch else { return }
-        out.patch(open.count, at: open.frame + Frame.headerSize + 8)
-        Frame.end(&out, at: open.frame)
+        if hasUntimed { previousItemNanoseconds = settleUntimed(at: MonotonicClock.nanoseconds(), including: 0) }
+        sealBatch()
         batch = nil
     }
 
@@ -164,8 +194,7 @@ struct WorkerLoop {
             // and length patched; this item's record extends it later), or left out while empty.
             let sealed: Int
             if open.count > 0 {
-                out.patch(open.count, at: open.frame + Frame.headerSize + 8)
-                Frame.end(&out, at: open.frame)
+                sealBatch()
                 sealed = out.count
             } else {
                 sealed = open.frame
@@ -197,62 +226,95 @@ struct WorkerLoop {
             failure = ("UnknownTask", "task '\(name)' is not registered in the worker")
         }
         let flusherWrote = armed && flusher!.disarm()
-        let end: UInt64
-        let elapsed: UInt64
-        if mayDeferTiming && !flusherWrote {
-            // Untimed for now: `startedAt` stays the last clock reading, and the duration
-            // written is the last average, made exact when the group is timed.
-            if untimed.isEmpty { untimedSince = startedAt }
-            end = startedAt
-            elapsed = previousItemNanoseconds
-        } else {
-            end = MonotonicClock.nanoseconds()
-            if untimed.isEmpty || flusherWrote {
-                // (What the flusher wrote keeps its provisional durations.)
-                untimed.removeAll(keepingCapacity: true)
-                elapsed = end &- startedAt
-            } else {
-                elapsed = settleUntimed(at: end, including: 1)
-            }
-            previousItemNanoseconds = elapsed
-        }
         if flusherWrote {
-            // The flusher wrote everything before this item: start afresh with a new batch.
+            // The flusher wrote everything before this item (provisional durations included):
+            // start afresh with a new batch.
             out.removeAll()
-            lastFlush = end
+            untimed.removeAll(keepingCapacity: true)
+            untimedInRun = 0
+            untimedProvisional = 0
             pendingSince = nil
             batch = nil
             openBatch(job: job, start: index)
         }
-        out.write(status.rawValue)
-        if mayDeferTiming && !flusherWrote { untimed.append(out.count) }
-        out.write(elapsed)
-        if let failure {
-            out.write(failure.type)
-            out.write(failure.description)
+        // A success of the batch's size, short enough to need no event of its own, joins a run
+        // of them (its bytes alone); anything else goes in a general batch (status, duration
+        // and length per item). An item that does not fit the open batch is timed at once, so
+        // that the items before it are settled in their own batch.
+        let length = UInt32(truncatingIfNeeded: itemOut.count)
+        let fits: Bool
+        if let open = batch, open.count > 0 {
+            fits = open.uniformLength.map { failure == nil && $0 == length } ?? (failure != nil)
         } else {
-            out.write(UInt32(itemOut.count))
+            fits = true
+        }
+        let end: UInt64
+        let elapsed: UInt64
+        let deferred = mayDeferTiming && !flusherWrote && fits
+        if deferred {
+            // Untimed for now: `startedAt` stays the last clock reading, and the duration
+            // written is the last average, made exact when the group is timed.
+            if untimed.isEmpty && untimedInRun == 0 { untimedSince = startedAt }
+            end = startedAt
+            elapsed = previousItemNanoseconds
+        } else {
+            end = MonotonicClock.nanoseconds()
+            elapsed = hasUntimed ? settleUntimed(at: end, including: 1) : end &- startedAt
+            previousItemNanoseconds = elapsed
+        }
+        if flusherWrote { lastFlush = end }
+        let plain = failure == nil && elapsed < PoolEvent.perItemThreshold && itemOut.count <= Int(UInt32.max)
+        if let open = batch, open.count > 0, open.uniformLength.map({ !plain || $0 != length }) ?? plain {
+            closeBatch()
+            openBatch(job: job, start: index)
+        }
+        if plain && batch!.count == 0 { makeBatchUniform(length: itemOut.count) }
+        if batch!.uniformLength != nil {
             out.writeRaw(itemOut)
+            batch!.nanoseconds &+= elapsed
+            if deferred {
+                untimedInRun += 1
+                untimedProvisional &+= elapsed
+            }
+        } else {
+            out.write(status.rawValue)
+            if deferred { untimed.append(out.count) }
+            out.write(elapsed)
+            if let failure {
+                out.write(failure.type)
+                out.write(failure.description)
+            } else {
+                out.write(UInt32(itemOut.count))
+                out.writeRaw(itemOut)
+            }
         }
         batch!.count += 1
         if pendingSince == nil { pendingSince = end }
         return end
     }
 
+    /// Whether some items written to the open batch are not timed yet.
+    private var hasUntimed: Bool { !untimed.isEmpty || untimedInRun > 0 }
+
     /// Times the untimed items (and `more` items not yet written): the time since the last
-    /// clock reading, shared equally; their durations in `out` are patched.
+    /// clock reading, shared equally. Their durations in `out` are patched (general batch) or
+    /// the run's total corrected (uniform batch); all of them are in the open batch.
     /// - Returns: the share of each.
     private mutating func settleUntimed(at now: UInt64, including more: Int) -> UInt64 {
-        let share = (now &- untimedSince) / UInt64(untimed.count + more)
+        let waiting = untimed.count + untimedInRun
+        let share = (now &- untimedSince) / UInt64(max(waiting + more, 1))
         for offset in untimed { out.patch(share, at: offset) }
+        if untimedInRun > 0, batch?.uniformLength != nil {
+            batch!.nanoseconds = batch!.nanoseconds &- untimedProvisional &+ share &* UInt64(untimedInRun)
+        }
         untimed.removeAll(keepingCapacity: true)
+        untimedInRun = 0
+        untimedProvisional = 0
         return share
     }
 
     private mutating func flush() {
-        if !untimed.isEmpty {
-            previousItemNanoseconds = settleUntimed(at: MonotonicClock.nanoseconds(), including: 0)
-        }
+        if hasUntimed { previousItemNanoseconds = settleUntimed(at: MonotonicClock.nanoseconds(), including: 0) }
         guard !out.isEmpty else { return }
         let ok = out.withUnsafeBytes { WorkerProcess.writeFully(WorkerProcess.resultDescriptor, $0) }
         if !ok { exit(72) }  // the parent is gone
