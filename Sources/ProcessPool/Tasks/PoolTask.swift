@@ -24,6 +24,9 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
 
     /// A handle for a task registered elsewhere, for any `Codable` argument and result: they
     /// travel in the compact binary form of ``BinaryEncoder``.
+    // Inlinable, as the WireCodable initializer is: specialised for the caller's types, the
+    // closures call the type's own `encode(to:)` and `init(from:)` directly, once per item.
+    @inlinable
     @_disfavoredOverload
     public init(name: String) where Argument: Codable, Result: Codable {
         self.name = name
