@@ -32,28 +32,16 @@ public struct BinaryDecoder {
     }
 }
 
-/// What one top-level decoding reads from: the caller's reader (copied in, and back out when
-/// done) and room for the entry counts of its keyed containers.
+/// What a top-level decoding reads from: the caller's reader (copied in, and back out when done),
+/// and the keyed-container boxes it reuses (see ``BinaryCoderCache``).
 struct BinaryDecodingContext {
-    var reader: WireReader
-    /// Count slots: a stack block for the first containers, then heap blocks freed at the end.
-    var slots: UnsafeMutablePointer<Int>
-    var slotsLeft: Int
-    var blocks: [UnsafeMutablePointer<Int>] = []
+    var reader = WireReader(UnsafeRawBufferPointer(start: nil, count: 0))
+    /// Whether a top-level decoding is using this context (one that starts inside another, from
+    /// a custom `init(from:)`, takes a context of its own).
+    var active = false
+    var boxes = KeyedBoxes()
 
-    static let blockSize = 64
-
-    /// A slot for one container's entry count. Each container took at least 4 bytes of input (its
-    /// count), so the slots grow with the bytes read, not with any number in them.
-    mutating func slot() -> UnsafeMutablePointer<Int> {
-        if slotsLeft == 0 {
-            slots = UnsafeMutablePointer<Int>.allocate(capacity: Self.blockSize)
-            blocks.append(slots)
-            slotsLeft = Self.blockSize
-        }
-        defer { slots += 1; slotsLeft -= 1 }
-        return slots
-    }
+    mutating func releaseAll() { boxes.releaseAll() }
 }
 
 /// The reader a decoding shares among its containers, through a pointer valid for the length of
@@ -62,14 +50,41 @@ struct BinaryDecodingState {
     let context: UnsafeMutablePointer<BinaryDecodingContext>
 
     static func with<R>(_ reader: inout WireReader, _ body: (BinaryDecodingState) throws -> R) throws -> R {
-        try withUnsafeTemporaryAllocation(of: Int.self, capacity: 16) { room in
-            var context = BinaryDecodingContext(reader: reader, slots: room.baseAddress!, slotsLeft: room.count)
-            defer {
-                reader = context.reader
-                for block in context.blocks { block.deallocate() }
-            }
-            return try withUnsafeMutablePointer(to: &context) { try body(BinaryDecodingState(context: $0)) }
+        var context = BinaryCoderCache.current.decoding
+        let own = context.pointee.active
+        if own {
+            context = .allocate(capacity: 1)
+            context.initialize(to: BinaryDecodingContext())
         }
+        context.pointee.active = true
+        context.pointee.reader = reader
+        defer {
+            reader = context.pointee.reader
+            context.pointee.reader = WireReader(UnsafeRawBufferPointer(start: nil, count: 0))
+            context.pointee.boxes.endValue()
+            context.pointee.active = false
+            if own {
+                context.pointee.releaseAll()
+                context.deinitialize(count: 1)
+                context.deallocate()
+            }
+        }
+        return try body(BinaryDecodingState(context: context))
+    }
+
+    /// A keyed container whose entry count has just been read: a reused box when there is one.
+    func keyedContainer<Key: CodingKey>(_: Key.Type, entries: Int, codingPath: [any CodingKey]) -> KeyedDecodingContainer<Key> {
+        let key = ObjectIdentifier(Key.self)
+        // A box is a `KeyedDecodingContainer`'s only field; where that ever changes, no caching.
+        let cacheable = MemoryLayout<KeyedDecodingContainer<Key>>.size == MemoryLayout<AnyObject>.size
+        if cacheable, let box = context.pointee.boxes.reusable(key, entries: entries, codingPath: codingPath) {
+            return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self)
+        }
+        let cached = cacheable && context.pointee.boxes.hasRoom
+        let cell = context.pointee.boxes.newCell(entries: entries, codingPath: codingPath, cached: cached)
+        let container = KeyedDecodingContainer(BinaryKeyedDecoding<Key>(state: self, cell: cell))
+        if cached { context.pointee.boxes.keep(unsafeBitCast(container, to: AnyObject.self), for: key, cell: cell) }
+        return container
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type, codingPath: [any CodingKey]) throws -> T {
@@ -92,11 +107,17 @@ struct BinaryDecodingState {
         var name = key.stringValue
         return name.withUTF8 { utf8 in
             let reader = context.pointee.reader
-            guard reader.remaining >= 1 + utf8.count else { return false }
+            let length = utf8.count
+            guard reader.remaining >= 1 + length else { return false }
             let base = reader.base.baseAddress! + reader.offset
-            guard base.load(as: UInt8.self) == utf8.count,
-                  utf8.count == 0 || memcmp(base + 1, utf8.baseAddress!, utf8.count) == 0 else { return false }
-            if consume { context.pointee.reader.offset += 1 + utf8.count }
+            guard base.load(as: UInt8.self) == length else { return false }
+            // Keys are short: a loop beats a call to memcmp.
+            var index = 0
+            while index < length {
+                guard base.load(fromByteOffset: 1 + index, as: UInt8.self) == utf8[index] else { return false }
+                index += 1
+            }
+            if consume { context.pointee.reader.offset += 1 + length }
             return true
         }
     }
@@ -131,7 +152,7 @@ struct BinaryDecoderImpl: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(try BinaryKeyedDecoding<Key>(state: state, codingPath: codingPath))
+        state.keyedContainer(Key.self, entries: try state.readCount(minimumEntrySize: 1), codingPath: codingPath)
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -147,33 +168,32 @@ struct BinaryDecoderImpl: Decoder {
 /// one asked for; an entry left out by `encodeIfPresent` is simply not there.
 struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let state: BinaryDecodingState
-    let codingPath: [any CodingKey]
-    /// Entries not yet read (shared by the copies Swift makes of a container).
-    private let left: UnsafeMutablePointer<Int>
+    /// Entries not yet read, and the coding path (a cell, so that a box can be reused and
+    /// copies Swift makes of a container share them).
+    let cell: UnsafeMutablePointer<ContainerCell>
 
-    init(state: BinaryDecodingState, codingPath: [any CodingKey]) throws {
-        self.state = state
-        self.codingPath = codingPath
-        left = state.context.pointee.slot()
-        left.pointee = try state.readCount(minimumEntrySize: 1)
+    var codingPath: [any CodingKey] { cell.pointee.codingPath }
+    private var left: Int {
+        get { cell.pointee.entries }
+        nonmutating set { cell.pointee.entries = newValue }
     }
 
     /// The keys still to be read. Only the next one can be known without reading its value, which
     /// is all a synthesized enum (one entry) or `decodeIfPresent` needs.
     var allKeys: [Key] {
-        guard left.pointee > 0, let name = state.peekKey(), let key = Key(stringValue: name) else { return [] }
+        guard left > 0, let name = state.peekKey(), let key = Key(stringValue: name) else { return [] }
         return [key]
     }
 
-    func contains(_ key: Key) -> Bool { left.pointee > 0 && state.nextKeyIs(key) }
+    func contains(_ key: Key) -> Bool { left > 0 && state.nextKeyIs(key) }
 
     @inline(__always)
     private func take(_ key: Key) throws {
-        guard left.pointee > 0, state.nextKeyIs(key, consume: true) else {
+        guard left > 0, state.nextKeyIs(key, consume: true) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath,
                 debugDescription: "no entry for \"\(key.stringValue)\" next (a binary keyed container is read in the order it was written)"))
         }
-        left.pointee -= 1
+        left -= 1
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
@@ -182,7 +202,7 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
         let saved = state.context.pointee.reader
         try state.skipKey()
         if try state.context.pointee.reader.read(UInt8.self) == 0 {
-            left.pointee -= 1
+            left -= 1
             return true
         }
         state.context.pointee.reader = saved
@@ -215,7 +235,7 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type,
                                                 forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         try take(key)
-        return KeyedDecodingContainer(try BinaryKeyedDecoding<NestedKey>(state: state, codingPath: codingPath + [key]))
+        return state.keyedContainer(NestedKey.self, entries: try state.readCount(minimumEntrySize: 1), codingPath: codingPath + [key])
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
@@ -285,7 +305,7 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         try next()
-        return KeyedDecodingContainer(try BinaryKeyedDecoding<NestedKey>(state: state, codingPath: codingPath))
+        return state.keyedContainer(NestedKey.self, entries: try state.readCount(minimumEntrySize: 1), codingPath: codingPath)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {

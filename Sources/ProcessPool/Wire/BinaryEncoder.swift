@@ -52,26 +52,65 @@ protocol BinaryCodingSpecial {
     static func binaryDecode(_ state: BinaryDecodingState, codingPath: [any CodingKey]) throws -> Self
 }
 
-/// What one top-level encoding writes into: a buffer of its own (on the stack until it outgrows
-/// it), moved to the caller's ``WireWriter`` in one copy at the end.
+/// What a top-level encoding writes into: a buffer of its own, moved to the caller's
+/// ``WireWriter`` in one copy at the end, and the keyed-container boxes it reuses (see
+/// ``BinaryCoderCache``).
 ///
 /// Stores through a pointer cost a few instructions where `Array.append(contentsOf:)` cost a
-/// generic call per scalar and per key (about a fifth of a small struct's encoding), and a
-/// container's entry count is patched in place. A nested ``WireCodable`` value, which writes to
-/// a `WireWriter` itself, first flushes the buffer there (``flush()``); positions are therefore
-/// counted from the start of this encoding (`origin` in the writer), and ``patchCount(at:)``
-/// finds a count wherever it now lives.
+/// generic call per scalar and per key, and a container's entry count is patched in place. A
+/// nested ``WireCodable`` value, which writes to a `WireWriter` itself, first flushes the buffer
+/// there (``flush()``); positions are therefore counted from the start of this encoding (`origin`
+/// in the writer), and ``patchCount(at:)`` finds a count wherever it now lives.
 struct BinaryEncodingBuffer {
-    let writer: UnsafeMutablePointer<WireWriter>
+    /// The writer of the encoding under way (nil between encodings).
+    var writer: UnsafeMutablePointer<WireWriter>?
     /// Where this encoding starts in `writer`.
-    let origin: Int
+    var origin = 0
     /// Bytes of this encoding already moved to `writer`.
     var flushed = 0
     var base: UnsafeMutableRawPointer
     var count = 0
     var capacity: Int
-    /// Whether `base` is a heap block of ours (grown past the stack room).
-    var onHeap = false
+    /// Whether a top-level encoding is using this buffer (one that starts inside another, from a
+    /// custom `encode(to:)`, takes a buffer of its own).
+    var active = false
+    var boxes = KeyedBoxes()
+
+    static let initialCapacity = 512
+    /// A buffer grown past this is given back after its encoding.
+    static let keptCapacity = 1 << 20
+
+    init() {
+        capacity = Self.initialCapacity
+        base = .allocate(byteCount: capacity, alignment: 8)
+    }
+
+    mutating func releaseAll() {
+        boxes.releaseAll()
+        base.deallocate()
+    }
+
+    /// Starts an encoding into `writer`.
+    mutating func begin(_ writer: UnsafeMutablePointer<WireWriter>) {
+        self.writer = writer
+        origin = writer.pointee.bytes.count
+        flushed = 0
+        count = 0
+        active = true
+    }
+
+    /// Ends an encoding (whether or not it succeeded: the caller drops what a failed one wrote).
+    mutating func end() {
+        flush()
+        writer = nil
+        active = false
+        boxes.endValue()
+        if capacity > Self.keptCapacity {
+            base.deallocate()
+            capacity = Self.initialCapacity
+            base = .allocate(byteCount: capacity, alignment: 8)
+        }
+    }
 
     /// The position (from the start of this encoding) of the next byte written.
     var position: Int { flushed + count }
@@ -87,10 +126,9 @@ struct BinaryEncodingBuffer {
         let newCapacity = max(capacity * 2, count + extra)
         let block = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 8)
         block.copyMemory(from: base, byteCount: count)
-        if onHeap { base.deallocate() }
+        base.deallocate()
         base = block
         capacity = newCapacity
-        onHeap = true
     }
 
     @inline(__always)
@@ -123,13 +161,14 @@ struct BinaryEncodingBuffer {
     }
 
     /// Adds one to the `UInt32` count written at `position`.
+    @inline(__always)
     mutating func patchCount(at position: Int) {
         if position >= flushed {
             let at = base + (position - flushed)
             at.storeBytes(of: (UInt32(littleEndian: at.loadUnaligned(as: UInt32.self)) &+ 1).littleEndian, as: UInt32.self)
         } else {
-            writer.pointee.bytes.withUnsafeMutableBytes { raw in
-                let offset = origin + position
+            let offset = origin + position
+            writer!.pointee.bytes.withUnsafeMutableBytes { raw in
                 let old = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
                 raw.storeBytes(of: (old &+ 1).littleEndian, toByteOffset: offset, as: UInt32.self)
             }
@@ -139,12 +178,14 @@ struct BinaryEncodingBuffer {
     /// The `UInt32` count written at `position`.
     func count(at position: Int) -> Int {
         if position >= flushed { return Int(UInt32(littleEndian: (base + (position - flushed)).loadUnaligned(as: UInt32.self))) }
-        return writer.pointee.bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: origin + position, as: UInt32.self))) }
+        return writer!.pointee.bytes.withUnsafeBytes {
+            Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: origin + position, as: UInt32.self)))
+        }
     }
 
     /// Moves what is buffered to the writer (before a nested value writes there, and at the end).
     mutating func flush() {
-        guard count > 0 else { return }
+        guard count > 0, let writer else { return }
         writer.pointee.writeRaw(UnsafeRawBufferPointer(start: base, count: count))
         flushed += count
         count = 0
@@ -159,15 +200,41 @@ struct BinaryEncodingState {
     /// Runs `body` with a state writing to `writer`, and leaves everything it wrote there.
     static func with(_ writer: inout WireWriter, _ body: (BinaryEncodingState) throws -> Void) throws {
         try withUnsafeMutablePointer(to: &writer) { writer in
-            // Room for a small value on the stack; a larger one moves to the heap as it grows.
-            try withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { room in
-                var buffer = BinaryEncodingBuffer(writer: writer, origin: writer.pointee.bytes.count,
-                                                  base: room.baseAddress!, capacity: room.count)
-                defer { if buffer.onHeap { buffer.base.deallocate() } }
-                try withUnsafeMutablePointer(to: &buffer) { try body(BinaryEncodingState(buffer: $0)) }
-                buffer.flush()
+            var buffer = BinaryCoderCache.current.encoding
+            let own = buffer.pointee.active
+            if own {
+                buffer = .allocate(capacity: 1)
+                buffer.initialize(to: BinaryEncodingBuffer())
             }
+            buffer.pointee.begin(writer)
+            defer {
+                buffer.pointee.end()
+                if own {
+                    buffer.pointee.releaseAll()
+                    buffer.deinitialize(count: 1)
+                    buffer.deallocate()
+                }
+            }
+            try body(BinaryEncodingState(buffer: buffer))
         }
+    }
+
+    /// Writes a keyed container's entry count (0 for now) and returns the container: a reused box
+    /// when there is one.
+    func keyedContainer<Key: CodingKey>(_: Key.Type, codingPath: [any CodingKey]) -> KeyedEncodingContainer<Key> {
+        let countAt = buffer.pointee.position
+        buffer.pointee.write(UInt32(0))
+        let key = ObjectIdentifier(Key.self)
+        // A box is a `KeyedEncodingContainer`'s only field; where that ever changes, no caching.
+        let cacheable = MemoryLayout<KeyedEncodingContainer<Key>>.size == MemoryLayout<AnyObject>.size
+        if cacheable, let box = buffer.pointee.boxes.reusable(key, entries: countAt, codingPath: codingPath) {
+            return unsafeBitCast(box, to: KeyedEncodingContainer<Key>.self)
+        }
+        let cached = cacheable && buffer.pointee.boxes.hasRoom
+        let cell = buffer.pointee.boxes.newCell(entries: countAt, codingPath: codingPath, cached: cached)
+        let container = KeyedEncodingContainer(BinaryKeyedEncoding<Key>(state: self, cell: cell))
+        if cached { buffer.pointee.boxes.keep(unsafeBitCast(container, to: AnyObject.self), for: key, cell: cell) }
+        return container
     }
 
     func encodeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
@@ -178,9 +245,10 @@ struct BinaryEncodingState {
                 return
             }
             buffer.pointee.flush()
-            let before = buffer.pointee.writer.pointee.bytes.count
-            wire.encode(to: &buffer.pointee.writer.pointee)
-            buffer.pointee.flushed += buffer.pointee.writer.pointee.bytes.count - before
+            let writer = buffer.pointee.writer!
+            let before = writer.pointee.bytes.count
+            wire.encode(to: &writer.pointee)
+            buffer.pointee.flushed += writer.pointee.bytes.count - before
         } else if let special = value as? any BinaryCodingSpecial {
             try special.binaryEncode(self, codingPath: codingPath)
         } else {
@@ -193,10 +261,18 @@ struct BinaryEncodingState {
     func writeKey(_ key: some CodingKey) throws {
         var name = key.stringValue
         let fits = name.withUTF8 { utf8 in
-            guard utf8.count <= 255 else { return false }
-            buffer.pointee.reserve(1 + utf8.count)
-            buffer.pointee.write(UInt8(utf8.count))
-            buffer.pointee.writeRaw(UnsafeRawBufferPointer(utf8))
+            let length = utf8.count
+            guard length <= 255 else { return false }
+            buffer.pointee.reserve(1 + length)
+            let at = buffer.pointee.base + buffer.pointee.count
+            at.storeBytes(of: UInt8(length), as: UInt8.self)
+            // Keys are short: a loop beats a call to memmove.
+            var index = 0
+            while index < length {
+                at.storeBytes(of: utf8[index], toByteOffset: 1 + index, as: UInt8.self)
+                index += 1
+            }
+            buffer.pointee.count += 1 + length
             return true
         }
         guard fits else {
@@ -254,7 +330,7 @@ struct BinaryEncoderImpl: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(BinaryKeyedEncoding<Key>(state: state, codingPath: codingPath))
+        state.keyedContainer(Key.self, codingPath: codingPath)
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -269,19 +345,15 @@ struct BinaryEncoderImpl: Encoder {
 /// A keyed container: an entry count (kept up to date as entries are written), then the entries.
 struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let state: BinaryEncodingState
-    let codingPath: [any CodingKey]
-    private let countAt: Int
+    /// Where the entry count is written, and the coding path (a cell, so that a box can be
+    /// reused).
+    let cell: UnsafeMutablePointer<ContainerCell>
 
-    init(state: BinaryEncodingState, codingPath: [any CodingKey]) {
-        self.state = state
-        self.codingPath = codingPath
-        countAt = state.buffer.pointee.position
-        state.buffer.pointee.write(UInt32(0))
-    }
+    var codingPath: [any CodingKey] { cell.pointee.codingPath }
 
     @inline(__always)
     private func begin(_ key: Key) throws {
-        state.buffer.pointee.patchCount(at: countAt)
+        state.buffer.pointee.patchCount(at: cell.pointee.entries)
         try state.writeKey(key)
     }
 
@@ -313,7 +385,7 @@ struct BinaryKeyedEncoding<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type,
                                                          forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
         try? begin(key)
-        return KeyedEncodingContainer(BinaryKeyedEncoding<NestedKey>(state: state, codingPath: codingPath + [key]))
+        return state.keyedContainer(NestedKey.self, codingPath: codingPath + [key])
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
@@ -371,7 +443,7 @@ struct BinaryUnkeyedEncoding: UnkeyedEncodingContainer {
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
         begin()
-        return KeyedEncodingContainer(BinaryKeyedEncoding<NestedKey>(state: state, codingPath: codingPath))
+        return state.keyedContainer(NestedKey.self, codingPath: codingPath)
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
