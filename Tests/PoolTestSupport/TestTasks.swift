@@ -69,6 +69,8 @@ public enum TestTasks {
         registry.register("blobSum") { (blob: Blob) -> Blob in
             Blob(bytes: [UInt8(truncatingIfNeeded: blob.bytes.reduce(0) { $0 + Int($1) })], tag: blob.tag.map { $0 + "!" })
         }
+        // A plain Codable result the parent refuses to decode when it is `Picky.refused`.
+        registry.register("picky") { (x: Int) -> Picky in Picky(value: x) }
         // Write straight onto the result pipe (descriptor 4), as a buggy or hostile worker would.
         registry.register("writeGarbage") { (kind: Int) -> Int in
             let bytes: [UInt8] = switch kind {
@@ -118,6 +120,7 @@ public enum TestTasks {
     public static let measure = PoolTask<Int, Measurement>(name: "measure")
     public static let echoMeasurement = PoolTask<Measurement, Measurement>(name: "echoMeasurement")
     public static let blobSum = PoolTask<Blob, Blob>(name: "blobSum")
+    public static let picky = PoolTask<Int, Picky>(name: "picky")
     public static let writeGarbage = PoolTask<Int, Int>(name: "writeGarbage")
     public static let printLine = PoolTask<String, Int>(name: "printLine")
     public static let validate = PoolTask<Int, Int>(name: "validate")
@@ -176,6 +179,24 @@ public struct Blob: Codable, Sendable, Equatable {
     public init(bytes: [UInt8], tag: String?) {
         self.bytes = bytes
         self.tag = tag
+    }
+}
+
+/// A plain `Codable` value whose decoding refuses one value (``refused``): a result that encodes
+/// in the worker but cannot be decoded by the parent.
+public struct Picky: Codable, Sendable, Equatable {
+    public static let refused = 41_999
+    public var value: Int
+    public init(value: Int) { self.value = value }
+
+    private enum CodingKeys: String, CodingKey { case value }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        value = try container.decode(Int.self, forKey: .value)
+        if value == Self.refused {
+            throw DecodingError.dataCorruptedError(forKey: .value, in: container, debugDescription: "\(value) is refused")
+        }
     }
 }
 
