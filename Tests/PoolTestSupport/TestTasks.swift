@@ -52,6 +52,22 @@ public enum TestTasks {
             sleepMilliseconds(1)
             return pair.first
         }
+        // A Swift runtime trap with a message, as a `precondition` or `fatalError` in user code.
+        registry.register("fatalOn") { (pair: Pair<Int, Int>) -> Int in
+            if pair.first == pair.second { fatalError("fatal item \(pair.first)") }
+            return pair.first
+        }
+        // A line on standard error, written in two pieces (the parent must still show it whole).
+        registry.register("errorLine") { (text: String) -> Int in
+            let bytes = Array((text + "\n").utf8)
+            let half = bytes.count / 2
+            bytes.withUnsafeBytes { raw in
+                _ = write(2, raw.baseAddress, half)
+                usleep(20_000)
+                _ = write(2, raw.baseAddress! + half, raw.count - half)
+            }
+            return text.count
+        }
         registry.register("initialize") { (value: Int) -> Int in
             initializedValue.store(value, ordering: .relaxed)
             initializerRuns.add(1, ordering: .relaxed)
@@ -114,6 +130,8 @@ public enum TestTasks {
     public static let gatedFailure = PoolTask<GatedValue, Int>(name: "gatedFailure")
     public static let interval = PoolTask<Int, [UInt64]>(name: "interval")
     public static let crashOn = PoolTask<Pair<Int, Int>, Int>(name: "crashOn")
+    public static let fatalOn = PoolTask<Pair<Int, Int>, Int>(name: "fatalOn")
+    public static let errorLine = PoolTask<String, Int>(name: "errorLine")
     public static let initialize = PoolTask<Int, Int>(name: "initialize")
     public static let initializerState = PoolTask<Int, Pair<Int, Int>>(name: "initializerState")
     public static let failingInitializer = PoolTask<Int, Int>(name: "failingInitializer")

@@ -12,9 +12,34 @@ enum Scenario {
         switch name {
         case "grow-past-descriptor-limit": growPastDescriptorLimit()
         case "pools-end-together": poolsEndTogether()
+        case "fatal-crash": fatalCrash()
         default:
             print("ERROR unknown scenario \(name)")
             exit(2)
+        }
+    }
+
+    /// A library user's pool, with nothing configured about output: a task writes a line to
+    /// standard error from each worker, then an item's `fatalError` kills its worker each time it
+    /// runs. Prints the error the map fails with (one line: newlines shown as ` | `).
+    static func fatalCrash() -> Never {
+        do {
+            var configuration = TestEnvironment.configuration(workers: 2)
+            configuration.maxCrashRetries = 1
+            let pool = try ProcessPool(configuration: configuration)
+            _ = try pool.map(TestTasks.errorLine, ["a line on standard error from a worker", "another one"], chunksize: 1)
+            do {
+                _ = try pool.map(TestTasks.fatalOn, (0..<6).map { Pair($0, 3) }, chunksize: 1)
+                print("ERROR the map succeeded")
+            } catch {
+                print("FAILED \("\(error)".replacingOccurrences(of: "\n", with: " | "))")
+            }
+            pool.close()
+            try pool.join()
+            exit(0)
+        } catch {
+            print("ERROR \(error)")
+            exit(1)
         }
     }
 
@@ -22,8 +47,8 @@ enum Scenario {
     /// only a few more: it must grow as far as it can, say why it stops, and finish the job.
     static func growPastDescriptorLimit() -> Never {
         let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
-        // Each worker costs the parent 3 descriptors (two pipe ends and a pidfd), 2 more while
-        // it is spawned; the pool 2 (epoll, eventfd). Room for about 6 workers.
+        // Each worker costs the parent 4 descriptors (three pipe ends and a pidfd), 3 more while
+        // it is spawned; the pool 2 (epoll, eventfd). Room for about 4 workers.
         var limit = rlimit(rlim_cur: rlim_t(open + 2 + 3 * 6 + 2), rlim_max: rlim_t(open + 2 + 3 * 6 + 2))
 
         // The gate opens by a rename, which needs no descriptor: there may be none left.
