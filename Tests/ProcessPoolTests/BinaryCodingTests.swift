@@ -1,6 +1,7 @@
 import Foundation
 import PoolTestSupport
 import ProcessPool
+import Synchronization
 import Testing
 
 /// Plain `Codable` values travel in ``BinaryEncoder``'s compact form.
@@ -116,6 +117,38 @@ struct BinaryCodingTests {
             #expect(throws: (any Error).self) { try BinaryDecoder().decode(Tree.self, from: Array(bytes[..<cut])) }
         }
         #expect(try BinaryDecoder().decode(Tree.self, from: bytes) == tree)
+    }
+
+    indirect enum Nest: Codable, Equatable {
+        case leaf
+        case node(Nest)
+    }
+
+    /// The encoding of `Nest` `depth` nodes deep, written by hand (encoding such a value would
+    /// recurse as deep as decoding it).
+    static func nestBytes(depth: Int) -> [UInt8] {
+        let node: [UInt8] = [1, 0, 0, 0, 4] + Array("node".utf8) + [1, 0, 0, 0, 2] + Array("_0".utf8)
+        let leaf: [UInt8] = [1, 0, 0, 0, 4] + Array("leaf".utf8) + [0, 0, 0, 0]
+        return Array([[UInt8]](repeating: node, count: depth).joined()) + leaf
+    }
+
+    @Test("input nested without end is refused at a fixed depth, not decoded until the stack overflows")
+    func nestedTooDeep() throws {
+        #expect(Self.nestBytes(depth: 2) == (try BinaryEncoder().encode(Nest.node(.node(.leaf)))))
+        // On a thread with a known, ample stack: the refusal itself comes 512 levels down.
+        let outcome = Mutex<(shallow: Bool, deep: String)?>(nil)
+        let thread = Thread {
+            let shallow = (try? BinaryDecoder().decode(Nest.self, from: Self.nestBytes(depth: 300))) != nil
+            var deep = "decoded"
+            do { _ = try BinaryDecoder().decode(Nest.self, from: Self.nestBytes(depth: 100_000)) } catch { deep = "\(error)" }
+            outcome.withLock { $0 = (shallow, deep) }
+        }
+        thread.stackSize = 64 << 20
+        thread.start()
+        #expect(TestEnvironment.eventually(within: 60) { outcome.withLock { $0 != nil } })
+        let result = try #require(outcome.withLock { $0 })
+        #expect(result.shallow)
+        #expect(result.deep.contains("nested more than 512 deep"), "\(result.deep)")
     }
 
     /// A value whose own coding runs the binary coders again, inside the outer coding.

@@ -40,6 +40,8 @@ struct BinaryDecodingContext {
     /// a custom `init(from:)`, takes a context of its own).
     var active = false
     var boxes = KeyedBoxes()
+    /// How many values deep the decoding is (see ``BinaryDecodingState/maxDepth``).
+    var depth = 0
 
     mutating func releaseAll() { boxes.releaseAll() }
 }
@@ -62,6 +64,7 @@ struct BinaryDecodingState {
             reader = context.pointee.reader
             context.pointee.reader = WireReader(UnsafeRawBufferPointer(start: nil, count: 0))
             context.pointee.boxes.endValue()
+            context.pointee.depth = 0
             context.pointee.active = false
             if own {
                 context.pointee.releaseAll()
@@ -87,7 +90,17 @@ struct BinaryDecodingState {
         return container
     }
 
+    /// Values nested deeper than this are refused, as `JSONDecoder` refuses them: a recursive
+    /// type's decoding recurses on the stack, and input nested without end would overflow it.
+    static let maxDepth = 512
+
     func decodeValue<T: Decodable>(_ type: T.Type, codingPath: [any CodingKey]) throws -> T {
+        context.pointee.depth += 1
+        defer { context.pointee.depth -= 1 }
+        guard context.pointee.depth <= Self.maxDepth else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath,
+                                                    debugDescription: "values nested more than \(Self.maxDepth) deep"))
+        }
         if let wire = T.self as? any WireCodable.Type {
             return try Self.decodeWire(wire, &context.pointee.reader) as! T  // `wire` is `T.self`: the cast cannot fail
         }
