@@ -68,6 +68,12 @@ public enum TestTasks {
             }
             return text.count
         }
+        // `first` lines of `second` bytes each ("err " and x's) on standard error, one write each.
+        registry.register("errorLines") { (pair: Pair<Int, Int>) -> Int in
+            let line = Array(("err " + String(repeating: "x", count: max(pair.second - 5, 0)) + "\n").utf8)
+            for _ in 0..<pair.first { line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) } }
+            return pair.first
+        }
         registry.register("initialize") { (value: Int) -> Int in
             initializedValue.store(value, ordering: .relaxed)
             initializerRuns.add(1, ordering: .relaxed)
@@ -132,6 +138,7 @@ public enum TestTasks {
     public static let crashOn = PoolTask<Pair<Int, Int>, Int>(name: "crashOn")
     public static let fatalOn = PoolTask<Pair<Int, Int>, Int>(name: "fatalOn")
     public static let errorLine = PoolTask<String, Int>(name: "errorLine")
+    public static let errorLines = PoolTask<Pair<Int, Int>, Int>(name: "errorLines")
     public static let initialize = PoolTask<Int, Int>(name: "initialize")
     public static let initializerState = PoolTask<Int, Pair<Int, Int>>(name: "initializerState")
     public static let failingInitializer = PoolTask<Int, Int>(name: "failingInitializer")

@@ -13,6 +13,7 @@ enum Scenario {
         case "grow-past-descriptor-limit": growPastDescriptorLimit()
         case "pools-end-together": poolsEndTogether()
         case "fatal-crash": fatalCrash()
+        case "stderr-unread": stderrUnread()
         default:
             print("ERROR unknown scenario \(name)")
             exit(2)
@@ -41,6 +42,47 @@ enum Scenario {
             print("ERROR \(error)")
             exit(1)
         }
+    }
+
+    /// This process's standard error is a pipe nobody reads while two workers write 2.4 MB of
+    /// lines to theirs: the map must still finish (the pool never blocks on it). Then the pipe is
+    /// read: what waited comes through, whole lines, and a note about what was dropped.
+    static func stderrUnread() -> Never {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0, dup2(ends[1], 2) == 2 else { print("ERROR pipe"); exit(2) }
+        close(ends[1])
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        func isNote(_ line: String) -> Bool { line.hasPrefix("[ProcessPool: ") && line.contains("were dropped") }
+        do {
+            let pool = try ProcessPool(configuration: TestEnvironment.configuration(workers: 2))
+            let written = try pool.map(TestTasks.errorLines, [Pair(2000, 600), Pair(2000, 600)], chunksize: 1)
+            print("MAPPED \(written)")
+            // Now read, while the pool is still up to retry what waits.
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let got = buffer.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, $0.count) }
+                if got > 0 {
+                    bytes.append(contentsOf: buffer[0..<got])
+                    if String(decoding: bytes.suffix(300), as: UTF8.self).split(separator: "\n").contains(where: { isNote(String($0)) }) { break }
+                } else {
+                    usleep(5_000)
+                }
+            }
+            pool.close()
+            try pool.join()
+        } catch {
+            print("ERROR \(error)")
+            exit(1)
+        }
+        let lines = bytes.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+        let isLine = { (line: String) in line.count == 599 && line.hasPrefix("err x") }
+        let notes = lines.filter(isNote)
+        let whole = lines.allSatisfy { isLine($0) || isNote($0) }
+        print("LINES \(lines.count) NOTES \(notes.count) WHOLE \(whole)")
+        if let bad = lines.first(where: { !isLine($0) && !isNote($0) }) { print("FIRST-BAD \(bad.prefix(80))") }
+        exit(0)
     }
 
     /// A pool of 2 busy workers is asked for 40 under a descriptor limit that leaves room for

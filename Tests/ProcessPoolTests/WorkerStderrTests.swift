@@ -65,6 +65,22 @@ struct WorkerStderrTests {
         #expect(lines.count <= fatal.count * 30 + 2, "\(lines.count) lines for \(fatal.count) crashes")
     }
 
+    @Test("a program whose standard error nobody reads: the pool does not stall; what gets through later is whole lines",
+          .timeLimit(.minutes(3)))
+    func unreadStandardError() throws {
+        let output = try ChildProcess.run(TestEnvironment.workerPath, ["scenario", "stderr-unread"], timeout: .seconds(150))
+        #expect(output.status == 0, "\(output.standardOutput)\n\(output.standardError)")
+        let lines = output.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.contains("MAPPED [2000, 2000]"), "\(lines)")
+        let summary = try #require(lines.first { $0.hasPrefix("LINES ") }, "\(lines)")
+        #expect(summary.hasSuffix("WHOLE true"), "\(lines)")
+        // 2.4 MB written against a pipe of 64 KB and at most 1 MB waiting: some were dropped, and
+        // the note said so once the pipe was read.
+        #expect(summary.contains("NOTES 1"), "\(lines)")
+        let count = Int(summary.split(separator: " ")[1]) ?? 0
+        #expect(count > 1_000 && count < 4_000, "\(lines)")
+    }
+
     /// "Current stack trace:" or one of its frames (`12   libswiftCore.so   0x… symbol + 33`).
     static func isRuntimeStackTraceLine(_ line: String) -> Bool {
         if line == "Current stack trace:" { return true }

@@ -99,7 +99,15 @@ final class PoolCore: @unchecked Sendable {
         // wake-up: the initializer runs as each worker starts, and a failing one shows at once.
         flushAllOutboxes()
         while !isFinished {
-            let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, nextDeadlineTimeout())
+            var timeout = nextDeadlineTimeout()
+            // Workers' stderr lines waiting for a slow reader of ours: retry soon.
+            if stderrForwarder.hasPending {
+                stderrForwarder.drain()
+                if stderrForwarder.hasPending {
+                    timeout = timeout < 0 ? StandardErrorForwarder.retryMilliseconds : min(timeout, StandardErrorForwarder.retryMilliseconds)
+                }
+            }
+            let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, timeout)
             if count < 0 {
                 if errno == EINTR { continue }
                 fatalError("epoll_wait failed: \(errnoDescription())")
@@ -113,6 +121,7 @@ final class PoolCore: @unchecked Sendable {
             if workersChanged { publishWorkers() }
         }
         close(epollFD)
+        stderrForwarder.finish(within: 1000)
         events.emit(.poolStateChanged(.finished))
         events.finishAll()
         shared.markFinished()
