@@ -33,6 +33,8 @@ enum OurMeasurements {
         case "struct_codable", "struct_wire":
             let seconds = try await structs(codable: workload == "struct_codable", items: n, workers: workers)
             return [("value", Double(n) / seconds), ("seconds", seconds)]
+        case "codec":
+            return try codec(items: n)
         default:
             throw BenchError("unknown workload '\(workload)'")
         }
@@ -59,6 +61,40 @@ enum OurMeasurements {
             try check(total, n)
             return seconds
         }
+    }
+
+    /// The binary `Codable` coder alone, in this process: nanoseconds per encode and per decode of
+    /// `Reading` (plain `Codable`) and of its `WireCodable` twin, over `n` values (not in the
+    /// table; for profiling the coder without the pool around it).
+    private static func codec(items n: Int) throws -> [(String, Double)] {
+        let clock = ContinuousClock()
+        var writer = WireWriter(capacity: 64 * n)
+        var start = clock.now
+        for i in 0..<n { try BinaryEncoder().encode(Reading(id: i, x: Double(i), y: 0.5, ok: true), to: &writer) }
+        let codableEncode = (clock.now - start).seconds
+        var total = 0
+        start = clock.now
+        try writer.withUnsafeBytes { raw in
+            var reader = WireReader(raw)
+            for _ in 0..<n { total += try BinaryDecoder().decode(Reading.self, from: &reader).id }
+        }
+        let codableDecode = (clock.now - start).seconds
+        guard total == n * (n - 1) / 2 else { throw BenchError("wrong sum: \(total)") }
+        writer.removeAll(keepingCapacity: true)
+        start = clock.now
+        for i in 0..<n { WireReading(id: i, x: Double(i), y: 0.5, ok: true).encode(to: &writer) }
+        let wireEncode = (clock.now - start).seconds
+        total = 0
+        start = clock.now
+        try writer.withUnsafeBytes { raw in
+            var reader = WireReader(raw)
+            for _ in 0..<n { total += try WireReading(from: &reader).id }
+        }
+        let wireDecode = (clock.now - start).seconds
+        guard total == n * (n - 1) / 2 else { throw BenchError("wrong sum: \(total)") }
+        let ns = { (seconds: Double) in seconds * 1e9 / Double(n) }
+        return [("codable_encode_ns", ns(codableEncode)), ("codable_decode_ns", ns(codableDecode)),
+                ("wire_encode_ns", ns(wireEncode)), ("wire_decode_ns", ns(wireDecode))]
     }
 
     /// `map_async` (default chunk size) of a tiny struct through a task returning one: plain

@@ -41,15 +41,27 @@ public struct PoolError: Error, Sendable, Equatable, CustomStringConvertible {
     /// For ``Code/workerCrashed``: the last worker the item killed, and how it died.
     public var workerPID: Int32?
     public var termination: WorkerTermination?
+    /// For ``Code/workerCrashed`` (and ``Code/timeout``): the last lines that worker wrote to its
+    /// standard error before it died (and to its standard output, with
+    /// ``ProcessPool/Configuration/captureOutput``), such as a `fatalError`'s message; at most
+    /// ``WorkerExitDetails/maxOutputLines`` of them. The worker's `workerExited` event has them too.
+    public var workerOutput: [String]
 
-    public init(_ code: Code, _ message: String, workerPID: Int32? = nil, termination: WorkerTermination? = nil) {
+    public init(_ code: Code, _ message: String, workerPID: Int32? = nil, termination: WorkerTermination? = nil,
+                workerOutput: [String] = []) {
         self.code = code
         self.message = message
         self.workerPID = workerPID
         self.termination = termination
+        self.workerOutput = workerOutput
     }
 
-    public var description: String { message }
+    /// The message, then the worker's last output lines, if any (indented, one a line).
+    public var description: String {
+        guard !workerOutput.isEmpty else { return message }
+        let who = workerPID.map { "worker \($0)" } ?? "the worker"
+        return message + "; the last output of \(who):\n" + workerOutput.map { "    " + $0 }.joined(separator: "\n")
+    }
 }
 
 /// An error thrown by a task inside a worker, carried back to the caller.

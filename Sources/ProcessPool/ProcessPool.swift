@@ -50,7 +50,10 @@ public final class ProcessPool: Sendable {
         /// The workers' environment; `nil` to inherit this process's.
         public var environment: [String: String]?
         /// Capture the workers' standard output and error as ``PoolEvent/Kind/workerOutput(pid:line:)``
-        /// events instead of letting them write to this process's.
+        /// events instead of letting them write to this process's. Without it, their standard
+        /// output is this process's, and their standard error is forwarded to this process's a
+        /// whole line at a time; either way a worker's last lines go into its death report and a
+        /// crash's ``PoolError/workerOutput``.
         public var captureOutput = false
         /// When set, submitting a task not registered here throws ``PoolError/Code/unknownTask``
         /// at once (otherwise each item fails with that error in the worker).

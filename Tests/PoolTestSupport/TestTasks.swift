@@ -52,6 +52,28 @@ public enum TestTasks {
             sleepMilliseconds(1)
             return pair.first
         }
+        // A Swift runtime trap with a message, as a `precondition` or `fatalError` in user code.
+        registry.register("fatalOn") { (pair: Pair<Int, Int>) -> Int in
+            if pair.first == pair.second { fatalError("fatal item \(pair.first)") }
+            return pair.first
+        }
+        // A line on standard error, written in two pieces (the parent must still show it whole).
+        registry.register("errorLine") { (text: String) -> Int in
+            let bytes = Array((text + "\n").utf8)
+            let half = bytes.count / 2
+            bytes.withUnsafeBytes { raw in
+                _ = write(2, raw.baseAddress, half)
+                usleep(20_000)
+                _ = write(2, raw.baseAddress! + half, raw.count - half)
+            }
+            return text.count
+        }
+        // `first` lines of `second` bytes each ("err " and x's) on standard error, one write each.
+        registry.register("errorLines") { (pair: Pair<Int, Int>) -> Int in
+            let line = Array(("err " + String(repeating: "x", count: max(pair.second - 5, 0)) + "\n").utf8)
+            for _ in 0..<pair.first { line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) } }
+            return pair.first
+        }
         registry.register("initialize") { (value: Int) -> Int in
             initializedValue.store(value, ordering: .relaxed)
             initializerRuns.add(1, ordering: .relaxed)
@@ -69,6 +91,8 @@ public enum TestTasks {
         registry.register("blobSum") { (blob: Blob) -> Blob in
             Blob(bytes: [UInt8(truncatingIfNeeded: blob.bytes.reduce(0) { $0 + Int($1) })], tag: blob.tag.map { $0 + "!" })
         }
+        // A plain Codable result the parent refuses to decode when it is `Picky.refused`.
+        registry.register("picky") { (x: Int) -> Picky in Picky(value: x) }
         // Write straight onto the result pipe (descriptor 4), as a buggy or hostile worker would.
         registry.register("writeGarbage") { (kind: Int) -> Int in
             let bytes: [UInt8] = switch kind {
@@ -112,12 +136,16 @@ public enum TestTasks {
     public static let gatedFailure = PoolTask<GatedValue, Int>(name: "gatedFailure")
     public static let interval = PoolTask<Int, [UInt64]>(name: "interval")
     public static let crashOn = PoolTask<Pair<Int, Int>, Int>(name: "crashOn")
+    public static let fatalOn = PoolTask<Pair<Int, Int>, Int>(name: "fatalOn")
+    public static let errorLine = PoolTask<String, Int>(name: "errorLine")
+    public static let errorLines = PoolTask<Pair<Int, Int>, Int>(name: "errorLines")
     public static let initialize = PoolTask<Int, Int>(name: "initialize")
     public static let initializerState = PoolTask<Int, Pair<Int, Int>>(name: "initializerState")
     public static let failingInitializer = PoolTask<Int, Int>(name: "failingInitializer")
     public static let measure = PoolTask<Int, Measurement>(name: "measure")
     public static let echoMeasurement = PoolTask<Measurement, Measurement>(name: "echoMeasurement")
     public static let blobSum = PoolTask<Blob, Blob>(name: "blobSum")
+    public static let picky = PoolTask<Int, Picky>(name: "picky")
     public static let writeGarbage = PoolTask<Int, Int>(name: "writeGarbage")
     public static let printLine = PoolTask<String, Int>(name: "printLine")
     public static let validate = PoolTask<Int, Int>(name: "validate")
@@ -176,6 +204,24 @@ public struct Blob: Codable, Sendable, Equatable {
     public init(bytes: [UInt8], tag: String?) {
         self.bytes = bytes
         self.tag = tag
+    }
+}
+
+/// A plain `Codable` value whose decoding refuses one value (``refused``): a result that encodes
+/// in the worker but cannot be decoded by the parent.
+public struct Picky: Codable, Sendable, Equatable {
+    public static let refused = 41_999
+    public var value: Int
+    public init(value: Int) { self.value = value }
+
+    private enum CodingKeys: String, CodingKey { case value }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        value = try container.decode(Int.self, forKey: .value)
+        if value == Self.refused {
+            throw DecodingError.dataCorruptedError(forKey: .value, in: container, debugDescription: "\(value) is refused")
+        }
     }
 }
 

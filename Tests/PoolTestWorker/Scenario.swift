@@ -12,18 +12,85 @@ enum Scenario {
         switch name {
         case "grow-past-descriptor-limit": growPastDescriptorLimit()
         case "pools-end-together": poolsEndTogether()
+        case "fatal-crash": fatalCrash()
+        case "stderr-unread": stderrUnread()
         default:
             print("ERROR unknown scenario \(name)")
             exit(2)
         }
     }
 
+    /// A library user's pool, with nothing configured about output: a task writes a line to
+    /// standard error from each worker, then an item's `fatalError` kills its worker each time it
+    /// runs. Prints the error the map fails with (one line: newlines shown as ` | `).
+    static func fatalCrash() -> Never {
+        do {
+            var configuration = TestEnvironment.configuration(workers: 2)
+            configuration.maxCrashRetries = 1
+            let pool = try ProcessPool(configuration: configuration)
+            _ = try pool.map(TestTasks.errorLine, ["a line on standard error from a worker", "another one"], chunksize: 1)
+            do {
+                _ = try pool.map(TestTasks.fatalOn, (0..<6).map { Pair($0, 3) }, chunksize: 1)
+                print("ERROR the map succeeded")
+            } catch {
+                print("FAILED \("\(error)".replacingOccurrences(of: "\n", with: " | "))")
+            }
+            pool.close()
+            try pool.join()
+            exit(0)
+        } catch {
+            print("ERROR \(error)")
+            exit(1)
+        }
+    }
+
+    /// This process's standard error is a pipe nobody reads while two workers write 2.4 MB of
+    /// lines to theirs: the map must still finish (the pool never blocks on it). Then the pipe is
+    /// read: what waited comes through, whole lines, and a note about what was dropped.
+    static func stderrUnread() -> Never {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0, dup2(ends[1], 2) == 2 else { print("ERROR pipe"); exit(2) }
+        close(ends[1])
+        _ = fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        func isNote(_ line: String) -> Bool { line.hasPrefix("[ProcessPool: ") && line.contains("were dropped") }
+        do {
+            let pool = try ProcessPool(configuration: TestEnvironment.configuration(workers: 2))
+            let written = try pool.map(TestTasks.errorLines, [Pair(2000, 600), Pair(2000, 600)], chunksize: 1)
+            print("MAPPED \(written)")
+            // Now read, while the pool is still up to retry what waits.
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let got = buffer.withUnsafeMutableBytes { read(ends[0], $0.baseAddress, $0.count) }
+                if got > 0 {
+                    bytes.append(contentsOf: buffer[0..<got])
+                    if String(decoding: bytes.suffix(300), as: UTF8.self).split(separator: "\n").contains(where: { isNote(String($0)) }) { break }
+                } else {
+                    usleep(5_000)
+                }
+            }
+            pool.close()
+            try pool.join()
+        } catch {
+            print("ERROR \(error)")
+            exit(1)
+        }
+        let lines = bytes.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+        let isLine = { (line: String) in line.count == 599 && line.hasPrefix("err x") }
+        let notes = lines.filter(isNote)
+        let whole = lines.allSatisfy { isLine($0) || isNote($0) }
+        print("LINES \(lines.count) NOTES \(notes.count) WHOLE \(whole)")
+        if let bad = lines.first(where: { !isLine($0) && !isNote($0) }) { print("FIRST-BAD \(bad.prefix(80))") }
+        exit(0)
+    }
+
     /// A pool of 2 busy workers is asked for 40 under a descriptor limit that leaves room for
     /// only a few more: it must grow as far as it can, say why it stops, and finish the job.
     static func growPastDescriptorLimit() -> Never {
         let open = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count
-        // Each worker costs the parent 3 descriptors (two pipe ends and a pidfd), 2 more while
-        // it is spawned; the pool 2 (epoll, eventfd). Room for about 6 workers.
+        // Each worker costs the parent 4 descriptors (three pipe ends and a pidfd), 3 more while
+        // it is spawned; the pool 2 (epoll, eventfd). Room for about 4 workers.
         var limit = rlimit(rlim_cur: rlim_t(open + 2 + 3 * 6 + 2), rlim_max: rlim_t(open + 2 + 3 * 6 + 2))
 
         // The gate opens by a rename, which needs no descriptor: there may be none left.

@@ -32,6 +32,8 @@ final class PoolCore: @unchecked Sendable {
     let shared: PoolShared
     let settings: PoolSettings
     let spawner: WorkerSpawner
+    /// Workers' standard-error lines to ours, when output is not captured.
+    private var stderrForwarder = StandardErrorForwarder()
     private let epollFD: Int32
     /// Events of the current turn of the loop, handed to subscribers at its end.
     private let events: EventBatch
@@ -97,7 +99,15 @@ final class PoolCore: @unchecked Sendable {
         // wake-up: the initializer runs as each worker starts, and a failing one shows at once.
         flushAllOutboxes()
         while !isFinished {
-            let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, nextDeadlineTimeout())
+            var timeout = nextDeadlineTimeout()
+            // Workers' stderr lines waiting for a slow reader of ours: retry soon.
+            if stderrForwarder.hasPending {
+                stderrForwarder.drain()
+                if stderrForwarder.hasPending {
+                    timeout = timeout < 0 ? StandardErrorForwarder.retryMilliseconds : min(timeout, StandardErrorForwarder.retryMilliseconds)
+                }
+            }
+            let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, timeout)
             if count < 0 {
                 if errno == EINTR { continue }
                 fatalError("epoll_wait failed: \(errnoDescription())")
@@ -111,6 +121,7 @@ final class PoolCore: @unchecked Sendable {
             if workersChanged { publishWorkers() }
         }
         close(epollFD)
+        stderrForwarder.finish(within: 1000)
         events.emit(.poolStateChanged(.finished))
         events.finishAll()
         shared.markFinished()
@@ -926,17 +937,33 @@ final class PoolCore: @unchecked Sendable {
         }
     }
 
+    /// Splits a worker's output into lines: kept for its death report, and emitted as events
+    /// (captured output) or forwarded to this process's standard error (see
+    /// ``StandardErrorForwarder``).
     private func emitLines(_ worker: WorkerRecord, _ bytes: ArraySlice<UInt8>) {
+        let capture = spawner.captureOutput
+        var forward: [UInt8] = []
         for byte in bytes {
             if byte == UInt8(ascii: "\n") {
                 let line = String(decoding: worker.outputLine, as: UTF8.self)
-                worker.outputLine.removeAll(keepingCapacity: true)
                 worker.rememberOutput(line)
-                events.emit(.workerOutput(pid: worker.pid, line: line))
+                if capture {
+                    events.emit(.workerOutput(pid: worker.pid, line: line))
+                } else {
+                    forward.append(contentsOf: worker.outputLine)
+                    forward.append(byte)
+                }
+                worker.outputLine.removeAll(keepingCapacity: true)
             } else if worker.outputLine.count < 4096 {
+                worker.outputLine.append(byte)
+            } else if !capture {
+                // A forwarded line loses nothing: past 4 KB its start goes out as it is.
+                forward.append(contentsOf: worker.outputLine)
+                worker.outputLine.removeAll(keepingCapacity: true)
                 worker.outputLine.append(byte)
             }
         }
+        stderrForwarder.forward(forward)
     }
 
     // MARK: workers coming and going
@@ -1080,6 +1107,8 @@ final class PoolCore: @unchecked Sendable {
     private func handleExit(_ worker: WorkerRecord) {
         readResults(worker, untilEnd: true)
         if worker.outputFD >= 0 { readOutput(worker) }
+        // Its last words may lack a newline: still a line of its report.
+        if !worker.outputLine.isEmpty { emitLines(worker, [UInt8(ascii: "\n")][...]) }
         // Unpublish the PID before reaping: once reaped it may be reused (pid_max can be as low
         // as 32768), and `workerPIDs` must never name another process.
         shared.state.withLock { $0.workerPIDs.removeAll { $0 == worker.pid } }
@@ -1189,7 +1218,8 @@ final class PoolCore: @unchecked Sendable {
             let item = "\(chunk.job.descriptor.label) \(PoolError.itemName(start)) (task \(chunk.job.descriptor.function))"
             /// Fails the first unfinished item of this chunk with `error` and moves past it.
             func failRunningItem(_ code: PoolError.Code, _ message: String) {
-                let error = PoolError(code, message, workerPID: worker.pid, termination: termination)
+                let error = PoolError(code, message, workerPID: worker.pid, termination: termination,
+                                      workerOutput: Array(worker.lastOutput))
                 _ = chunk.job.recordFailure(start, error)
                 events.emit(.itemFinished(job: chunk.job.id, index: start, pid: worker.pid, error: error.message, nanoseconds: 0))
                 failed.append((chunk.job, start))

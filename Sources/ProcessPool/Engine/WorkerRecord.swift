@@ -115,10 +115,22 @@ final class WorkerRecord {
     /// Its last output lines, for its death report (bounded: see ``WorkerExitDetails``).
     var lastOutput = Deque<String>()
 
-    /// Keeps `line` among the last output lines of the death report.
+    /// Keeps `line` among the last output lines of the death report, unless it is part of the
+    /// Swift runtime's stack trace: in a debug build a `fatalError` prints one line, then
+    /// "Current stack trace:" and some twenty frames, which would push the message itself out of
+    /// the few lines kept. (The frames are still shown or forwarded like any other output.)
     func rememberOutput(_ line: String) {
+        if Self.isStackTraceLine(line) { return }
         if lastOutput.count >= WorkerExitDetails.maxOutputLines { lastOutput.removeFirst() }
         lastOutput.append(String(line.prefix(WorkerExitDetails.maxLineLength)))
+    }
+
+    /// "Current stack trace:", or one of its frames: `12   libswiftCore.so   0x00007f… symbol + 33`.
+    static func isStackTraceLine(_ line: String) -> Bool {
+        if line == "Current stack trace:" { return true }
+        let isDigit = { (byte: UInt8) in byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+        guard let first = line.utf8.first, isDigit(first) else { return false }
+        return line.utf8.drop(while: isDigit).first == UInt8(ascii: " ") && line.contains(" 0x")
     }
 
     init(id: UInt64, slot: Int, pid: Int32, pidfd: Int32, commandFD: Int32, resultFD: Int32, outputFD: Int32,

@@ -1,8 +1,13 @@
 import CSystemShims
 import Glibc
 
-/// Starts worker processes: `posix_spawn` of the worker executable with exactly two pipes (and
-/// optionally an output pipe) inherited, signals reset, and a pidfd to watch for its exit.
+/// Starts worker processes: `posix_spawn` of the worker executable with exactly two pipes
+/// inherited, its output on a third, signals reset, and a pidfd to watch for its exit.
+///
+/// The output pipe carries the worker's standard error, and its standard output too when output
+/// is captured (else that stays this process's). The IO thread reads it: captured lines become
+/// events; otherwise they are forwarded to this process's standard error, whole. Either way the
+/// last lines are kept for the worker's death report and a crash's ``PoolError``.
 ///
 /// The C strings for `argv`/`envp` are built once per pool and freed with it. With a
 /// ``WorkerLauncher`` other than `.local`, the launcher's command (ssh, srun, …) is spawned
@@ -19,14 +24,17 @@ final class WorkerSpawner {
         let commandFD: Int32
         /// Parent's end of the result pipe (read), non-blocking.
         let resultFD: Int32
-        /// Parent's end of the output pipe (read), or -1 when output is inherited.
+        /// Parent's end of the output pipe (read): the child's standard error, and its standard
+        /// output when captured.
         let outputFD: Int32
     }
 
     private let path: UnsafeMutablePointer<CChar>
     private let argv: [UnsafeMutablePointer<CChar>?]
     private let envp: [UnsafeMutablePointer<CChar>?]
-    private let captureOutput: Bool
+    /// Whether the workers' standard output joins their standard error on the output pipe, as
+    /// events (else only standard error is read, and forwarded to this process's).
+    let captureOutput: Bool
     /// How remote workers are launched; `nil` for local ones.
     let launch: LaunchCommand?
 
@@ -39,6 +47,10 @@ final class WorkerSpawner {
         // A launcher (ssh, srun) is an ordinary program: worker mode goes on its command line,
         // for the far side, not into its own environment.
         if launch == nil { env[WorkerProcess.environmentKey] = String(getpid()) } else { env[WorkerProcess.environmentKey] = nil }
+        // Swift's backtracer prints some 250 lines for each crashed worker (and takes seconds):
+        // off, a `fatalError` says its one line, which the death report and the crash's error
+        // carry. A user who set SWIFT_BACKTRACE gets what they asked for.
+        if launch == nil && env["SWIFT_BACKTRACE"] == nil { env["SWIFT_BACKTRACE"] = "enable=no" }
         envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         self.captureOutput = captureOutput
     }
@@ -66,7 +78,7 @@ final class WorkerSpawner {
     /// - Throws: ``PoolError/Code/spawnFailed`` with the system's reason.
     func spawn() throws -> Spawned {
         if let launch { return try spawnThroughLauncher(launch, host: nil) }
-        let pipes = try WorkerPipes(captureOutput: captureOutput)
+        let pipes = try WorkerPipes()
         var keep = false
         defer { pipes.close(parentEnds: !keep) }
         let (command, result, output) = (pipes.command, pipes.result, pipes.output)
@@ -75,7 +87,7 @@ final class WorkerSpawner {
         let rc = argv.withUnsafeBufferPointer { argvBuffer in
             envp.withUnsafeBufferPointer { envpBuffer in
                 cshim_spawn_worker(&pid, path, argvBuffer.baseAddress, envpBuffer.baseAddress,
-                                   fds, 2, output[1], output[1])
+                                   fds, 2, captureOutput ? output[1] : -1, output[1])
             }
         }
         guard rc == 0 else {
@@ -88,12 +100,12 @@ final class WorkerSpawner {
     }
 
     /// Spawns the launcher of one remote worker: its standard input is the command pipe, its
-    /// standard output the result pipe, its standard error the output pipe (or this process's).
+    /// standard output the result pipe, its standard error the output pipe.
     /// - Parameter host: for ssh, the host to start it on.
     /// - Throws: ``PoolError/Code/spawnFailed`` with the system's reason (a launcher not on `PATH`
     ///   is `ENOENT` here; ssh failing to connect shows later, as an exit before the worker's hello).
     func spawnThroughLauncher(_ launch: LaunchCommand, host: String?) throws -> Spawned {
-        let pipes = try WorkerPipes(captureOutput: captureOutput)
+        let pipes = try WorkerPipes()
         var keep = false
         defer { pipes.close(parentEnds: !keep) }
         let (command, result, output) = (pipes.command, pipes.result, pipes.output)
@@ -140,8 +152,8 @@ func errnoDescription(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 
-/// The three pipes of one worker: commands to it, results from it, its output (only when
-/// captured; else `[-1, -1]`). All close-on-exec, above the standard descriptors.
+/// The three pipes of one worker: commands to it, results from it, its output. All
+/// close-on-exec, above the standard descriptors.
 private struct WorkerPipes {
     var command: [Int32] = [-1, -1]
     var result: [Int32] = [-1, -1]
@@ -149,13 +161,13 @@ private struct WorkerPipes {
 
     /// - Throws: ``PoolError/Code/spawnFailed`` when the descriptors run out (any already made
     ///   are closed).
-    init(captureOutput: Bool) throws {
+    init() throws {
         guard cshim_pipe_cloexec(&command) == 0, cshim_pipe_cloexec(&result) == 0 else {
             let reason = ResourceShortage.describe(errno)
             close(parentEnds: true)
             throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its pipes: \(reason)")
         }
-        if captureOutput && cshim_pipe_cloexec(&output) != 0 {
+        if cshim_pipe_cloexec(&output) != 0 {
             let reason = ResourceShortage.describe(errno)
             close(parentEnds: true)
             throw PoolError(.spawnFailed, "cannot start a worker: no descriptors for its output pipe: \(reason)")

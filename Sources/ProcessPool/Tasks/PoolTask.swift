@@ -19,6 +19,9 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
     /// Decodes `count` results, the `i`th from the bytes `result(i)` returns, into an array: the
     /// end of every `map`, specialized for the result type for the same reason.
     @usableFromInline let decodeResults: @Sendable (_ count: Int, _ result: (Int) -> UnsafeRawBufferPointer) throws -> [Result]
+    /// Whether a large job's results are worth decoding in parts on several threads (plain
+    /// `Codable`, a few hundred nanoseconds each) rather than by ``decodeResults`` on one.
+    @usableFromInline let decodesInParts: Bool
 
     /// A handle for a task registered elsewhere (for example in a worker-only module), using the
     /// binary wire encoding.
@@ -29,6 +32,7 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
         self.name = name
         encodeArgument = { value, writer in value.encode(to: &writer) }
         decodeResult = { reader in try Result(from: &reader) }
+        decodesInParts = false
         encodeArguments = { items, writer, offsets in
             for (position, item) in items.enumerated() {
                 let lengthAt = writer.count
@@ -55,6 +59,9 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
 
     /// A handle for a task registered elsewhere, for any `Codable` argument and result: they
     /// travel in the compact binary form of ``BinaryEncoder``.
+    // Inlinable, as the WireCodable initializer is: specialised for the caller's types, the
+    // closures call the type's own `encode(to:)` and `init(from:)` directly, once per item.
+    @inlinable
     @_disfavoredOverload
     public init(name: String) where Argument: Codable, Result: Codable {
         self.name = name
@@ -69,10 +76,12 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
             decodeResult = { reader in try BinaryDecoder().decode(Result.self, from: &reader) }
         }
         (encodeArguments, decodeResults) = Self.batchCoders(encodeArgument, decodeResult)
+        decodesInParts = true
     }
 
     /// Batch coders made of per-item ones (for `Codable` types, whose per-item coding costs far
     /// more than the loop around it).
+    @inlinable
     static func batchCoders(
         _ encode: @escaping @Sendable (Argument, inout WireWriter) throws -> Void,
         _ decode: @escaping @Sendable (inout WireReader) throws -> Result
@@ -118,6 +127,12 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
 struct ArgumentEncodingFailure: Error {
     let position: Int
     let underlying: any Error
+
+    @usableFromInline
+    init(position: Int, underlying: any Error) {
+        self.position = position
+        self.underlying = underlying
+    }
 }
 
 /// A registered task and its encoded argument, run once in each worker before its first task.

@@ -16,6 +16,7 @@ public struct BinaryDecoder {
 
     /// ``decode(_:from:)-(_,inout WireReader)`` for a type ``BinaryEncoder/isPlain(_:)`` said is
     /// plain (no casts per item).
+    @usableFromInline
     func decodePlain<T: Decodable>(_ type: T.Type, from reader: inout WireReader) throws -> T {
         try BinaryDecodingState.with(&reader) { try T(from: BinaryDecoderImpl(state: $0, codingPath: [])) }
     }
@@ -31,43 +32,77 @@ public struct BinaryDecoder {
     }
 }
 
-/// The reader a decoding shares among its containers: pointers to the caller's reader and to
-/// scratch room for the containers' entry counts, valid for the length of one top-level decode.
-/// Through pointers, reads cost no dynamic exclusivity checks, and most containers no allocation.
-struct BinaryDecodingState {
-    let reader: UnsafeMutablePointer<WireReader>
-    let scratch: UnsafeMutablePointer<CountScratch>
+/// What a top-level decoding reads from: the caller's reader (copied in, and back out when done),
+/// and the keyed-container boxes it reuses (see ``BinaryCoderCache``).
+struct BinaryDecodingContext {
+    var reader = WireReader(UnsafeRawBufferPointer(start: nil, count: 0))
+    /// Whether a top-level decoding is using this context (one that starts inside another, from
+    /// a custom `init(from:)`, takes a context of its own).
+    var active = false
+    var boxes = KeyedBoxes()
+    /// How many values deep the decoding is (see ``BinaryDecodingState/maxDepth``).
+    var depth = 0
 
-    /// Room for the entry counts of the first containers of one decoding.
-    struct CountScratch {
-        let base: UnsafeMutablePointer<Int>
-        let capacity: Int
-        var used = 0
-    }
+    mutating func releaseAll() { boxes.releaseAll() }
+}
+
+/// The reader a decoding shares among its containers, through a pointer valid for the length of
+/// one top-level decode: reads cost no dynamic exclusivity checks, containers no allocation.
+struct BinaryDecodingState {
+    let context: UnsafeMutablePointer<BinaryDecodingContext>
 
     static func with<R>(_ reader: inout WireReader, _ body: (BinaryDecodingState) throws -> R) throws -> R {
-        try withUnsafeMutablePointer(to: &reader) { reader in
-            try withUnsafeTemporaryAllocation(of: Int.self, capacity: 32) { counts in
-                var scratch = CountScratch(base: counts.baseAddress!, capacity: counts.count)
-                return try withUnsafeMutablePointer(to: &scratch) { try body(BinaryDecodingState(reader: reader, scratch: $0)) }
+        var context = BinaryCoderCache.current.decoding
+        let own = context.pointee.active
+        if own {
+            context = .allocate(capacity: 1)
+            context.initialize(to: BinaryDecodingContext())
+        }
+        context.pointee.active = true
+        context.pointee.reader = reader
+        defer {
+            reader = context.pointee.reader
+            context.pointee.reader = WireReader(UnsafeRawBufferPointer(start: nil, count: 0))
+            context.pointee.boxes.endValue()
+            context.pointee.depth = 0
+            context.pointee.active = false
+            if own {
+                context.pointee.releaseAll()
+                context.deinitialize(count: 1)
+                context.deallocate()
             }
         }
+        return try body(BinaryDecodingState(context: context))
     }
 
-    /// A slot for a container's entry count: from the scratch room while it lasts, else from a
-    /// holder the container keeps.
-    func countSlot() -> (UnsafeMutablePointer<Int>, EntriesLeft?) {
-        if scratch.pointee.used < scratch.pointee.capacity {
-            defer { scratch.pointee.used += 1 }
-            return (scratch.pointee.base + scratch.pointee.used, nil)
+    /// A keyed container whose entry count has just been read: a reused box when there is one.
+    func keyedContainer<Key: CodingKey>(_: Key.Type, entries: Int, codingPath: [any CodingKey]) -> KeyedDecodingContainer<Key> {
+        let key = ObjectIdentifier(Key.self)
+        // A box is a `KeyedDecodingContainer`'s only field; where that ever changes, no caching.
+        let cacheable = MemoryLayout<KeyedDecodingContainer<Key>>.size == MemoryLayout<AnyObject>.size
+        if cacheable, let box = context.pointee.boxes.reusable(key, entries: entries, codingPath: codingPath) {
+            return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self)
         }
-        let holder = EntriesLeft()
-        return (holder.slot, holder)
+        let cached = cacheable && context.pointee.boxes.hasRoom
+        let cell = context.pointee.boxes.newCell(entries: entries, codingPath: codingPath, cached: cached)
+        let container = KeyedDecodingContainer(BinaryKeyedDecoding<Key>(state: self, cell: cell))
+        if cached { context.pointee.boxes.keep(unsafeBitCast(container, to: AnyObject.self), for: key, cell: cell) }
+        return container
     }
+
+    /// Values nested deeper than this are refused, as `JSONDecoder` refuses them: a recursive
+    /// type's decoding recurses on the stack, and input nested without end would overflow it.
+    static let maxDepth = 512
 
     func decodeValue<T: Decodable>(_ type: T.Type, codingPath: [any CodingKey]) throws -> T {
+        context.pointee.depth += 1
+        defer { context.pointee.depth -= 1 }
+        guard context.pointee.depth <= Self.maxDepth else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath,
+                                                    debugDescription: "values nested more than \(Self.maxDepth) deep"))
+        }
         if let wire = T.self as? any WireCodable.Type {
-            return try Self.decodeWire(wire, &reader.pointee) as! T  // `wire` is `T.self`: the cast cannot fail
+            return try Self.decodeWire(wire, &context.pointee.reader) as! T  // `wire` is `T.self`: the cast cannot fail
         }
         if let special = T.self as? any BinaryCodingSpecial.Type {
             return try special.binaryDecode(self, codingPath: codingPath) as! T  // likewise
@@ -79,35 +114,46 @@ struct BinaryDecodingState {
         try W(from: &reader)
     }
 
-    /// Whether the next key (one length byte and UTF-8) is `key`'s, without consuming it.
-    func nextKeyIs(_ key: some CodingKey) -> Bool {
+    /// Whether the next key (one length byte and UTF-8) is `key`'s; if `consume`, also reads past it.
+    @inline(__always)
+    func nextKeyIs(_ key: some CodingKey, consume: Bool = false) -> Bool {
         var name = key.stringValue
         return name.withUTF8 { utf8 in
-            guard reader.pointee.remaining >= 1 + utf8.count else { return false }
-            let base = reader.pointee.base.baseAddress! + reader.pointee.offset
-            guard base.load(as: UInt8.self) == utf8.count else { return false }
-            return utf8.count == 0 || memcmp(base + 1, utf8.baseAddress!, utf8.count) == 0
+            let reader = context.pointee.reader
+            let length = utf8.count
+            guard reader.remaining >= 1 + length else { return false }
+            let base = reader.base.baseAddress! + reader.offset
+            guard base.load(as: UInt8.self) == length else { return false }
+            // Keys are short: a loop beats a call to memcmp.
+            var index = 0
+            while index < length {
+                guard base.load(fromByteOffset: 1 + index, as: UInt8.self) == utf8[index] else { return false }
+                index += 1
+            }
+            if consume { context.pointee.reader.offset += 1 + length }
+            return true
         }
     }
 
     /// The next key, without consuming it (for `allKeys`).
     func peekKey() -> String? {
-        guard reader.pointee.remaining >= 1 else { return nil }
-        let base = reader.pointee.base.baseAddress! + reader.pointee.offset
+        let reader = context.pointee.reader
+        guard reader.remaining >= 1 else { return nil }
+        let base = reader.base.baseAddress! + reader.offset
         let length = Int(base.load(as: UInt8.self))
-        guard reader.pointee.remaining >= 1 + length else { return nil }
+        guard reader.remaining >= 1 + length else { return nil }
         return String(decoding: UnsafeRawBufferPointer(start: base + 1, count: length), as: UTF8.self)
     }
 
     func skipKey() throws {
-        let length = Int(try reader.pointee.read(UInt8.self))
-        _ = try reader.pointee.readRaw(count: length)
+        let length = Int(try context.pointee.reader.read(UInt8.self))
+        _ = try context.pointee.reader.readRaw(count: length)
     }
 
     /// Reads a container's entry count, refusing one the bytes left cannot hold.
     func readCount(minimumEntrySize: Int) throws -> Int {
-        let count = Int(try reader.pointee.read(UInt32.self))
-        guard count <= reader.pointee.remaining / max(minimumEntrySize, 1) else { throw WireFormatError.truncated }
+        let count = Int(try context.pointee.reader.read(UInt32.self))
+        guard count <= context.pointee.reader.remaining / max(minimumEntrySize, 1) else { throw WireFormatError.truncated }
         return count
     }
 }
@@ -119,7 +165,7 @@ struct BinaryDecoderImpl: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        KeyedDecodingContainer(try BinaryKeyedDecoding<Key>(state: state, codingPath: codingPath))
+        state.keyedContainer(Key.self, entries: try state.readCount(minimumEntrySize: 1), codingPath: codingPath)
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -131,76 +177,68 @@ struct BinaryDecoderImpl: Decoder {
     }
 }
 
-/// An entry count's slot on the heap, for a container past the decoding's scratch room.
-final class EntriesLeft {
-    let slot = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-    deinit { slot.deallocate() }
-}
-
 /// A keyed container, read in the order it was written: an entry is taken when its key is the
 /// one asked for; an entry left out by `encodeIfPresent` is simply not there.
 struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let state: BinaryDecodingState
-    let codingPath: [any CodingKey]
-    /// Entries not yet read (shared by the copies Swift makes of a container).
-    private let left: UnsafeMutablePointer<Int>
-    private let holder: EntriesLeft?
+    /// Entries not yet read, and the coding path (a cell, so that a box can be reused and
+    /// copies Swift makes of a container share them).
+    let cell: UnsafeMutablePointer<ContainerCell>
 
-    init(state: BinaryDecodingState, codingPath: [any CodingKey]) throws {
-        self.state = state
-        self.codingPath = codingPath
-        (left, holder) = state.countSlot()
-        left.pointee = try state.readCount(minimumEntrySize: 1)
+    var codingPath: [any CodingKey] { cell.pointee.codingPath }
+    private var left: Int {
+        get { cell.pointee.entries }
+        nonmutating set { cell.pointee.entries = newValue }
     }
 
     /// The keys still to be read. Only the next one can be known without reading its value, which
     /// is all a synthesized enum (one entry) or `decodeIfPresent` needs.
     var allKeys: [Key] {
-        guard left.pointee > 0, let name = state.peekKey(), let key = Key(stringValue: name) else { return [] }
+        guard left > 0, let name = state.peekKey(), let key = Key(stringValue: name) else { return [] }
         return [key]
     }
 
-    func contains(_ key: Key) -> Bool { left.pointee > 0 && state.nextKeyIs(key) }
+    func contains(_ key: Key) -> Bool { left > 0 && state.nextKeyIs(key) }
 
+    @inline(__always)
     private func take(_ key: Key) throws {
-        guard contains(key) else {
+        guard left > 0, state.nextKeyIs(key, consume: true) else {
             throw DecodingError.keyNotFound(key, .init(codingPath: codingPath,
                 debugDescription: "no entry for \"\(key.stringValue)\" next (a binary keyed container is read in the order it was written)"))
         }
-        try state.skipKey()
-        left.pointee -= 1
+        left -= 1
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
         guard contains(key) else { return true }
         // An entry written by `encodeNil`: its key and a 0 byte.
-        let saved = state.reader.pointee
+        let saved = state.context.pointee.reader
         try state.skipKey()
-        if try state.reader.pointee.read(UInt8.self) == 0 {
-            left.pointee -= 1
+        if try state.context.pointee.reader.read(UInt8.self) == 0 {
+            left -= 1
             return true
         }
-        state.reader.pointee = saved
+        state.context.pointee.reader = saved
         return false
     }
 
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try take(key); return try Bool(from: &state.reader.pointee) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try take(key); return try state.reader.pointee.read(String.self) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try take(key); return try state.reader.pointee.read(Double.self) }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try take(key); return try Bool(from: &state.context.pointee.reader) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try take(key); return try state.context.pointee.reader.read(String.self) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try take(key); return try state.context.pointee.reader.read(Double.self) }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
         try take(key)
-        return Float(bitPattern: try state.reader.pointee.read(UInt32.self))
+        return Float(bitPattern: try state.context.pointee.reader.read(UInt32.self))
     }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try take(key); return Int(try state.reader.pointee.read(Int64.self)) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try take(key); return try state.reader.pointee.read(Int8.self) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try take(key); return try state.reader.pointee.read(Int16.self) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try take(key); return try state.reader.pointee.read(Int32.self) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try take(key); return try state.reader.pointee.read(Int64.self) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try take(key); return UInt(try state.reader.pointee.read(UInt64.self)) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try take(key); return try state.reader.pointee.read(UInt8.self) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try take(key); return try state.reader.pointee.read(UInt16.self) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try take(key); return try state.reader.pointee.read(UInt32.self) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try take(key); return try state.reader.pointee.read(UInt64.self) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try take(key); return Int(try state.context.pointee.reader.read(Int64.self)) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try take(key); return try state.context.pointee.reader.read(Int8.self) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try take(key); return try state.context.pointee.reader.read(Int16.self) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try take(key); return try state.context.pointee.reader.read(Int32.self) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try take(key); return try state.context.pointee.reader.read(Int64.self) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try take(key); return UInt(try state.context.pointee.reader.read(UInt64.self)) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try take(key); return try state.context.pointee.reader.read(UInt8.self) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try take(key); return try state.context.pointee.reader.read(UInt16.self) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try take(key); return try state.context.pointee.reader.read(UInt32.self) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try take(key); return try state.context.pointee.reader.read(UInt64.self) }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try take(key)
@@ -210,7 +248,7 @@ struct BinaryKeyedDecoding<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type,
                                                 forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
         try take(key)
-        return KeyedDecodingContainer(try BinaryKeyedDecoding<NestedKey>(state: state, codingPath: codingPath + [key]))
+        return state.keyedContainer(NestedKey.self, entries: try state.readCount(minimumEntrySize: 1), codingPath: codingPath + [key])
     }
 
     func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
@@ -252,26 +290,26 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
 
     mutating func decodeNil() throws -> Bool {
         guard !isAtEnd else { return false }
-        guard state.reader.pointee.remaining >= 1, state.reader.pointee.base[state.reader.pointee.offset] == 0 else { return false }
-        _ = try state.reader.pointee.read(UInt8.self)
+        guard state.context.pointee.reader.remaining >= 1, state.context.pointee.reader.base[state.context.pointee.reader.offset] == 0 else { return false }
+        _ = try state.context.pointee.reader.read(UInt8.self)
         currentIndex += 1
         return true
     }
 
-    mutating func decode(_ type: Bool.Type) throws -> Bool { try next(); return try Bool(from: &state.reader.pointee) }
-    mutating func decode(_ type: String.Type) throws -> String { try next(); return try state.reader.pointee.read(String.self) }
-    mutating func decode(_ type: Double.Type) throws -> Double { try next(); return try state.reader.pointee.read(Double.self) }
-    mutating func decode(_ type: Float.Type) throws -> Float { try next(); return Float(bitPattern: try state.reader.pointee.read(UInt32.self)) }
-    mutating func decode(_ type: Int.Type) throws -> Int { try next(); return Int(try state.reader.pointee.read(Int64.self)) }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { try next(); return try state.reader.pointee.read(Int8.self) }
-    mutating func decode(_ type: Int16.Type) throws -> Int16 { try next(); return try state.reader.pointee.read(Int16.self) }
-    mutating func decode(_ type: Int32.Type) throws -> Int32 { try next(); return try state.reader.pointee.read(Int32.self) }
-    mutating func decode(_ type: Int64.Type) throws -> Int64 { try next(); return try state.reader.pointee.read(Int64.self) }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { try next(); return UInt(try state.reader.pointee.read(UInt64.self)) }
-    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try next(); return try state.reader.pointee.read(UInt8.self) }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next(); return try state.reader.pointee.read(UInt16.self) }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(); return try state.reader.pointee.read(UInt32.self) }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(); return try state.reader.pointee.read(UInt64.self) }
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try next(); return try Bool(from: &state.context.pointee.reader) }
+    mutating func decode(_ type: String.Type) throws -> String { try next(); return try state.context.pointee.reader.read(String.self) }
+    mutating func decode(_ type: Double.Type) throws -> Double { try next(); return try state.context.pointee.reader.read(Double.self) }
+    mutating func decode(_ type: Float.Type) throws -> Float { try next(); return Float(bitPattern: try state.context.pointee.reader.read(UInt32.self)) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try next(); return Int(try state.context.pointee.reader.read(Int64.self)) }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try next(); return try state.context.pointee.reader.read(Int8.self) }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try next(); return try state.context.pointee.reader.read(Int16.self) }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try next(); return try state.context.pointee.reader.read(Int32.self) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try next(); return try state.context.pointee.reader.read(Int64.self) }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try next(); return UInt(try state.context.pointee.reader.read(UInt64.self)) }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try next(); return try state.context.pointee.reader.read(UInt8.self) }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try next(); return try state.context.pointee.reader.read(UInt16.self) }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try next(); return try state.context.pointee.reader.read(UInt32.self) }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(); return try state.context.pointee.reader.read(UInt64.self) }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try next()
@@ -280,7 +318,7 @@ struct BinaryUnkeyedDecoding: UnkeyedDecodingContainer {
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         try next()
-        return KeyedDecodingContainer(try BinaryKeyedDecoding<NestedKey>(state: state, codingPath: codingPath))
+        return state.keyedContainer(NestedKey.self, entries: try state.readCount(minimumEntrySize: 1), codingPath: codingPath)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -300,24 +338,24 @@ struct BinarySingleValueDecoding: SingleValueDecodingContainer {
     let codingPath: [any CodingKey]
 
     func decodeNil() -> Bool {
-        guard state.reader.pointee.remaining >= 1, state.reader.pointee.base[state.reader.pointee.offset] == 0 else { return false }
-        state.reader.pointee.offset += 1
+        guard state.context.pointee.reader.remaining >= 1, state.context.pointee.reader.base[state.context.pointee.reader.offset] == 0 else { return false }
+        state.context.pointee.reader.offset += 1
         return true
     }
 
-    func decode(_ type: Bool.Type) throws -> Bool { try Bool(from: &state.reader.pointee) }
-    func decode(_ type: String.Type) throws -> String { try state.reader.pointee.read(String.self) }
-    func decode(_ type: Double.Type) throws -> Double { try state.reader.pointee.read(Double.self) }
-    func decode(_ type: Float.Type) throws -> Float { Float(bitPattern: try state.reader.pointee.read(UInt32.self)) }
-    func decode(_ type: Int.Type) throws -> Int { Int(try state.reader.pointee.read(Int64.self)) }
-    func decode(_ type: Int8.Type) throws -> Int8 { try state.reader.pointee.read(Int8.self) }
-    func decode(_ type: Int16.Type) throws -> Int16 { try state.reader.pointee.read(Int16.self) }
-    func decode(_ type: Int32.Type) throws -> Int32 { try state.reader.pointee.read(Int32.self) }
-    func decode(_ type: Int64.Type) throws -> Int64 { try state.reader.pointee.read(Int64.self) }
-    func decode(_ type: UInt.Type) throws -> UInt { UInt(try state.reader.pointee.read(UInt64.self)) }
-    func decode(_ type: UInt8.Type) throws -> UInt8 { try state.reader.pointee.read(UInt8.self) }
-    func decode(_ type: UInt16.Type) throws -> UInt16 { try state.reader.pointee.read(UInt16.self) }
-    func decode(_ type: UInt32.Type) throws -> UInt32 { try state.reader.pointee.read(UInt32.self) }
-    func decode(_ type: UInt64.Type) throws -> UInt64 { try state.reader.pointee.read(UInt64.self) }
+    func decode(_ type: Bool.Type) throws -> Bool { try Bool(from: &state.context.pointee.reader) }
+    func decode(_ type: String.Type) throws -> String { try state.context.pointee.reader.read(String.self) }
+    func decode(_ type: Double.Type) throws -> Double { try state.context.pointee.reader.read(Double.self) }
+    func decode(_ type: Float.Type) throws -> Float { Float(bitPattern: try state.context.pointee.reader.read(UInt32.self)) }
+    func decode(_ type: Int.Type) throws -> Int { Int(try state.context.pointee.reader.read(Int64.self)) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try state.context.pointee.reader.read(Int8.self) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try state.context.pointee.reader.read(Int16.self) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try state.context.pointee.reader.read(Int32.self) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try state.context.pointee.reader.read(Int64.self) }
+    func decode(_ type: UInt.Type) throws -> UInt { UInt(try state.context.pointee.reader.read(UInt64.self)) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try state.context.pointee.reader.read(UInt8.self) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try state.context.pointee.reader.read(UInt16.self) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try state.context.pointee.reader.read(UInt32.self) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try state.context.pointee.reader.read(UInt64.self) }
     func decode<T: Decodable>(_ type: T.Type) throws -> T { try state.decodeValue(T.self, codingPath: codingPath) }
 }

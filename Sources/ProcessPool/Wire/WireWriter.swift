@@ -112,6 +112,7 @@ public struct WireWriter: @unchecked Sendable {
     }
 
     /// Drops the bytes from `newCount` on (what was half written, say).
+    @usableFromInline
     mutating func truncate(to newCount: Int) {
         precondition(newCount >= 0 && newCount <= used, "truncate past the bytes written")
         used = newCount
