@@ -2,6 +2,8 @@
 #include "CSystemShims.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -202,4 +204,9 @@ int cshim_usable_cpu_count(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
     return CPU_COUNT(&set);
+}
+
+int cshim_fix_mmap_threshold(void) {
+    if (getenv("MALLOC_MMAP_THRESHOLD_") != NULL) return 0;
+    return mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }

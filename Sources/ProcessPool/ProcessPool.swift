@@ -106,6 +106,9 @@ public final class ProcessPool: Sendable {
     ///   ``PoolError/Code/misuse`` in a process started as a pool worker that never reached
     ///   ``WorkerProcess/runIfRequested(_:)``, ``PoolError/Code/spawnFailed`` when a worker
     ///   cannot be started.
+    /// See `init(configuration:)`.
+    private static let mmapThresholdFixed: Bool = cshim_fix_mmap_threshold() == 1
+
     public init(configuration: Configuration) throws {
         // A worker whose `main` never reached `runIfRequested` would run the program itself and
         // start a pool of its own: every worker another pool, without end. Refuse at once.
@@ -121,6 +124,14 @@ public final class ProcessPool: Sendable {
         if let limit = configuration.maxTasksPerChild, limit < 1 {
             throw PoolError(.invalidArgument, "maxTasksPerChild must be at least 1 or nil (got \(limit))")
         }
+        // A big job allocates and frees buffers of megabytes. glibc raises its mmap threshold
+        // each time it frees such a block, and serves the next ones from heaps it keeps: the
+        // parent stayed tens of megabytes larger after a million-item `map` than before it
+        // (twice CPython's RSS). Fixed at glibc's own default, large blocks go back to the
+        // system when freed. Once per process; `MALLOC_MMAP_THRESHOLD_` in the environment
+        // still decides if set.
+        _ = Self.mmapThresholdFixed
+
         if let timeout = configuration.taskTimeout, timeout <= .zero {
             throw PoolError(.invalidArgument, "taskTimeout must be positive (got \(timeout))")
         }

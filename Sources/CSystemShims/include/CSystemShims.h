@@ -24,6 +24,11 @@ int cshim_set_parent_death_signal(int sig);
 /// epoll_create1(EPOLL_CLOEXEC).
 int cshim_epoll_create(void);
 
+/// Fixes glibc's mmap threshold at its default, 128 KiB (`mallopt(M_MMAP_THRESHOLD, ...)`),
+/// unless the environment sets `MALLOC_MMAP_THRESHOLD_`; returns 1 if it was set. Not in Swift's
+/// Glibc module.
+int cshim_fix_mmap_threshold(void);
+
 /// epoll_ctl(2) ADD with the event's data set to `token`.
 int cshim_epoll_add(int epfd, int fd, uint32_t events, uint64_t token);
 
