@@ -187,6 +187,8 @@ public struct JobProgress: Sendable {
             let size = max(1, descriptor.chunksize)
             chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
         }
+        // The chunk table sized once for the whole run, not grown a chunk at a time below.
+        if let last = plan.chunk(containing: end - 1) { reserve(items: 0, chunks: min(last, Self.segmentLimit + (plan.chunk(containing: start) ?? 0)) + 1, budget: &budget) }
         var segmentStart = start
         var segments = 0
         while segmentStart < end {
@@ -232,7 +234,8 @@ public struct JobProgress: Sendable {
         if after == items.count && before < items.count {
             chunksDone += 1
             recentChunkCompletions.append(chunk)
-            if let position = openChunks.firstIndex(of: chunk) { openChunks.remove(at: position) }
+            // Only a chunk finished in parts was opened: one finished at once needs no search.
+            if before > 0, let position = openChunks.firstIndex(of: chunk) { openChunks.remove(at: position) }
         } else if before == 0 && after < items.count {
             openChunk(chunk)
         }
