@@ -95,6 +95,39 @@ struct SyntheticFoldTests {
         #expect(state.workers[0].activity == .idle)
     }
 
+    @Test("a run of whole untouched chunks is credited at once exactly as chunk by chunk would", arguments: [1, 3])
+    func wholeChunksAtOnce(chunksize: Int) {
+        // The same 600 items finished as two runs (the bulk path: every chunk whole and new),
+        // and as single items (the one-by-one path): the job must look the same either way.
+        func folded(_ finish: (inout Script) -> Void) -> JobProgress {
+            var script = Script()
+            script.workers([100])
+            script.job(1, "add", items: 600, chunksize: chunksize)
+            script.add(.chunksDispatched(job: 1, firstChunk: 0, chunks: 600 / chunksize, start: 0, count: 600, pid: 100,
+                                         queue: Self.idle))
+            finish(&script)
+            return script.state().jobs[0]
+        }
+        let bulk = folded { script in
+            script.add(.itemsFinished(job: 1, start: 0, count: 300, pid: 100, nanoseconds: 300))
+            script.add(.itemsFinished(job: 1, start: 300, count: 300, pid: 100, nanoseconds: 300))
+        }
+        let single = folded { script in
+            for index in 0..<600 {
+                script.add(.itemFinished(job: 1, index: index, pid: 100, error: nil, nanoseconds: 1))
+            }
+        }
+        #expect(bulk.itemsDone == 600 && single.itemsDone == 600)
+        #expect(bulk.chunksDone == 600 / chunksize)
+        #expect(bulk.chunksDone == single.chunksDone)
+        #expect(bulk.completionOrder == single.completionOrder)
+        #expect(bulk.chunkCompletionOrder == single.chunkCompletionOrder)
+        #expect(bulk.openChunks == single.openChunks)
+        #expect((0..<600).allSatisfy { bulk.isFinished($0) })
+        #expect((0..<(600 / chunksize)).allSatisfy { bulk.finishedCount(ofChunk: $0) == chunksize })
+        #expect(bulk.itemsInFlight == single.itemsInFlight)
+    }
+
     @Test("without start reports, the current item is inferred from the running chunk")
     func inferredCurrentItem() {
         var script = Script()
