@@ -98,8 +98,11 @@ final class PoolCore: @unchecked Sendable {
         // The first workers' hello frames (with the initializer) go out now, not at the first
         // wake-up: the initializer runs as each worker starts, and a failing one shows at once.
         flushAllOutboxes()
+        var eventsHeld = false
         while !isFinished {
             var timeout = nextDeadlineTimeout()
+            // Events held back for a moment (see ``EventBatch/deliveryInterval``) go out within one.
+            if eventsHeld { timeout = timeout < 0 ? 1 : min(timeout, 1) }
             // Workers' stderr lines waiting for a slow reader of ours: retry soon.
             if stderrForwarder.hasPending {
                 stderrForwarder.drain()
@@ -117,7 +120,7 @@ final class PoolCore: @unchecked Sendable {
             if settings.startupTimeout != nil { enforceStartupTimeout() }
             dispatch()
             flushAllOutboxes()
-            events.flush()
+            eventsHeld = events.flushIfDue()
             if workersChanged { publishWorkers() }
         }
         close(epollFD)

@@ -7,6 +7,16 @@ final class EventBatch {
     /// The latest time stamped, so that times never go backwards even when a run of events
     /// shares one clock reading.
     private var lastTime: UInt64 = 0
+    /// When the subscribers were last handed a batch (CLOCK_MONOTONIC).
+    private var lastDelivery: UInt64 = 0
+
+    /// While the pool is busy, subscribers are handed events at most this often (nanoseconds).
+    /// Handing over every turn's events woke each watcher thousands of times a second on a
+    /// pool of tiny tasks, each wake-up taking a core from the workers; a monitor draws 30
+    /// frames a second, and a millisecond's events fold into a few runs.
+    static let deliveryInterval: UInt64 = 1_000_000
+    /// A batch this large goes at once, whenever it was due.
+    static let deliverAtLeast = 4096
 
     init(hub: EventHub) { self.hub = hub }
 
@@ -65,9 +75,22 @@ final class EventBatch {
         }
     }
 
+    /// Hands the batch to the subscribers if the last hand-over was at least
+    /// ``deliveryInterval`` ago, or it is large; otherwise keeps it for a later turn.
+    /// - Returns: whether events are held (the IO loop must then wake within a millisecond).
+    func flushIfDue() -> Bool {
+        guard !pending.isEmpty else { return false }
+        if pending.count >= Self.deliverAtLeast || MonotonicClock.nanoseconds() &- lastDelivery >= Self.deliveryInterval {
+            flush()
+            return false
+        }
+        return true
+    }
+
     /// Hands the batch to the subscribers.
     func flush() {
         guard !pending.isEmpty else { return }
+        lastDelivery = MonotonicClock.nanoseconds()
         hub.deliver(pending)
         // Subscribers may share the batch's storage now (a subscriber with an empty queue takes
         // it whole): start a new one rather than write into it.
