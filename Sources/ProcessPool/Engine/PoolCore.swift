@@ -101,8 +101,8 @@ final class PoolCore: @unchecked Sendable {
         var eventsHeld = false
         while !isFinished {
             var timeout = nextDeadlineTimeout()
-            // Events held back for a moment (see ``EventBatch/deliveryInterval``) go out within one.
-            if eventsHeld { timeout = timeout < 0 ? 1 : min(timeout, 1) }
+            // Events held back for a moment (see ``EventBatch/deliveryInterval``) go out within it.
+            if eventsHeld { timeout = timeout < 0 ? 4 : min(timeout, 4) }
             // Workers' stderr lines waiting for a slow reader of ours: retry soon.
             if stderrForwarder.hasPending {
                 stderrForwarder.drain()

@@ -12,9 +12,11 @@ final class EventBatch {
 
     /// While the pool is busy, subscribers are handed events at most this often (nanoseconds).
     /// Handing over every turn's events woke each watcher thousands of times a second on a
-    /// pool of tiny tasks, each wake-up taking a core from the workers; a monitor draws 30
-    /// frames a second, and a millisecond's events fold into a few runs.
-    static let deliveryInterval: UInt64 = 1_000_000
+    /// pool of tiny tasks, each wake-up taking a core from the workers; a monitor draws a frame
+    /// every 33 ms, and a few milliseconds' events fold into a few runs. (Measured with
+    /// `poolmon-bench compare --only map_chunk1,monitored,monitored_socket --rounds 3`: 1 ms
+    /// gave 0.84 and 0.96, 4 ms 0.93 and 0.93, 8 ms 0.87 and 0.98; runs vary by a few percent.)
+    static let deliveryInterval: UInt64 = 4_000_000
     /// A batch this large goes at once, whenever it was due.
     static let deliverAtLeast = 4096
 
