@@ -36,7 +36,7 @@ struct PythonPoolTmuxTests {
             #expect(jobs.contains("chunk 2 (auto)"), "Python's chunk size for 10 items on 2 workers")
             // The prints travel apart from the pool's events: wait for them rather than expect
             // them on the first screen that shows the workers.
-            try await session.waitUntil("the script's own prints in the output pane") { screen in
+            let printed = try await session.waitUntil("the script's own prints in the output pane") { screen in
                 workers.contains { screen.contains("Worker \($0) is processing") }
             }
             let ended = try await session.waitFor("ended: exit 0", timeout: .seconds(90))
@@ -48,7 +48,9 @@ struct PythonPoolTmuxTests {
             #expect(ended.contains("Sum of sums of 'a' and 'b' is 210") && ended.contains("Sum of products of 'a' and 'b' is 935"))
             // Who wrote each line: a worker's print is credited to that worker (its PID marks the
             // line, WorkerOutputTag), the script's own to python3, and no mark is left on screen.
-            let lines = (screen + "\n" + ended).split(separator: "\n").map(String.init)
+            // (The screen that showed the prints is among them: by the end, the pane may have
+            // scrolled past every worker's line.)
+            let lines = (screen + "\n" + printed + "\n" + ended).split(separator: "\n").map(String.init)
             #expect(lines.contains { line in workers.contains { line.range(of: "│ \($0) +Worker \($0) is processing", options: .regularExpression) != nil } },
                     "a worker's own print is credited to it: \(lines.filter { $0.contains("Worker") })")
             #expect(lines.contains { $0.range(of: "│ \(pid) +Sum of products", options: .regularExpression) != nil },
