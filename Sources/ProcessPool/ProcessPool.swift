@@ -827,21 +827,81 @@ public final class ProcessPool: Sendable {
         _ task: PoolTask<Argument, Result>, _ items: some Sequence<Argument>, mode: JobMode, ordered: Bool, chunksize: Int,
         limit: Int, label: String?, makeStream: (Int) -> ResultStream<Element>
     ) throws -> ResultStream<Element> {
-        if let array = items as? [Argument] {
-            return try submitWindowed(task, array: array, mode: mode, ordered: ordered, chunksize: chunksize, limit: limit,
-                                      label: label, makeStream: makeStream)
-        }
         let firstWindow = max(chunksize, limit / chunksize * chunksize)
+        if let array = items as? [Argument] {
+            // An array: each window's worth is encoded at once by the task's batch encoder
+            // (specialized for the argument type), not item by item through a generic iterator.
+            let firstCount = min(array.count, firstWindow)
+            return try startWindowed(task, first: try EncodedItems(array[0..<firstCount], task: task),
+                                     complete: firstCount == array.count, mode: mode, ordered: ordered, chunksize: chunksize,
+                                     limit: limit, label: label, makeStream: makeStream) { feed in
+                var position = firstCount
+                while position < array.count, let chunks = feed.room() {
+                    let end = min(array.count, position + chunks * chunksize)
+                    var batch = try EncodedItems(array[position..<end], task: task, startingAt: position)
+                    feed.put(&batch)
+                    position = end
+                }
+            }
+        }
         var iterator = items.makeIterator()
         var first = EncodedItems()
         while first.count < firstWindow, let item = iterator.next() {
             try first.append(item, index: first.count, task: task.name, encode: task.encodeArgument)
         }
         let peeked = first.count == firstWindow ? iterator.next() : nil
+        let source = peeked.map { SequenceFeedSource(iterator: iterator, next: $0) }
+        let fed = first.count
+        return try startWindowed(task, first: first, complete: source == nil, mode: mode, ordered: ordered,
+                                 chunksize: chunksize, limit: limit, label: label, makeStream: makeStream) { feed in
+            // A lazy input may block between items for as long as it likes (a file, a socket):
+            // each chunk goes as soon as it is read.
+            guard let source else { return }
+            var batch = EncodedItems()
+            var index = fed
+            defer { feed.put(&batch) }  // the input's last items
+            reading: while let chunks = feed.room() {
+                for _ in 0..<chunks {
+                    for _ in 0..<chunksize {
+                        guard let item = source.next() else { break reading }
+                        try batch.append(item, index: index, task: task.name, encode: task.encodeArgument)
+                        index += 1
+                    }
+                    feed.put(&batch)
+                }
+            }
+        }
+    }
+
+    /// What a feeder thread of a windowed stream job works with: the job's ``InputFeed``, and
+    /// the pool to tell of what it puts there.
+    private struct WindowedFeed: Sendable {
+        let feed: InputFeed
+        let shared: PoolShared
+        let job: Int
+
+        /// Blocks until at least one chunk may be read; `nil` once the job ended.
+        func room() -> Int? { feed.waitForRoom() }
+
+        /// Hands `batch` to the pool (telling it, unless a word is already on its way).
+        func put(_ batch: inout EncodedItems) {
+            if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
+        }
+    }
+
+    /// Submits a stream job with its first window encoded. An input that fits is submitted
+    /// whole; otherwise `readRest` reads and puts the rest on a thread of its own (here, with
+    /// the window lifted, if no thread can be had), and the job's input ends when it returns,
+    /// with the error it threw, if any.
+    private func startWindowed<Argument, Result, Element>(
+        _ task: PoolTask<Argument, Result>, first: EncodedItems, complete: Bool, mode: JobMode, ordered: Bool,
+        chunksize: Int, limit: Int, label: String?, makeStream: (Int) -> ResultStream<Element>,
+        readRest: @escaping @Sendable (WindowedFeed) throws -> Void
+    ) throws -> ResultStream<Element> {
         let job = shared.makeJobID()
         let stream = makeStream(job)
         let delivery: JobDelivery = ordered ? .ordered(stream) : .unordered(stream)
-        guard let peeked else {
+        guard !complete else {
             try shared.send(.submit(JobSubmission(
                 descriptor: descriptor(task, job: job, mode: mode, count: first.count, chunksize: chunksize,
                                        automatic: false, label: label),
@@ -850,45 +910,19 @@ public final class ProcessPool: Sendable {
         }
         let feed = InputFeed(limit: limit, chunksize: chunksize, alreadyFed: first.count)
         stream.attachFeed(feed)
-        let fed = first.count
         try shared.send(.submit(JobSubmission(
             descriptor: descriptor(task, job: job, mode: mode, count: 0, chunksize: chunksize, automatic: false,
                                    label: label),
             items: first, inputComplete: false, delivery: delivery, feed: feed)))
-        let source = SequenceFeedSource(iterator: iterator, next: peeked)
-        // An input held in memory (an array) never blocks between items, so its items may wait
-        // for a few hundred more before they are put; a lazy one may block for as long as it
-        // likes (a file, a socket), so each chunk goes as soon as it is read.
-        let inMemory = items.withContiguousStorageIfAvailable { _ in true } ?? false
-        let putAtLeast = inMemory ? InputFeed.putAtLeast : 1
+        let windowed = WindowedFeed(feed: feed, shared: shared, job: job)
         let shared = self.shared
-        let name = task.name
-        let encode = task.encodeArgument
         let body: @Sendable () -> Void = {
-            var batch = EncodedItems()
-            var index = fed
             var failure: PoolError?
-            reading: while let chunks = feed.waitForRoom() {
-                for _ in 0..<chunks {
-                    for _ in 0..<chunksize {
-                        guard let item = source.next() else { break reading }
-                        do {
-                            try batch.append(item, index: index, task: name, encode: encode)
-                        } catch {
-                            failure = error as? PoolError ?? PoolError(.encoding, "\(error)")
-                            break reading
-                        }
-                        index += 1
-                    }
-                    // Whole chunks; from memory, a few hundred items at least per put: one lock
-                    // and one hand-over per batch rather than per item at chunk size 1.
-                    if batch.count >= putAtLeast, feed.put(&batch) {
-                        try? shared.send(.inputAvailable(job: job), always: true)
-                    }
-                }
-                if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
+            do {
+                try readRest(windowed)
+            } catch {
+                failure = error as? PoolError ?? PoolError(.encoding, "\(error)")
             }
-            _ = feed.put(&batch)  // the input's last items: taken at `endInput`
             try? shared.send(.endInput(job: job, error: failure), always: true)
         }
         do {
@@ -896,57 +930,6 @@ public final class ProcessPool: Sendable {
         } catch {
             // No thread to spare: read the rest here, with the window lifted (it would wait for
             // a consumer that cannot run until this returns).
-            feed.lift()
-            body()
-        }
-        return stream
-    }
-
-    /// ``submitWindowed(_:_:mode:ordered:chunksize:limit:label:makeStream:)`` for an array: each
-    /// window's worth is encoded at once by the task's batch encoder (specialized for the
-    /// argument type), not item by item through a generic iterator.
-    private func submitWindowed<Argument, Result, Element>(
-        _ task: PoolTask<Argument, Result>, array: [Argument], mode: JobMode, ordered: Bool, chunksize: Int,
-        limit: Int, label: String?, makeStream: (Int) -> ResultStream<Element>
-    ) throws -> ResultStream<Element> {
-        let firstWindow = min(array.count, max(chunksize, limit / chunksize * chunksize))
-        let first = try EncodedItems(array[0..<firstWindow], task: task)
-        let job = shared.makeJobID()
-        let stream = makeStream(job)
-        let delivery: JobDelivery = ordered ? .ordered(stream) : .unordered(stream)
-        guard firstWindow < array.count else {
-            try shared.send(.submit(JobSubmission(
-                descriptor: descriptor(task, job: job, mode: mode, count: first.count, chunksize: chunksize,
-                                       automatic: false, label: label),
-                items: first, inputComplete: true, delivery: delivery)))
-            return stream
-        }
-        let feed = InputFeed(limit: limit, chunksize: chunksize, alreadyFed: first.count)
-        stream.attachFeed(feed)
-        try shared.send(.submit(JobSubmission(
-            descriptor: descriptor(task, job: job, mode: mode, count: 0, chunksize: chunksize, automatic: false,
-                                   label: label),
-            items: first, inputComplete: false, delivery: delivery, feed: feed)))
-        let shared = self.shared
-        let body: @Sendable () -> Void = {
-            var position = firstWindow
-            var failure: PoolError?
-            while position < array.count, let chunks = feed.waitForRoom() {
-                let end = min(array.count, position + chunks * chunksize)
-                do {
-                    var batch = try EncodedItems(array[position..<end], task: task, startingAt: position)
-                    if feed.put(&batch) { try? shared.send(.inputAvailable(job: job), always: true) }
-                } catch {
-                    failure = error as? PoolError ?? PoolError(.encoding, "\(error)")
-                    break
-                }
-                position = end
-            }
-            try? shared.send(.endInput(job: job, error: failure), always: true)
-        }
-        do {
-            try DedicatedThread.start(name: "imap input") { body() }
-        } catch {
             feed.lift()
             body()
         }

@@ -40,11 +40,6 @@ final class InputFeed: @unchecked Sendable {
         fed = alreadyFed
     }
 
-    /// A feeder reading an input held in memory puts its items once it holds at least this many
-    /// (in whole chunks), or when the window's room is used up: per chunk, a chunk size of 1 cost
-    /// a lock and a hand-over per item. (A lazy input puts each chunk as soon as it is read.)
-    static let putAtLeast = 256
-
     /// The default window: a few chunks per worker, and never fewer than about a millisecond of
     /// tiny tasks per worker (the depth the pool prefetches them to), so that workers stay busy.
     static func defaultLimit(workers: Int, chunksize: Int) -> Int {

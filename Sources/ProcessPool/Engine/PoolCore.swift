@@ -787,34 +787,37 @@ final class PoolCore: @unchecked Sendable {
             delivered.count = 0
         }
         defer { if watched { emitRun(); emitDelivered() } }
+        // Deliveries during one frame are contiguous (imap: the ordered prefix grows;
+        // imapUnordered: at most this chunk): one event after the finishes that caused it.
+        func noteDelivery(after index: Int) {
+            guard let range = job.deliver(after: index) else { return }
+            if delivered.count > 0 && delivered.start + delivered.count == range.start {
+                delivered.count += range.count
+            } else {
+                if watched { emitDelivered() }
+                delivered = range
+            }
+        }
+        func completeIfDone() {
+            guard job.isComplete else { return }
+            if watched { emitRun(); emitDelivered() }
+            completeJob(job)
+        }
         if let uniform, job.recordSuccesses(start: start, count: count, length: uniform.length,
                                             try reader.readRaw(count: count * uniform.length)) {
             head.next += count
-            // `count` items of the same (average) duration, folded into the moving average at once.
-            let each = Double(uniform.total) / Double(count)
-            mean = mean < 0 ? each : each + (mean - each) * pow(0.8, Double(count))
+            mean = WorkerRecord.movingMean(mean, adding: uniform.total / UInt64(count), times: count)
             if watched {
                 runStart = start
                 runCount = count
                 runNanoseconds = uniform.total
             }
             if job.handsOverInOrder {
-                if let range = job.deliver(after: start + count - 1) { delivered = range }
+                noteDelivery(after: start + count - 1)  // the ordered prefix, once for the run
             } else if !job.handsOverWhole {
-                for index in start..<(start + count) {
-                    guard let range = job.deliver(after: index) else { continue }
-                    if delivered.count > 0 && delivered.start + delivered.count == range.start {
-                        delivered.count += range.count
-                    } else {
-                        if watched { emitDelivered() }
-                        delivered = range
-                    }
-                }
+                for index in start..<(start + count) { noteDelivery(after: index) }
             }
-            if job.isComplete {
-                if watched { emitRun(); emitDelivered() }
-                completeJob(job)
-            }
+            completeIfDone()
             return
         } else if let uniform {
             // Some of them had finished already (a re-run after a crash): one by one below.
@@ -859,20 +862,8 @@ final class PoolCore: @unchecked Sendable {
                                               error: failure.map { "\($0)" }, nanoseconds: duration), at: stamp)
                 }
             }
-            // Deliveries during one frame are contiguous (imap: the ordered prefix grows;
-            // imapUnordered: at most this chunk): one event after the finishes that caused it.
-            if let range = job.deliver(after: index) {
-                if delivered.count > 0 && delivered.start + delivered.count == range.start {
-                    delivered.count += range.count
-                } else {
-                    if watched { emitDelivered() }
-                    delivered = range
-                }
-            }
-            if job.isComplete {
-                if watched { emitRun(); emitDelivered() }
-                completeJob(job)
-            }
+            noteDelivery(after: index)
+            completeIfDone()
         }
     }
 

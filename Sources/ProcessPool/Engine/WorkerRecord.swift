@@ -1,4 +1,5 @@
 import DequeModule
+import Glibc
 
 /// One worker process as the IO thread sees it. Only the IO thread touches it.
 final class WorkerRecord {
@@ -162,5 +163,12 @@ final class WorkerRecord {
     static func movingMean(_ mean: Double, adding nanoseconds: UInt64) -> Double {
         let value = Double(nanoseconds)
         return mean < 0 ? value : mean * 0.8 + value * 0.2
+    }
+
+    /// The moving average after `times` more items of `nanoseconds` each (a run reported with
+    /// its total only), as `times` calls of ``movingMean(_:adding:)`` would give, at once.
+    static func movingMean(_ mean: Double, adding nanoseconds: UInt64, times: Int) -> Double {
+        let value = Double(nanoseconds)
+        return mean < 0 ? value : value + (mean - value) * pow(0.8, Double(times))
     }
 }
