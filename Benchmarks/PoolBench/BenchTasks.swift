@@ -24,11 +24,16 @@ enum BenchTasks {
         // binary Codable path) and hand-written `WireCodable`.
         registry.register("shiftCodable") { (r: Reading) in Reading(id: r.id + 1, x: r.x, y: r.y, ok: !r.ok) }
         registry.register("shiftWire") { (r: WireReading) in WireReading(id: r.id + 1, x: r.x, y: r.y, ok: !r.ok) }
+        // The same with the Codable dispatch floor added to each coding (see `DispatchFloor`).
+        registry.register("shiftFloor") { (r: FloorReading) in
+            FloorReading(WireReading(id: r.wire.id + 1, x: r.wire.x, y: r.wire.y, ok: !r.wire.ok))
+        }
         return registry
     }()
 
     static let shiftCodable = PoolTask<Reading, Reading>(name: "shiftCodable")
     static let shiftWire = PoolTask<WireReading, WireReading>(name: "shiftWire")
+    static let shiftFloor = PoolTask<FloorReading, FloorReading>(name: "shiftFloor")
 
     static let add = PoolTask<Pair<Int, Int>, Int>(name: "add")
     static let slowIncrement = PoolTask<Pair<Int, Int>, Int>(name: "slowIncrement")

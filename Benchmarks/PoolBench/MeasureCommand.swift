@@ -10,7 +10,7 @@ struct MeasureCommand: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @Argument(help: "map_chunk1, map_default, imap_chunk1, imap_unordered_chunk1, monitored, monitored_socket, latency, startup, memory, struct_codable, struct_wire, or watch_cost (where a watcher's time goes; not in the table).")
+    @Argument(help: "map_chunk1, map_default, imap_chunk1, imap_unordered_chunk1, monitored, monitored_socket, latency, startup, memory, struct_codable, struct_wire, struct_floor (Codable's dispatch floor), or watch_cost (where a watcher's time goes; not in the table).")
     var workload: String
 
     @Option(help: "Tasks to run.")

@@ -30,8 +30,8 @@ enum OurMeasurements {
             return [("value", try await startup(workers: workers, launcher: launcher))]
         case "memory":
             return try await memory(items: n, workers: workers)
-        case "struct_codable", "struct_wire":
-            let seconds = try await structs(codable: workload == "struct_codable", items: n, workers: workers)
+        case "struct_codable", "struct_wire", "struct_floor":
+            let seconds = try await structs(workload, items: n, workers: workers)
             return [("value", Double(n) / seconds), ("seconds", seconds)]
         case "codec":
             return try codec(items: n)
@@ -98,19 +98,25 @@ enum OurMeasurements {
     }
 
     /// `map_async` (default chunk size) of a tiny struct through a task returning one: plain
-    /// `Codable` (the binary Codable path) or its `WireCodable` twin. The clock covers encoding
+    /// `Codable` (the binary Codable path), its `WireCodable` twin, or the twin with Swift's
+    /// Codable dispatch added (`struct_floor`, see ``DispatchFloor``). The clock covers encoding
     /// the arguments and decoding the results, as CPython's covers pickling.
-    private static func structs(codable: Bool, items n: Int, workers: Int) async throws -> Double {
+    private static func structs(_ workload: String, items n: Int, workers: Int) async throws -> Double {
         try await withProcessPool(configuration(workers: workers)) { pool in
             _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
             let clock = ContinuousClock()
             var total = 0
             let start: ContinuousClock.Instant
-            if codable {
+            switch workload {
+            case "struct_codable":
                 let input = (0..<n).map { Reading(id: $0, x: Double($0), y: 0.5, ok: true) }
                 start = clock.now
                 total = try await pool.mapAsync(BenchTasks.shiftCodable, input).value.reduce(0) { $0 + $1.id }
-            } else {
+            case "struct_floor":
+                let input = (0..<n).map { FloorReading(WireReading(id: $0, x: Double($0), y: 0.5, ok: true)) }
+                start = clock.now
+                total = try await pool.mapAsync(BenchTasks.shiftFloor, input).value.reduce(0) { $0 + $1.wire.id }
+            default:
                 let input = (0..<n).map { WireReading(id: $0, x: Double($0), y: 0.5, ok: true) }
                 start = clock.now
                 total = try await pool.mapAsync(BenchTasks.shiftWire, input).value.reduce(0) { $0 + $1.id }

@@ -104,5 +104,11 @@ struct Workload: Sendable {
         Workload("codable_vs_wire", .tasksPerSecond, items: 1_000_000, smoke: 20_000,
                  ours: .ours("struct_codable"), reference: .ours("struct_wire"),
                  referenceName: "ours WireCodable", referenceKey: "wire"),
+        // The best any Codable coder could do here: the WireCodable twin plus Swift's own Codable
+        // dispatch for the struct (a coder that stores nothing and reads constants; see
+        // DispatchFloor), against the twin alone.
+        Workload("codable_floor_vs_wire", .tasksPerSecond, items: 1_000_000, smoke: 20_000,
+                 ours: .ours("struct_floor"), reference: .ours("struct_wire"),
+                 referenceName: "ours WireCodable", referenceKey: "wire"),
     ]
 }
