@@ -28,10 +28,11 @@ struct CommandOutbox {
     var hasPendingBytes: Bool { sent < buffer.count + borrowedCount }
 
     /// Appends a `chunk` frame.
-    /// - Parameter mayBorrow: whether `arguments` may be written later from its own storage (its
-    ///   array will not change meanwhile: appending to it would copy it whole).
+    /// - Parameter arguments: the run's encoded arguments, in a buffer that does not change
+    ///   afterwards (a job's held batch: see ``HeldArguments``), so that a long run can be
+    ///   written later straight from it.
     mutating func appendChunk(job: Int, start: Int, count: Int, careful: Bool, task: String,
-                              arguments: (source: WireWriter, range: Range<Int>), mayBorrow: Bool) {
+                              arguments: (source: WireWriter, range: Range<Int>)) {
         let frame = Frame.begin(.chunk, in: &buffer)
         buffer.write(UInt32(job))
         buffer.write(UInt32(start))
@@ -39,7 +40,7 @@ struct CommandOutbox {
         buffer.write(UInt8(careful ? 1 : 0))
         buffer.write(task)
         let length = arguments.range.count
-        if mayBorrow && length >= Self.borrowAtLeast {
+        if length >= Self.borrowAtLeast {
             buffer.patch(UInt32(buffer.count - frame - 4 + length), at: frame)
             borrowed.append(Borrowed(at: buffer.count, source: arguments.source, range: arguments.range))
             borrowedCount += length

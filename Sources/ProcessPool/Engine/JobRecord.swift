@@ -6,8 +6,8 @@ final class JobRecord {
     /// Items per chunk: the descriptor's, until ``PoolCommand/rechunk(job:chunksize:)`` cuts the
     /// queued rest again.
     var chunksize: Int
-    /// The arguments of items ``base`` ..< ``itemCount``.
-    private(set) var items: EncodedItems
+    /// The arguments of items ``base`` ..< ``itemCount``, as the batches they came in.
+    private var arguments: HeldArguments
     var inputComplete: Bool
     var inputError: PoolError?
     let delivery: JobDelivery
@@ -77,24 +77,28 @@ final class JobRecord {
         itemCount = submission.items.count
         descriptor = submission.descriptor
         chunksize = submission.descriptor.chunksize
-        items = submission.items
+        arguments = HeldArguments(submission.items)
         inputComplete = submission.inputComplete
         delivery = submission.delivery
         feed = submission.feed
-        results = ResultTable(count: submission.items.count)
+        // A `map`'s tables are sized for its whole input at once (its count is known, and its
+        // results are all kept to the end); a stream's follow its window.
+        let expected = handover == .whole ? submission.descriptor.itemCount : 0
+        results = ResultTable(count: submission.items.count, expected: expected)
     }
 
 
     /// The encoded arguments of items `start ..< start+count` (still held): the buffer holding
-    /// them, and where they are in it.
+    /// them, and where they are in it. The buffer never changes afterwards, so a command may
+    /// write from it later.
     func argumentBytes(start: Int, count: Int) -> (source: WireWriter, range: Range<Int>) {
-        (items.bytes, items.byteRange(start: start - base, count: count))
+        arguments.bytes(start: start - base, count: count)
     }
     var isComplete: Bool { inputComplete && finishedCount == itemCount }
 
     /// Adds items from a lazily consumed input.
     func append(_ more: EncodedItems) {
-        items.append(contentsOf: more)
+        arguments.append(more)
         itemCount += more.count
         results.grow(by: more.count)
     }
@@ -207,7 +211,7 @@ final class JobRecord {
         }
         let drop = low - base
         guard drop >= 4096 && drop >= itemCount - low else { return }
-        items = items.suffix(from: drop)
+        arguments = arguments.suffix(from: drop)
         results = results.suffix(from: drop)
         if case .unordered = delivery {
             let chunks = (low / chunksize) - chunkBase

@@ -25,12 +25,20 @@ final class PageArray<Element: BitwiseCopyable> {
     /// Storage of at least this many bytes is mapped.
     private static var mapAtLeast: Int { 256 * 1024 }
 
-    init(repeating value: Element, count: Int) {
-        let capacity = max(count, 16)
+    /// - Parameter capacity: room to make at once (a `map` job's tables know their final size).
+    init(repeating value: Element, count: Int, capacity: Int = 0) {
+        let capacity = max(count, capacity, 16)
         let (base, isMapped) = Self.allocate(capacity)
-        base.initialize(repeating: value, count: count)
+        if !(isMapped && Self.isZero(value)) { base.initialize(repeating: value, count: count) }
         state = .allocate(capacity: 1)
         state.initialize(to: State(base: base, capacity: capacity, count: count, isMapped: isMapped))
+    }
+
+    /// Whether `value` is all zero bits: what mapped storage past `count` already holds (fresh
+    /// anonymous pages are zero, and nothing here writes past `count` or ever shrinks it), so
+    /// that filling it with zeros would only fault its pages in early, on the IO thread.
+    private static func isZero(_ value: Element) -> Bool {
+        Swift.withUnsafeBytes(of: value) { bytes in bytes.allSatisfy { $0 == 0 } }
     }
 
     deinit {
@@ -52,7 +60,9 @@ final class PageArray<Element: BitwiseCopyable> {
 
     func append(repeating value: Element, count more: Int) {
         reserve(state.pointee.count + more)
-        (state.pointee.base + state.pointee.count).initialize(repeating: value, count: more)
+        if !(state.pointee.isMapped && Self.isZero(value)) {
+            (state.pointee.base + state.pointee.count).initialize(repeating: value, count: more)
+        }
         state.pointee.count += more
     }
 

@@ -574,8 +574,7 @@ final class PoolCore: @unchecked Sendable {
         let job = work.job
         worker.outbox.appendChunk(job: job.id, start: work.start, count: run.count, careful: work.isRemainder,
                                   task: job.descriptor.function,
-                                  arguments: job.argumentBytes(start: work.start, count: run.count),
-                                  mayBorrow: job.inputComplete)
+                                  arguments: job.argumentBytes(start: work.start, count: run.count))
         // An idle worker's silence so far was not a task running: its clock starts now.
         if worker.inflight.isEmpty && settings.taskTimeout != nil { worker.lastHeard = MonotonicClock.nanoseconds() }
         worker.inflight.append(.init(job: job, chunk: work.chunk, chunks: run.chunks, chunksize: run.chunksize,

@@ -16,10 +16,18 @@ struct ResultTable {
     let lengths: PageArray<Int32>
     let arena = PageArray<UInt8>(repeating: 0, count: 0)
 
-    init(count: Int) {
-        status = PageArray(repeating: Self.pending, count: count)
-        starts = PageArray(repeating: 0, count: count)
-        lengths = PageArray(repeating: 0, count: count)
+    /// Items the job is expected to have in the end (at least ``count``): what the arena of
+    /// small, same-sized results is sized for at the first result.
+    private let expected: Int
+
+    /// - Parameter expected: items the job will have in the end, where known (a `map` fed by
+    ///   its background encoder starts with none): the tables are sized for them at once,
+    ///   rather than grown and copied batch by batch.
+    init(count: Int, expected: Int = 0) {
+        self.expected = max(count, expected)
+        status = PageArray(repeating: Self.pending, count: count, capacity: expected)
+        starts = PageArray(repeating: 0, count: count, capacity: expected)
+        lengths = PageArray(repeating: 0, count: count, capacity: expected)
     }
 
     var count: Int { status.count }
@@ -39,7 +47,7 @@ struct ResultTable {
         if arena.count == 0 && raw.count <= 64 {
             // Small results (numbers, pairs) are usually all the same size: size the arena for
             // all of them at once rather than doubling it, and copying it, a dozen times.
-            arena.reserve(max(raw.count, 1) * count)
+            arena.reserve(max(raw.count, 1) * max(count, expected))
         }
         status[index] = Self.succeeded
         starts[index] = arena.count
@@ -55,7 +63,7 @@ struct ResultTable {
         precondition(start >= 0 && count >= 0 && start + count <= self.count && raw.count == count * length,
                      "ResultTable run out of bounds")
         for index in start..<(start + count) where status[index] != Self.pending { return false }
-        if arena.count == 0 && length <= 64 { arena.reserve(max(length, 1) * self.count) }
+        if arena.count == 0 && length <= 64 { arena.reserve(max(length, 1) * max(self.count, expected)) }
         var at = arena.count
         arena.append(contentsOf: raw)
         for index in start..<(start + count) {

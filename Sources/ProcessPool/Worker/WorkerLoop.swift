@@ -99,7 +99,7 @@ struct WorkerLoop {
                 initializerFailed("initializer task '\(name)' is not registered in the worker")
             }
             var scratch = WireWriter()
-            switch body(argument, &scratch) {
+            switch body.run(argument, &scratch) {
             case .success: break
             case .taskFailed(let type, let description): initializerFailed("\(type): \(description)")
             case .argumentUndecodable(let message), .resultUnencodable(let message): initializerFailed(message)
@@ -185,7 +185,7 @@ struct WorkerLoop {
     /// - Parameter mayDeferTiming: whether the item may go untimed for now (see
     ///   ``groupTimingBelow``); it is timed anyway if the flusher had to write meanwhile.
     private mutating func runItem(
-        job: UInt32, index: UInt32, body: TaskRegistry.Body?, name: String, argument: UnsafeRawBufferPointer,
+        job: UInt32, index: UInt32, body: TaskRegistry.RegisteredBody?, name: String, argument: UnsafeRawBufferPointer,
         startedAt: UInt64, mayDeferTiming: Bool
     ) -> UInt64 {
         let armed: Bool
@@ -209,7 +209,7 @@ struct WorkerLoop {
         var status = ItemStatus.ok
         var failure: (type: String, description: String)?
         if let body {
-            switch body(argument, &itemOut) {
+            switch body.run(argument, &itemOut) {
             case .success: break
             case .taskFailed(let type, let description):
                 status = .taskFailed
