@@ -117,6 +117,9 @@ struct WorkerLoop {
         let careful = try reader.read(UInt8.self) & 1 != 0
         let name = try reader.read(String.self)
         let body = registry.body(named: name)
+        // Bound once per command and passed down: read from `self` (or bound with `if let`) in
+        // `runItem`, each cost a retain and a release per item.
+        let flusher = self.flusher
         // One clock reading per item: an item's end is the next one's start.
         var now = MonotonicClock.nanoseconds()
         for offset in 0..<count {
@@ -136,7 +139,7 @@ struct WorkerLoop {
             let mayDefer = !careful && previousItemNanoseconds < Self.groupTimingBelow
                 && untimed.count + untimedInRun < Self.timingGroup - 1
             now = runItem(job: job, index: index, body: body, name: name, argument: argument, startedAt: now,
-                          mayDeferTiming: mayDefer)
+                          mayDeferTiming: mayDefer, flusher: flusher)
             if !hasUntimed && (out.count >= Self.flushSize || now &- (pendingSince ?? now) >= Self.flushInterval) {
                 closeBatch()
                 flush()
@@ -186,10 +189,10 @@ struct WorkerLoop {
     ///   ``groupTimingBelow``); it is timed anyway if the flusher had to write meanwhile.
     private mutating func runItem(
         job: UInt32, index: UInt32, body: TaskRegistry.RegisteredBody?, name: String, argument: UnsafeRawBufferPointer,
-        startedAt: UInt64, mayDeferTiming: Bool
+        startedAt: UInt64, mayDeferTiming: Bool, flusher: ResultFlusher?
     ) -> UInt64 {
         let armed: Bool
-        if let flusher, let since = pendingSince, let open = batch {
+        if flusher != nil, let since = pendingSince, let open = batch {
             // Hand over complete frames only: the open batch made complete for now (its count
             // and length patched; this item's record extends it later), or left out while empty.
             let sealed: Int
@@ -200,7 +203,7 @@ struct WorkerLoop {
                 sealed = open.frame
             }
             // `out` is not touched again until `disarm()`, so its storage stays where it is.
-            out.withUnsafeBytes { flusher.arm(UnsafeRawBufferPointer(rebasing: $0[..<sealed]), since: since) }
+            out.withUnsafeBytes { flusher.unsafelyUnwrapped.arm(UnsafeRawBufferPointer(rebasing: $0[..<sealed]), since: since) }
             armed = sealed > 0
         } else {
             armed = false
@@ -208,8 +211,10 @@ struct WorkerLoop {
         itemOut.removeAll()
         var status = ItemStatus.ok
         var failure: (type: String, description: String)?
-        if let body {
-            switch body.run(argument, &itemOut) {
+        if body != nil {
+            // `unsafelyUnwrapped` (checked just above): `if let` copied the closure, a retain
+            // and a release per item.
+            switch body.unsafelyUnwrapped.run(argument, &itemOut) {
             case .success: break
             case .taskFailed(let type, let description):
                 status = .taskFailed
@@ -225,7 +230,7 @@ struct WorkerLoop {
             status = .unknownTask
             failure = ("UnknownTask", "task '\(name)' is not registered in the worker")
         }
-        let flusherWrote = armed && flusher!.disarm()
+        let flusherWrote = armed && flusher.unsafelyUnwrapped.disarm()
         if flusherWrote {
             // The flusher wrote everything before this item (provisional durations included):
             // start afresh with a new batch.
