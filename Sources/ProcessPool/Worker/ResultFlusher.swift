@@ -18,15 +18,22 @@ import Synchronization
 /// A watch with nothing armed looks every ``idleTick`` for a while, then parks on a semaphore;
 /// arming wakes it. An idle worker costs fifty wake-ups a second.
 final class ResultFlusher: @unchecked Sendable {
-    // Safe: `buffer` is written by the worker thread only while the state is `idle`, and read by
-    // the watch only after it claimed an armed state (acquire pairs with the arming store's
-    // release); the semaphore is only posted and waited on.
+    // Safe: the buffer and `seal` are written by the worker thread only while the state is
+    // `idle`, and read (the buffer's open batch header also written) by the watch only after it
+    // claimed an armed state (acquire pairs with the arming store's release), while the worker
+    // does not touch them until `disarm()` sees the write finished; the semaphore is only
+    // posted and waited on.
 
     /// `idle`, `claimed`, `written`, or the time the oldest waiting result was produced (armed).
     private let state = Atomic<UInt64>(ResultFlusher.idle)
     private let bufferBase = Atomic<UInt>(0)
     private let bufferCount = Atomic<Int>(0)
     private let parked = Atomic<Bool>(false)
+    /// What the watch fills in before it writes an armed buffer (see ``BatchSeal``): behind a
+    /// pointer, written by the worker only while idle and read by the watch only after it
+    /// claimed, as the buffer itself is (a class's stored `var` would cost an exclusivity check
+    /// per item).
+    private let seal: UnsafeMutablePointer<BatchSeal?>
     private let wakeUp: UnsafeMutablePointer<sem_t>
     private let descriptor: Int32
 
@@ -46,6 +53,8 @@ final class ResultFlusher: @unchecked Sendable {
 
     private init(descriptor: Int32) {
         self.descriptor = descriptor
+        seal = .allocate(capacity: 1)
+        seal.initialize(to: nil)
         wakeUp = .allocate(capacity: 1)
         sem_init(wakeUp, 0, 0)
     }
@@ -62,11 +71,14 @@ final class ResultFlusher: @unchecked Sendable {
         return flusher
     }
 
-    /// Hands the watch `bytes` (complete frames; the worker must not change them until
-    /// ``disarm()``) whose oldest result was produced at `since`.
+    /// Hands the watch `bytes` whose oldest result was produced at `since`: complete frames,
+    /// except for the header fields `seal` says how to fill in (the worker's open batch, still
+    /// growing, is sealed only if the watch writes it, not before every item). The worker must
+    /// not change the bytes until ``disarm()``.
     @inline(__always)
-    func arm(_ bytes: UnsafeRawBufferPointer, since: UInt64) {
+    func arm(_ bytes: UnsafeRawBufferPointer, since: UInt64, seal: BatchSeal?) {
         guard bytes.count > 0 else { return }
+        self.seal.pointee = seal
         bufferBase.store(UInt(bitPattern: bytes.baseAddress), ordering: .relaxed)
         bufferCount.store(bytes.count, ordering: .relaxed)
         state.store(max(since, Self.written + 1), ordering: .releasing)
@@ -118,16 +130,17 @@ final class ResultFlusher: @unchecked Sendable {
             }
             guard state.compareExchange(expected: current, desired: Self.claimed, ordering: .acquiringAndReleasing).exchanged
             else { continue }
-            let base = UnsafeRawPointer(bitPattern: bufferBase.load(ordering: .relaxed))
+            let base = UnsafeMutableRawPointer(bitPattern: bufferBase.load(ordering: .relaxed))
             let count = bufferCount.load(ordering: .relaxed)
-            if count > 0, !WorkerProcess.writeFully(descriptor, UnsafeRawBufferPointer(start: base, count: count)) {
+            if let base, let seal = seal.pointee { seal.apply(to: base, count: count) }
+            if count > 0, !WorkerProcess.writeFully(descriptor, UnsafeRawBufferPointer(start: UnsafeRawPointer(base), count: count)) {
                 exit(72)  // the parent is gone
             }
             state.store(Self.written, ordering: .releasing)
         }
     }
 
-    /// Waits for an ``arm(_:since:)``, or ``parkedTick`` at most.
+    /// Waits for an ``arm(_:since:seal:)``, or ``parkedTick`` at most.
     private func park() {
         parked.store(true, ordering: .sequentiallyConsistent)
         if state.load(ordering: .sequentiallyConsistent) <= Self.written {
@@ -147,5 +160,26 @@ final class ResultFlusher: @unchecked Sendable {
     private static func sleep(until deadline: UInt64) {
         var when = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nil) == EINTR {}
+    }
+}
+
+/// The header fields of a worker's open result batch (the last frame in its buffer, still
+/// growing): where they are and what they hold at arming time. The worker seals the batch
+/// itself when it writes; the watch applies this only to a buffer it claimed and writes.
+struct BatchSeal {
+    /// Where the frame starts (its `UInt32` length comes first).
+    let frame: Int
+    /// Where the batch's `UInt32` item count is, and the count.
+    let countAt: Int
+    let count: UInt32
+    /// Where a uniform run's `UInt64` total duration is, and the total (nil: a general batch).
+    let nanosecondsAt: Int?
+    let nanoseconds: UInt64
+
+    /// Fills in the fields, the frame running to the end of the `count` bytes at `base`.
+    func apply(to base: UnsafeMutableRawPointer, count bytes: Int) {
+        base.storeBytes(of: UInt32(truncatingIfNeeded: bytes - frame - 4).littleEndian, toByteOffset: frame, as: UInt32.self)
+        base.storeBytes(of: count.littleEndian, toByteOffset: countAt, as: UInt32.self)
+        if let nanosecondsAt { base.storeBytes(of: nanoseconds.littleEndian, toByteOffset: nanosecondsAt, as: UInt64.self) }
     }
 }

@@ -169,9 +169,19 @@ struct WorkerLoop {
     /// more items may extend it afterwards.
     private mutating func sealBatch() {
         guard let open = batch else { return }
-        out.patch(open.count, at: open.frame + Frame.headerSize + 8)
-        if open.uniformLength != nil { out.patch(open.nanoseconds, at: open.frame + Frame.headerSize + 16) }
+        let seal = Self.seal(of: open)
+        out.patch(seal.count, at: seal.countAt)
+        if let at = seal.nanosecondsAt { out.patch(seal.nanoseconds, at: at) }
         Frame.end(&out, at: open.frame)
+    }
+
+    /// Where the open batch's header fields are and what they hold now (its frame's length
+    /// aside, which is the rest of `out`): what ``sealBatch()`` writes, or the flusher if it
+    /// writes the batch while an item runs.
+    private static func seal(of open: OpenBatch) -> BatchSeal {
+        BatchSeal(frame: open.frame, countAt: open.frame + Frame.headerSize + 8, count: open.count,
+                  nanosecondsAt: open.uniformLength != nil ? open.frame + Frame.headerSize + 16 : nil,
+                  nanoseconds: open.nanoseconds)
     }
 
     private mutating func closeBatch() {
@@ -193,18 +203,16 @@ struct WorkerLoop {
     ) -> UInt64 {
         let armed: Bool
         if flusher != nil, let since = pendingSince, let open = batch {
-            // Hand over complete frames only: the open batch made complete for now (its count
-            // and length patched; this item's record extends it later), or left out while empty.
-            let sealed: Int
-            if open.count > 0 {
-                sealBatch()
-                sealed = out.count
-            } else {
-                sealed = open.frame
-            }
+            // Hand over the open batch with how to seal it (its header fields, which the flusher
+            // fills in only if it writes it: sealing it before every item cost more than the
+            // item), or only the frames before it while it is empty.
+            let handed = open.count > 0 ? out.count : open.frame
+            let seal = open.count > 0 ? Self.seal(of: open) : nil
             // `out` is not touched again until `disarm()`, so its storage stays where it is.
-            out.withUnsafeBytes { flusher.unsafelyUnwrapped.arm(UnsafeRawBufferPointer(rebasing: $0[..<sealed]), since: since) }
-            armed = sealed > 0
+            out.withUnsafeBytes {
+                flusher.unsafelyUnwrapped.arm(UnsafeRawBufferPointer(rebasing: $0[..<handed]), since: since, seal: seal)
+            }
+            armed = handed > 0
         } else {
             armed = false
         }
