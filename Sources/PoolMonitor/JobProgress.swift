@@ -245,10 +245,10 @@ public struct JobProgress: Sendable {
         let items = end - start
         itemsDone += items
         itemsInFlight = max(0, itemsInFlight - items)
-        for recent in max(start, end - Self.historyLimit)..<end { recentCompletions.append(recent) }
+        recentCompletions.append(contentsOf: max(start, end - Self.historyLimit)..<end)
         for chunk in first..<(first + count) { chunkFinished[chunk] = Int32(size) }
         chunksDone += count
-        for chunk in max(first, first + count - Self.historyLimit)..<(first + count) { recentChunkCompletions.append(chunk) }
+        recentChunkCompletions.append(contentsOf: max(first, first + count - Self.historyLimit)..<(first + count))
         return true
     }
 

@@ -23,7 +23,21 @@ public struct RecentHistory<Element: Sendable>: Sendable {
             storage.append(element)
         } else {
             storage[head] = element
-            head = (head + 1) % capacity
+            // A compare, not `% capacity`: a division per value showed in the watcher's profile.
+            head = head + 1 == capacity ? 0 : head + 1
+        }
+    }
+
+    /// Appends `values` in order, as appending each in turn would (only the newest `capacity`
+    /// are kept), without looking at the ones that would be overwritten at once: a watcher of
+    /// tiny items credits thousands of items per result frame.
+    public mutating func append<Values: Collection>(contentsOf values: Values) where Values.Element == Element {
+        var rest = values[...]
+        if rest.count > capacity { rest = rest.suffix(capacity) }
+        while storage.count < capacity, let value = rest.popFirst() { storage.append(value) }
+        for value in rest {
+            storage[head] = value
+            head = head + 1 == capacity ? 0 : head + 1
         }
     }
 
