@@ -323,12 +323,21 @@ public struct JobProgress: Sendable {
     /// monitor's budget allows: a number read from a log can ask for anything, so what it gets
     /// is bounded by a constant, never by the number (past the budget the job still counts its
     /// items, it just cannot say which ones finished).
+    ///
+    /// The first growth makes room for the whole job its descriptor announces, as far as the
+    /// per-job caps and the budget left allow (so the number read can size nothing beyond
+    /// them): grown by doubling as results came, the tables were copied into fresh pages a
+    /// dozen times, most of the fold's cost in a watched million-chunk job.
     private mutating func reserve(items: Int, chunks: Int, budget: inout TrackingBudget) {
         let words = (min(items, TrackingBudget.itemsPerJob) + 63) >> 6
         if words > finishedBits.count {
             let extra = words - finishedBits.count
             if extra * 64 <= budget.items {
                 budget.items -= extra * 64
+                if finishedBits.capacity < words {
+                    let announced = (min(descriptor.itemCount, TrackingBudget.itemsPerJob) + 63) >> 6
+                    finishedBits.reserveCapacity(max(words, min(announced, words + budget.items / 64)))
+                }
                 finishedBits.append(contentsOf: repeatElement(0, count: extra))
             }
         }
@@ -337,6 +346,11 @@ public struct JobProgress: Sendable {
             let extra = wanted - chunkFinished.count
             if extra <= budget.chunks {
                 budget.chunks -= extra
+                if chunkFinished.capacity < wanted {
+                    let size = max(1, descriptor.chunksize)
+                    let announced = min(descriptor.itemCount / size + 1, TrackingBudget.chunksPerJob)
+                    chunkFinished.reserveCapacity(max(wanted, min(announced, wanted + budget.chunks)))
+                }
                 chunkFinished.append(contentsOf: repeatElement(0, count: extra))
             }
         }

@@ -78,20 +78,34 @@ final class CommandRun: @unchecked Sendable {
     func abandon() -> String {
         let tree = Self.descendants(of: pid)
         var report = ["processes under \(pid):"]
+        var pythons: [Int32] = []
         for child in tree {
             let comm = Self.procText(child, "comm").trimmingCharacters(in: .whitespacesAndNewlines)
-            let state = Self.procText(child, "status").split(separator: "\n").first { $0.hasPrefix("State:") } ?? ""
-            report.append("  \(child) \(comm) \(state) wchan=\(Self.procText(child, "wchan"))")
-            if comm.hasPrefix("python") { kill(child, SIGUSR1) }
+            let status = Self.procText(child, "status").split(separator: "\n")
+            let state = status.first { $0.hasPrefix("State:") } ?? ""
+            let shared = status.first { $0.hasPrefix("ShdPnd:") } ?? ""
+            report.append("  \(child) \(comm) \(state) wchan=\(Self.procText(child, "wchan")) \(shared)")
+            // Each thread's pending, blocked and caught signals: whether a SIGTERM (bit 15, 0x4000)
+            // is waiting on a thread that blocks it, say.
+            for thread in Self.threads(of: child) {
+                let fields = Self.procText(thread, "status", task: child).split(separator: "\n")
+                let pick = { (name: String) in fields.first { $0.hasPrefix(name) }.map { String($0) } ?? "" }
+                report.append("    thread \(thread) \(pick("Name:")) \(pick("SigPnd:")) \(pick("SigBlk:")) \(pick("SigCgt:"))")
+            }
+            if comm.hasPrefix("python") { pythons.append(child) }
         }
-        // Give the stacks a moment to be written (they go to the command's standard error).
-        let deadline = ContinuousClock.now + .seconds(3)
-        var size = -1
-        while ContinuousClock.now < deadline {
-            let now = stderr.utf8.count
-            if now == size { break }
-            size = now
-            usleep(300_000)
+        // One process at a time, so that their stacks (written to the command's standard error)
+        // do not interleave; each given a moment to be written.
+        for python in pythons {
+            kill(python, SIGUSR1)
+            let deadline = ContinuousClock.now + .seconds(2)
+            var size = -1
+            while ContinuousClock.now < deadline {
+                usleep(200_000)
+                let now = stderr.utf8.count
+                if now == size { break }
+                size = now
+            }
         }
         for child in tree.reversed() { kill(child, SIGKILL) }
         kill(pid, SIGKILL)
@@ -128,8 +142,15 @@ final class CommandRun: @unchecked Sendable {
         return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 
-    private static func procText(_ pid: Int32, _ file: String) -> String {
-        (try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8)) ?? ""
+    /// `/proc/PID/FILE`, or with `task`, `/proc/TASK/task/PID/FILE` (a thread's).
+    private static func procText(_ pid: Int32, _ file: String, task: Int32? = nil) -> String {
+        let path = task.map { "/proc/\($0)/task/\(pid)/\(file)" } ?? "/proc/\(pid)/\(file)"
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    /// The thread IDs of process `pid`.
+    private static func threads(of pid: Int32) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []).compactMap { Int32($0) }.sorted()
     }
 
     var pid: Int32 { process.processIdentifier }
