@@ -428,21 +428,18 @@ class _Recorder:
         self.dropped = 0
         self.last_flush = 0
         self.task_began = 0
-        self.flushing = None             # the thread flushing now
-        self.main_thread = threading.get_ident()
-        self.die_after_flush = None      # set by a SIGTERM that came during the main thread's own flush
         self.flush_lock = threading.Lock()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.records.append(("r", time.monotonic_ns() - t0))
         thread = threading.Thread(target=self._run, name="poolmon events", daemon=True)
-        # SIGTERM (Pool.terminate, `with Pool()`'s end) must reach the main thread: the kernel
-        # gives a process's signal to any thread that does not block it, and CPython runs the
-        # Python handler (_flush_on_sigterm) only when the main thread returns to Python. A
-        # worker blocked in the task queue's lock (sem_wait) is woken by the signal only if the
-        # signal is delivered to that thread; delivered to this one instead, the worker waited
-        # for ever on a lock its dead neighbour held, and its pool's join with it. The thread
-        # inherits the mask it starts with, so block SIGTERM around its start.
+        # SIGTERM (Pool.terminate, `with Pool()`'s end) is left to the main thread: the kernel
+        # gives a process's signal to any thread that does not block it, and where a Python
+        # handler is installed (by the user's initializer, say) CPython runs it only on the main
+        # thread, woken from the task queue's lock (sem_wait) only if the signal is delivered to
+        # that thread: delivered to this one instead, the worker waited for ever on a lock its
+        # dead neighbour held, and its pool's join with it. The thread inherits the mask it
+        # starts with, so block SIGTERM around its start.
         import signal
         try:
             blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
@@ -462,14 +459,10 @@ class _Recorder:
     def flush(self, timeout=None):
         if not self.flush_lock.acquire(timeout=-1 if timeout is None else timeout):
             return
-        self.flushing = threading.get_ident()
         try:
             self._flush()
         finally:
-            self.flushing = None
             self.flush_lock.release()
-        if self.die_after_flush is not None and threading.get_ident() == self.main_thread:
-            self.die_after_flush()
 
     def _flush(self):
         pid = self.pid
@@ -634,11 +627,15 @@ class _ResultQueue:
             success, value = item[2]
             recorder.item(job, i, begin, None if success else _describe(value))
         recorder.records.append(("d", item[0], item[1]))
-        # Flushed at the end of a chunk that took a while (or after a quiet spell), so that the
-        # monitor has the chunk's items before the parent sees its result.
-        now = time.monotonic_ns()
-        if now - recorder.task_began > 1_000_000 or now - recorder.last_flush > FLUSH_SECONDS * 1e9:
-            recorder.flush()
+        # Everything recorded goes out before the result does: the monitor never sees a result
+        # before its items, and once the parent has every result (and may terminate the pool,
+        # as `with Pool()` does at its end) nothing of them is left unsent. A worker the pool
+        # SIGTERMs then simply dies (SIG_DFL). A Python-level SIGTERM handler that flushed first
+        # could hang the pool: a signal landing just before the worker blocked on the task
+        # queue's lock ran only the C handler, and the Python one waited for a bytecode boundary
+        # that never came (caught in a loop of `poolmon run` on the throughput anchor, about 1
+        # run in 100: no SIGTERM pending, the worker in sem_wait, the pool joining it).
+        recorder.flush()
         return self._queue.put(item)
 
 
@@ -662,7 +659,6 @@ def _worker(inqueue, outqueue, initializer=None, initargs=(), maxtasks=None, wra
     global _recorder
     sink_path, t0, initializer, initargs = initargs
     recorder = _recorder = _Recorder(sink_path, t0)
-    _flush_on_sigterm(recorder)
     _tag_output()
     try:
         return original(_TaskQueue(inqueue, recorder), _ResultQueue(outqueue, recorder),
@@ -723,36 +719,6 @@ def _tag_output():
             continue
         if "%d:%d" % (status.st_dev, status.st_ino) == expected:
             setattr(sys, name, _TaggedStream(stream, tag))
-
-
-def _flush_on_sigterm(recorder):
-    """Pool.terminate() (and `with Pool()`'s end) SIGTERMs the workers: send what is recorded
-    first, then die of the same signal, so the exit the pool sees is unchanged."""
-    import signal
-    try:
-        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-            return
-    except (ValueError, TypeError):
-        return
-
-    def die():
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    def flush_and_die(number, frame):
-        if recorder.flushing == threading.get_ident():
-            # The signal interrupted this thread's own flush: let it finish, then die.
-            recorder.die_after_flush = die
-            return
-        try:
-            recorder.flush(timeout=3)
-        finally:
-            die()
-
-    try:
-        signal.signal(signal.SIGTERM, flush_and_die)
-    except ValueError:   # not the main thread
-        pass
 
 
 def _chunk(star, start, function_and_items):
