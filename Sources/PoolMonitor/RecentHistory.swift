@@ -35,10 +35,17 @@ public struct RecentHistory<Element: Sendable>: Sendable {
         var rest = values[...]
         if rest.count > capacity { rest = rest.suffix(capacity) }
         while storage.count < capacity, let value = rest.popFirst() { storage.append(value) }
-        for value in rest {
-            storage[head] = value
-            head = head + 1 == capacity ? 0 : head + 1
+        guard !rest.isEmpty else { return }
+        // Through the buffer: `storage[head] = value` checked the array's uniqueness per value.
+        var at = head
+        let capacity = self.capacity
+        storage.withUnsafeMutableBufferPointer { buffer in
+            for value in rest {
+                buffer[at] = value
+                at = at + 1 == capacity ? 0 : at + 1
+            }
         }
+        head = at
     }
 
     /// The `i`-th oldest element still kept.
