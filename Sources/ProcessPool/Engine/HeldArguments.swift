@@ -46,6 +46,7 @@ struct HeldArguments {
     /// joined into a copy where a run of chunks does.
     func bytes(start: Int, count: Int) -> (source: WireWriter, range: Range<Int>) {
         precondition(start >= 0 && count >= 0 && start + count <= self.count, "arguments \(start)+\(count) of \(self.count) held")
+        guard count > 0 else { return (WireWriter(), 0..<0) }
         var (position, first) = batch(holding: start)
         if start + count <= ends[position] {
             let held = batches[position]

@@ -208,7 +208,9 @@ struct WorkerLoop {
             // item), or only the frames before it while it is empty.
             let handed = open.count > 0 ? out.count : open.frame
             let seal = open.count > 0 ? Self.seal(of: open) : nil
-            // `out` is not touched again until `disarm()`, so its storage stays where it is.
+            // `out` is not touched again until `disarm()`, so its storage stays where it is; the
+            // flusher may fill in the batch's header fields there (the storage is this loop's
+            // alone: `out` is never copied).
             out.withUnsafeBytes {
                 flusher.unsafelyUnwrapped.arm(UnsafeRawBufferPointer(rebasing: $0[..<handed]), since: since, seal: seal)
             }
