@@ -120,25 +120,19 @@ struct JobResults {
     /// result type: see ``PoolTask/decodeResults``), or, for a large job of plain `Codable`
     /// results, in parts on several threads (see ``decodeInParts(_:)``).
     func decodeAll<A, R>(_ task: PoolTask<A, R>) throws -> [R] {
-        if task.decodesInParts && table.count >= 2 * Self.itemsPerPart { return try decodeInParts(task.decodeResult) }
+        let parts = min(ProcessPool.usableCPUCount, table.count / Self.itemsPerPart)
+        if task.decodesInParts && parts > 1 { return try decodeInParts(task.decodeResult, parts: parts) }
         return try task.decodeResults(table.count) { table.resultBytes($0) }
     }
 
-    /// Decodes every result in input order, a large job's in parts on several threads.
+    /// Decodes every result in input order, in `parts` ranges on as many threads.
     ///
-    /// A large job's results are decoded in parts on several threads: this runs when the job
-    /// ends, on the IO thread, with the workers idle, and a plain `Codable` result costs a few
+    /// Why threads: this runs when the job ends, on the IO thread, with the workers idle, and a plain `Codable` result costs a few
     /// hundred nanoseconds to decode, so a million of them decoded on one thread were a tail of
     /// half a second during which one core idled and the IO thread served nothing else.
-    func decodeInParts<R>(_ decode: @Sendable (inout WireReader) throws -> R) throws -> [R] {
+    /// - Parameter parts: how many threads share the work (at least one).
+    func decodeInParts<R>(_ decode: @Sendable (inout WireReader) throws -> R, parts: Int) throws -> [R] {
         let count = table.count
-        let parts = min(ProcessPool.usableCPUCount, count / Self.itemsPerPart)
-        guard parts > 1 else {
-            var values: [R] = []
-            values.reserveCapacity(count)
-            for i in 0..<count { values.append(try Self.result(i, in: table, decode)) }
-            return values
-        }
         return try [R](unsafeUninitializedCapacity: count) { buffer, initialized in
             let slots = DecodeSlots(table: table, base: buffer.baseAddress!, parts: parts)
             DispatchQueue.concurrentPerform(iterations: parts) { part in

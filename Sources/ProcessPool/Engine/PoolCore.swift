@@ -101,14 +101,14 @@ final class PoolCore: @unchecked Sendable {
         var eventsHeld = false
         while !isFinished {
             var timeout = nextDeadlineTimeout()
+            // `epoll_wait`'s timeout, at most `limit` milliseconds (-1 waits without one).
+            func wakeWithin(_ limit: Int32) { timeout = timeout < 0 ? limit : min(timeout, limit) }
             // Events held back for a moment (see ``EventBatch/deliveryInterval``) go out within it.
-            if eventsHeld { timeout = timeout < 0 ? 4 : min(timeout, 4) }
+            if eventsHeld { wakeWithin(EventBatch.deliveryIntervalMilliseconds) }
             // Workers' stderr lines waiting for a slow reader of ours: retry soon.
             if stderrForwarder.hasPending {
                 stderrForwarder.drain()
-                if stderrForwarder.hasPending {
-                    timeout = timeout < 0 ? StandardErrorForwarder.retryMilliseconds : min(timeout, StandardErrorForwarder.retryMilliseconds)
-                }
+                if stderrForwarder.hasPending { wakeWithin(StandardErrorForwarder.retryMilliseconds) }
             }
             let count = cshim_epoll_wait(epollFD, &readyEvents, &tokens, 256, timeout)
             if count < 0 {

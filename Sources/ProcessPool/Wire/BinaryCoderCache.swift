@@ -109,6 +109,26 @@ struct KeyedBoxes {
         return cell
     }
 
+    /// A keyed container (`KeyedEncodingContainer<Key>` or `KeyedDecodingContainer<Key>`) for
+    /// `key`'s type: a reused box when one is free, else a new one from `make`, kept for reuse
+    /// while there is room. Its cell holds `entries` and `codingPath`.
+    @inline(__always)
+    mutating func container<Container>(
+        for key: ObjectIdentifier, entries: Int, codingPath: [any CodingKey],
+        make: (UnsafeMutablePointer<ContainerCell>) -> Container
+    ) -> Container {
+        // A box is a keyed container's only field; where that ever changes, no caching.
+        let cacheable = MemoryLayout<Container>.size == MemoryLayout<AnyObject>.size
+        if cacheable, let box = reusable(key, entries: entries, codingPath: codingPath) {
+            return unsafeBitCast(box, to: Container.self)
+        }
+        let cached = cacheable && hasRoom
+        let cell = newCell(entries: entries, codingPath: codingPath, cached: cached)
+        let container = make(cell)
+        if cached { keep(unsafeBitCast(container, to: AnyObject.self), for: key, cell: cell) }
+        return container
+    }
+
     /// Whether a new box for this container may be cached.
     var hasRoom: Bool { entries.count < Self.limit }
 

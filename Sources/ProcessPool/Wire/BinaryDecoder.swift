@@ -77,17 +77,9 @@ struct BinaryDecodingState {
 
     /// A keyed container whose entry count has just been read: a reused box when there is one.
     func keyedContainer<Key: CodingKey>(_: Key.Type, entries: Int, codingPath: [any CodingKey]) -> KeyedDecodingContainer<Key> {
-        let key = ObjectIdentifier(Key.self)
-        // A box is a `KeyedDecodingContainer`'s only field; where that ever changes, no caching.
-        let cacheable = MemoryLayout<KeyedDecodingContainer<Key>>.size == MemoryLayout<AnyObject>.size
-        if cacheable, let box = context.pointee.boxes.reusable(key, entries: entries, codingPath: codingPath) {
-            return unsafeBitCast(box, to: KeyedDecodingContainer<Key>.self)
+        context.pointee.boxes.container(for: ObjectIdentifier(Key.self), entries: entries, codingPath: codingPath) { cell in
+            KeyedDecodingContainer(BinaryKeyedDecoding<Key>(state: self, cell: cell))
         }
-        let cached = cacheable && context.pointee.boxes.hasRoom
-        let cell = context.pointee.boxes.newCell(entries: entries, codingPath: codingPath, cached: cached)
-        let container = KeyedDecodingContainer(BinaryKeyedDecoding<Key>(state: self, cell: cell))
-        if cached { context.pointee.boxes.keep(unsafeBitCast(container, to: AnyObject.self), for: key, cell: cell) }
-        return container
     }
 
     /// Values nested deeper than this are refused, as `JSONDecoder` refuses them: a recursive

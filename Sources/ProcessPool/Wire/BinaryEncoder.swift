@@ -222,17 +222,9 @@ struct BinaryEncodingState {
     func keyedContainer<Key: CodingKey>(_: Key.Type, codingPath: [any CodingKey]) -> KeyedEncodingContainer<Key> {
         let countAt = buffer.pointee.position
         buffer.pointee.write(UInt32(0))
-        let key = ObjectIdentifier(Key.self)
-        // A box is a `KeyedEncodingContainer`'s only field; where that ever changes, no caching.
-        let cacheable = MemoryLayout<KeyedEncodingContainer<Key>>.size == MemoryLayout<AnyObject>.size
-        if cacheable, let box = buffer.pointee.boxes.reusable(key, entries: countAt, codingPath: codingPath) {
-            return unsafeBitCast(box, to: KeyedEncodingContainer<Key>.self)
+        return buffer.pointee.boxes.container(for: ObjectIdentifier(Key.self), entries: countAt, codingPath: codingPath) { cell in
+            KeyedEncodingContainer(BinaryKeyedEncoding<Key>(state: self, cell: cell))
         }
-        let cached = cacheable && buffer.pointee.boxes.hasRoom
-        let cell = buffer.pointee.boxes.newCell(entries: countAt, codingPath: codingPath, cached: cached)
-        let container = KeyedEncodingContainer(BinaryKeyedEncoding<Key>(state: self, cell: cell))
-        if cached { buffer.pointee.boxes.keep(unsafeBitCast(container, to: AnyObject.self), for: key, cell: cell) }
-        return container
     }
 
     func encodeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
