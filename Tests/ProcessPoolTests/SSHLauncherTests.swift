@@ -53,12 +53,16 @@ struct SSHLauncherTests {
         defer { sshd.stop() }
         // sshd listens on 127.0.0.1 only: 127.0.0.2 (also this machine) refuses at once. Three
         // failures in a row move a slot to another host (LaunchCommand.failuresBeforeMoving).
-        var configuration = TestEnvironment.configuration(workers: 2)
-        configuration.launcher = Self.launcher(sshd, hosts: [RemoteHost("127.0.0.2"), RemoteHost("127.0.0.1")])
+        // The pool starts with the good host's slot only and grows to the failing one once
+        // subscribed: a refusal during start-up came before `events()` and went uncounted
+        // (seen once in a loaded full run: 2 of 3).
+        var configuration = TestEnvironment.configuration(workers: 1)
+        configuration.launcher = Self.launcher(sshd, hosts: [RemoteHost("127.0.0.1"), RemoteHost("127.0.0.2")])
         configuration.captureOutput = true
         let pool = try ProcessPool(configuration: configuration)
         defer { pool.terminate() }
         let events = pool.events()
+        try pool.resize(workers: 2)
         #expect(try await pool.map(TestTasks.square, Array(0..<20), chunksize: 1) == (0..<20).map { $0 * $0 })
         #expect(TestEnvironment.eventually(within: 60) { pool.workerPIDs.count == 2 }, "both slots end up with a worker")
         pool.close()
