@@ -28,7 +28,7 @@ let package = Package(
             ]
         ),
         // Pure monitor logic: fold events into state, lay it out on a Canvas, map keys. No ncurses.
-        .target(name: "PoolMonitor", dependencies: ["ProcessPool"]),
+        .target(name: "PoolMonitor", dependencies: ["ProcessPool", .product(name: "DequeModule", package: "swift-collections")]),
         // ncursesw, with a shim header that sets the wide-character macros SwiftPM would drop.
         .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
         // The only code that calls ncurses: owns the terminal, draws a Canvas, reads keys.

@@ -217,7 +217,8 @@ enum OurMeasurements {
 
     /// Where a watcher's time goes: the events of a `map_chunk1` run, read from the stream after
     /// the run (`stream_ns` per event: the stream's own cost), then folded again from an array
-    /// (`fold_ns` per event: `MonitorState.apply` alone).
+    /// (`fold_ns` per event: `MonitorState.apply` alone), and written as JSON lines and parsed
+    /// back (`encode_ns`, `parse_ns`: the socket's part).
     private static func watchCost(items n: Int, workers: Int) async throws -> [(String, Double)] {
         let pairs = BenchTasks.pairs(n)
         return try await withProcessPool(configuration(workers: workers)) { pool in
@@ -228,11 +229,15 @@ enum OurMeasurements {
             let clock = ContinuousClock()
             let (all, streamSeconds) = await Task.detached {
                 var all: [PoolEvent] = []
-                all.reserveCapacity(2 * n + 64)
+                all.reserveCapacity(n / 64 + 1024)
                 let start = clock.now
+                // Two jobs complete: the map, then the `apply` after it. (Events come coarse, a
+                // run of items each, so their count says nothing about where the map ends.)
+                var completed = 0
                 for await event in events {
                     all.append(event)
-                    if case .jobCompleted = event.kind, all.count > n { break }
+                    if case .jobCompleted = event.kind { completed += 1 }
+                    if completed == 2 { break }
                 }
                 return (all, (clock.now - start).seconds)
             }.value
@@ -240,9 +245,20 @@ enum OurMeasurements {
             let start = clock.now
             for event in all { state.apply(event) }
             let foldSeconds = (clock.now - start).seconds
+            // The socket's part: each event to its JSON line and back (what `poolmon watch`
+            // and the CPython instrumentation's monitor read).
+            let encodeStart = clock.now
+            let lines = all.map(\.jsonLine)
+            let encodeSeconds = (clock.now - encodeStart).seconds
+            let parseStart = clock.now
+            var parsed = 0
+            for line in lines where (try? PoolEvent(jsonLine: line)) != nil { parsed += 1 }
+            let parseSeconds = (clock.now - parseStart).seconds
+            guard parsed == lines.count else { throw BenchError("\(lines.count - parsed) event lines did not parse") }
             let count = Double(all.count)
             return [("value", foldSeconds * 1e9 / count), ("fold_ns", foldSeconds * 1e9 / count),
-                    ("stream_ns", streamSeconds * 1e9 / count), ("events", count)]
+                    ("stream_ns", streamSeconds * 1e9 / count), ("encode_ns", encodeSeconds * 1e9 / count),
+                    ("parse_ns", parseSeconds * 1e9 / count), ("events", count)]
         }
     }
 

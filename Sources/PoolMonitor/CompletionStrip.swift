@@ -16,20 +16,23 @@ struct CompletionStrip {
             job.plan.items(ofChunk: chunk).map { open(job, $0, style: style) }
         }
         let completed = job.recentChunkCompletions
-        var index = completed.count - 1
+        // Chunks not yet shown, counting down as the newest are laid out first.
+        var left = completed.count
         var used = tail.reduce(0) { $0 + $1.width } + max(0, tail.count - 1) * separator.count
-        while index >= 0, let items = job.plan.items(ofChunk: completed[index]) {
+        var groups: [[Span]] = []
+        for chunk in completed.newestFirst {
+            guard let items = job.plan.items(ofChunk: chunk) else { break }
             let group = itemSpans(job, items, style: style)
-            let needed = group.width + (tail.isEmpty ? 0 : separator.count)
+            let needed = group.width + (tail.isEmpty && groups.isEmpty ? 0 : separator.count)
             // Keep room for the leading "… │ " unless this is the very first chunk.
-            let reserve = index > 0 || job.chunksDone > completed.count ? 1 + separator.count : 0
+            let reserve = left > 1 || job.chunksDone > completed.count ? 1 + separator.count : 0
             if used + needed + reserve > width { break }
-            tail.insert(group, at: 0)
+            groups.append(group)
             used += needed
-            index -= 1
+            left -= 1
         }
-        let truncated = index >= 0 || job.chunksDone > completed.count
-        return joined(tail, truncated: truncated)
+        let truncated = left > 0 || job.chunksDone > completed.count
+        return joined(groups.reversed() + tail, truncated: truncated)
     }
 
     /// Delivered ranges in the order they arrived (for `imap_unordered`, where that order is the

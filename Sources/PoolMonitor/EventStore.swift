@@ -257,7 +257,7 @@ public struct EventStore: Sendable {
         for job in state.jobs {
             let tracked = job.trackedCapacity
             bytes += 512 + tracked.items / 8 + tracked.chunks * 4
-                + (job.recentCompletions.count + job.recentChunkCompletions.count) * 8 + job.recentDeliveries.count * 16
+                + (job.recentCompletions.runCount + job.recentChunkCompletions.runCount + job.recentDeliveries.count) * 16
         }
         return bytes
     }

@@ -35,10 +35,11 @@ public struct JobProgress: Sendable {
     /// and a ten-million-item run must not keep ten million of them.
     public static let historyLimit = 4096
 
-    /// The latest item indices in the order they finished (the raw truth; chunks are below).
-    public private(set) var recentCompletions = RecentHistory<Int>(capacity: historyLimit)
-    /// The latest chunk numbers in the order their last item finished.
-    public private(set) var recentChunkCompletions = RecentHistory<Int>(capacity: historyLimit)
+    /// The latest item indices in the order they finished (the raw truth; chunks are below),
+    /// kept as runs: a result frame's run of items is one entry.
+    public private(set) var recentCompletions = RecentRuns(capacity: historyLimit)
+    /// The latest chunk numbers in the order their last item finished, kept as runs.
+    public private(set) var recentChunkCompletions = RecentRuns(capacity: historyLimit)
     /// Chunks with some but not all items finished, in the order their first item finished.
     public private(set) var openChunks: [Int] = []
 
@@ -67,7 +68,8 @@ public struct JobProgress: Sendable {
 
     /// One bit per item: finished already (so that a duplicate report is not counted twice).
     private var finishedBits: [UInt64] = []
-    /// Per chunk: items finished so far.
+    /// Per chunk: items finished so far. Chunks of one item are not counted here (their item's
+    /// bit says it all): a watched million-item map at chunk size 1 needs no 4 MB table of them.
     private var chunkFinished: [Int32] = []
 
     init(descriptor: JobDescriptor, letter: Character, time: UInt64) {
@@ -107,7 +109,10 @@ public struct JobProgress: Sendable {
 
     /// Items of chunk `chunk` finished so far.
     public func finishedCount(ofChunk chunk: Int) -> Int {
-        chunk >= 0 && chunk < chunkFinished.count ? Int(chunkFinished[chunk]) : 0
+        if let items = plan.items(ofChunk: chunk), items.count == 1, items.lowerBound >> 6 < finishedBits.count {
+            return isFinished(items.lowerBound) ? 1 : 0
+        }
+        return chunk >= 0 && chunk < chunkFinished.count ? Int(chunkFinished[chunk]) : 0
     }
 
     // MARK: folding
@@ -158,6 +163,13 @@ public struct JobProgress: Sendable {
             chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
         }
         guard let chunk = plan.chunk(containing: index), let items = plan.items(ofChunk: chunk) else { return true }
+        if items.count == 1, isFinished(index) {
+            // A one-item chunk finishes with its item (untracked items fall through to the table).
+            chunksDone += 1
+            noteHeldBack(items)
+            recentChunkCompletions.append(chunk)
+            return true
+        }
         reserve(items: 0, chunks: chunk + 1, budget: &budget)
         guard chunk < chunkFinished.count else { return true }
         chunkFinished[chunk] = min(Int32(items.count), chunkFinished[chunk] + 1)
@@ -187,8 +199,11 @@ public struct JobProgress: Sendable {
             let size = max(1, descriptor.chunksize)
             chunksQueued(firstChunk: 0, chunks: (descriptor.itemCount + size - 1) / size, start: 0, count: descriptor.itemCount)
         }
-        // The chunk table sized once for the whole run, not grown a chunk at a time below.
-        if let last = plan.chunk(containing: end - 1) { reserve(items: 0, chunks: min(last, Self.segmentLimit + (plan.chunk(containing: start) ?? 0)) + 1, budget: &budget) }
+        // The chunk table sized once for the whole run, not grown a chunk at a time below
+        // (one-item chunks need none).
+        if let last = plan.chunk(containing: end - 1), plan.items(ofChunk: last)?.count != 1 {
+            reserve(items: 0, chunks: min(last, Self.segmentLimit + (plan.chunk(containing: start) ?? 0)) + 1, budget: &budget)
+        }
         var segmentStart = start
         var segments = 0
         while segmentStart < end {
@@ -200,7 +215,8 @@ public struct JobProgress: Sendable {
             // a run of them): credited together, as the loop would one by one.
             if let chunk, let items, items.lowerBound == segmentStart, !items.isEmpty, items.count <= 256 {
                 let size = items.count
-                let whole = min((end - segmentStart) / size, Self.segmentLimit - segments + 1, chunkFinished.count - chunk)
+                let tableRoom = size == 1 ? Int.max : chunkFinished.count - chunk
+                let whole = min((end - segmentStart) / size, Self.segmentLimit - segments + 1, tableRoom)
                 if whole >= 2, plan.items(ofChunk: chunk + whole - 1) == (segmentStart + (whole - 1) * size)..<(segmentStart + whole * size),
                    creditUntouchedChunks(first: chunk, count: whole, start: segmentStart, size: size) {
                     segments += whole - 1
@@ -224,8 +240,11 @@ public struct JobProgress: Sendable {
     /// - Returns: false, changing nothing, if that does not hold.
     private mutating func creditUntouchedChunks(first: Int, count: Int, start: Int, size: Int) -> Bool {
         let end = start + count * size
-        guard end <= finishedBits.count << 6, first + count <= chunkFinished.count else { return false }
-        for chunk in first..<(first + count) where chunkFinished[chunk] != 0 { return false }
+        // One-item chunks live in the finished bits alone (see `chunkFinished`).
+        guard end <= finishedBits.count << 6, size == 1 || first + count <= chunkFinished.count else { return false }
+        if size > 1 {
+            for chunk in first..<(first + count) where chunkFinished[chunk] != 0 { return false }
+        }
         var index = start
         while index < end {
             let low = index & 63
@@ -245,10 +264,12 @@ public struct JobProgress: Sendable {
         let items = end - start
         itemsDone += items
         itemsInFlight = max(0, itemsInFlight - items)
-        recentCompletions.append(contentsOf: max(start, end - Self.historyLimit)..<end)
-        for chunk in first..<(first + count) { chunkFinished[chunk] = Int32(size) }
+        recentCompletions.append(contentsOf: start..<end)
+        if size > 1 {
+            for chunk in first..<(first + count) { chunkFinished[chunk] = Int32(size) }
+        }
         chunksDone += count
-        recentChunkCompletions.append(contentsOf: max(first, first + count - Self.historyLimit)..<(first + count))
+        recentChunkCompletions.append(contentsOf: first..<(first + count))
         return true
     }
 
@@ -271,8 +292,14 @@ public struct JobProgress: Sendable {
         guard fresh > 0 else { return }
         itemsDone += fresh
         itemsInFlight = max(0, itemsInFlight - fresh)
-        for recent in max(segment.lowerBound, end - 256)..<end { recentCompletions.append(recent) }
+        recentCompletions.append(contentsOf: segment)
         guard let chunk, let items else { return }
+        if items.count == 1, tracked == end {
+            // Its one item was fresh (`fresh > 0`): a one-item chunk finishes with it.
+            chunksDone += 1
+            recentChunkCompletions.append(chunk)
+            return
+        }
         reserve(items: 0, chunks: chunk + 1, budget: &budget)
         guard chunk < chunkFinished.count else { return }
         let before = Int(chunkFinished[chunk])

@@ -330,4 +330,67 @@ struct SyntheticFoldTests {
             }
         }
     }
+
+    @Test("recent runs keep what a ring of single values would, for runs of any length, contiguous or not",
+          arguments: [1, 3, 4, 7, 64])
+    func recentRunsMatchSingleValues(capacity: Int) {
+        var generator = UntrustedLogTests.SeededGenerator(state: UInt64(capacity))
+        var each = RecentHistory<Int>(capacity: capacity)
+        var runs = RecentRuns(capacity: capacity)
+        var next = 0
+        for step in 0..<2_000 {
+            // Mostly runs that follow on from the last (merged), sometimes a jump, sometimes one value.
+            if Int.random(in: 0..<4, using: &generator) == 0 { next += Int.random(in: 1...50, using: &generator) }
+            let length = Int.random(in: 0...(2 * capacity + 2), using: &generator)
+            let run = next..<(next + length)
+            if length == 1 && step % 2 == 0 { runs.append(next) } else { runs.append(contentsOf: run) }
+            for value in run { each.append(value) }
+            next = run.upperBound
+            #expect(runs.elements == each.elements, "step \(step), run \(run)")
+            #expect(runs.count == each.count && runs.last == each.last)
+            #expect(Array(runs.newestFirst) == each.elements.reversed())
+            #expect(runs.runCount <= capacity)
+        }
+    }
+
+    @Test("a job at chunk size 1 needs no per-chunk table, and its runs read as its items one at a time")
+    func oneItemChunksFromBits() {
+        let items = 5_000
+        func folded(_ finish: (inout Script) -> Void) -> JobProgress {
+            var script = Script()
+            script.workers([100])
+            script.job(1, "add", items: items, chunksize: 1)
+            finish(&script)
+            return script.state().jobs[0]
+        }
+        // Runs of 97 items as a worker reports them, the second half of each run first (so that
+        // runs do not always follow on from the one before).
+        func halves() -> [Range<Int>] {
+            stride(from: 0, to: items, by: 97).flatMap { start -> [Range<Int>] in
+                let end = min(start + 97, items), middle = start + (end - start) / 2
+                return [middle..<end, start..<middle].filter { !$0.isEmpty }
+            }
+        }
+        let bulk = folded { script in
+            for run in halves() {
+                script.add(.itemsFinished(job: 1, start: run.lowerBound, count: run.count, pid: 100, nanoseconds: 97))
+            }
+        }
+        let single = folded { script in
+            for index in halves().joined() {
+                script.add(.itemFinished(job: 1, index: index, pid: 100, error: nil, nanoseconds: 1))
+            }
+        }
+        for job in [bulk, single] {
+            #expect(job.itemsDone == items && job.chunksDone == items)
+            #expect(job.completionOrder.count == JobProgress.historyLimit)
+            #expect((0..<items).allSatisfy { job.finishedCount(ofChunk: $0) == 1 })
+            // No chunk table: one-item chunks are counted by their items' bits.
+            #expect(job.trackedCapacity.chunks == 0)
+            #expect(job.openChunks.isEmpty)
+        }
+        #expect(bulk.completionOrder == single.completionOrder)
+        #expect(bulk.chunkCompletionOrder == single.chunkCompletionOrder)
+        #expect(bulk.completionOrder.last == halves().last?.last)
+    }
 }
