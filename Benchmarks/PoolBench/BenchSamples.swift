@@ -16,6 +16,13 @@ struct BenchSamples {
     var hasFailures: Bool { !failures.isEmpty }
 
     mutating func add(_ workload: Workload, ours isOurs: Bool, fields: [String: Double]) {
+        var fields = fields
+        if !isOurs, let prefix = workload.referencePrefix {
+            // The reference's own fields, from a line that carries both sides.
+            fields = Dictionary(uniqueKeysWithValues: fields.compactMap { key, value in
+                key.hasPrefix(prefix) ? (String(key.dropFirst(prefix.count)), value) : nil
+            })
+        }
         var side = (isOurs ? ours[workload.name] : reference[workload.name]) ?? Side()
         if let value = fields[workload.field] { side.values.append(value) }
         for (key, value) in fields { side.fields[key, default: []].append(value) }

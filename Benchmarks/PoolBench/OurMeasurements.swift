@@ -127,40 +127,93 @@ enum OurMeasurements {
         }
     }
 
-    /// `map_chunk1` with a subscriber folding every event into the monitor's state: the pool's
-    /// throughput while watched (the clock stops when the results are in, as for `map_chunk1`),
-    /// and how long after the start the watcher had folded the job's completion (`caught_up`).
+    /// The order of the watched (`true`) and unwatched runs of the watched rows, after one
+    /// unwatched warm-up run: each side holds positions that add up to the same, so a steady
+    /// drift in the machine's speed weighs on both alike.
+    /// Eight of each: within one process, runs of one build still vary by ±10%.
+    static let watchOrder = Array(repeating: [false, true, true, false], count: 4).flatMap { $0 }
+
+    /// The median of `values` (not empty).
+    private static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// The fields of a watched row's result line: the watched side's throughput as `value`, the
+    /// unwatched side's as `unwatched_value` (medians of their runs).
+    private static func watchedFields(items n: Int, watched: [Double], unwatched: [Double], caughtUp: [Double],
+                                      events: Int, dropped: Int) -> [(String, Double)] {
+        let (seconds, plain) = (median(watched), median(unwatched))
+        return [("value", Double(n) / seconds), ("seconds", seconds), ("caught_up", median(caughtUp)),
+                ("events", Double(events)), ("dropped", Double(dropped)),
+                ("unwatched_value", Double(n) / plain), ("unwatched_seconds", plain)]
+    }
+
+    /// `map_chunk1` with a subscriber folding every event into the monitor's state, against the
+    /// same pool unwatched, in one process (``watchOrder``): the pool's throughput while watched
+    /// (the clock stops when the results are in, as for `map_chunk1`), and how long after the
+    /// start the watcher had folded the job's completion (`caught_up`).
     private static func monitored(items n: Int, workers: Int) async throws -> [(String, Double)] {
         let pairs = BenchTasks.pairs(n)
         return try await withProcessPool(configuration(workers: workers)) { pool in
             _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
-            // Batches, as the monitor reads them: one stream hop per turn of the pool's IO loop.
-            let batches = pool.eventBatches(bufferingLimit: 1 << 22)
-            let clock = ContinuousClock()
-            let start = clock.now
-            let watcher = Task {
-                var state = MonitorState(settings: MonitorSettings(workers: workers, chunksize: .fixed(1)))
-                reading: for await batch in batches {
-                    for event in batch {
-                        state.apply(event)
-                        if case .jobCompleted = event.kind { break reading }
-                    }
+            _ = try await unwatchedRun(pool, pairs)
+            var (watched, unwatched, caughtUp, events) = ([Double](), [Double](), [Double](), 0)
+            for watching in watchOrder {
+                if watching {
+                    let run = try await watchedRun(pool, pairs, workers: workers)
+                    watched.append(run.seconds)
+                    caughtUp.append(run.caughtUp)
+                    events = run.events
+                } else {
+                    unwatched.append(try await unwatchedRun(pool, pairs))
                 }
-                return (state.eventCount, (clock.now - start).seconds)
             }
-            let total = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value.reduce(0, +)
-            let seconds = (clock.now - start).seconds
-            let (folded, caughtUp) = await watcher.value
-            try check(total, n)
-            return [("value", Double(n) / seconds), ("seconds", seconds), ("caught_up", caughtUp),
-                    ("events", Double(folded)), ("dropped", Double(pool.droppedEventCount))]
+            return watchedFields(items: n, watched: watched, unwatched: unwatched, caughtUp: caughtUp, events: events,
+                                 dropped: pool.droppedEventCount)
         }
+    }
+
+    /// One `map_chunk1` of `pairs`, its seconds.
+    private static func unwatchedRun(_ pool: ProcessPool, _ pairs: [Pair<Int, Int>]) async throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let total = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value.reduce(0, +)
+        let seconds = (clock.now - start).seconds
+        try check(total, pairs.count)
+        return seconds
+    }
+
+    /// One `map_chunk1` of `pairs` with a subscriber folding its events, as the monitor reads
+    /// them (a batch per delivery). The subscription ends with the run.
+    private static func watchedRun(_ pool: ProcessPool, _ pairs: [Pair<Int, Int>], workers: Int) async throws
+        -> (seconds: Double, caughtUp: Double, events: Int)
+    {
+        let batches = pool.eventBatches(bufferingLimit: 1 << 22)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let watcher = Task {
+            var state = MonitorState(settings: MonitorSettings(workers: workers, chunksize: .fixed(1)))
+            reading: for await batch in batches {
+                for event in batch {
+                    state.apply(event)
+                    if case .jobCompleted = event.kind { break reading }
+                }
+            }
+            return (state.eventCount, (clock.now - start).seconds)
+        }
+        let total = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value.reduce(0, +)
+        let seconds = (clock.now - start).seconds
+        let (folded, caughtUp) = await watcher.value
+        try check(total, pairs.count)
+        return (seconds, caughtUp, folded)
     }
 
     /// `map_chunk1` watched the way `poolmon watch -- CMD` watches a program: the pool connects to
     /// a Unix socket (`Configuration.monitorSocket`), and a reader thread on the other end reads
-    /// every line, parses it with `ChannelMessage(line:)` and folds its events into the monitor's
-    /// state, as `PoolConnections` and the monitor do.
+    /// every line, parses it with `ChannelMessage(lineUTF8:)` and folds its events into the monitor's
+    /// state, as `PoolConnections` and the monitor do. The unwatched side is a second pool in the
+    /// same process, with no socket; the runs alternate as in ``watchOrder``.
     private static func monitoredSocket(items n: Int, workers: Int) async throws -> [(String, Double)] {
         let pairs = BenchTasks.pairs(n)
         let directory = FileManager.default.temporaryDirectory.path + "/poolmon-bench-\(getpid())"
@@ -172,23 +225,33 @@ enum OurMeasurements {
         defer { close(listener); unlink(path); rmdir(directory) }
         let reader = SocketWatcher(listener: listener, workers: workers)
         reader.start()
-        var configuration = configuration(workers: workers)
-        configuration.monitorSocket = path
-        let result: [(String, Double)] = try await withProcessPool(configuration) { pool in
-            _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
-            let clock = ContinuousClock()
-            let start = clock.now
-            reader.markStart()
-            let total = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value.reduce(0, +)
-            let seconds = (clock.now - start).seconds
-            try check(total, n)
-            return [("value", Double(n) / seconds), ("seconds", seconds)]
+        var watchedConfiguration = configuration(workers: workers)
+        watchedConfiguration.monitorSocket = path
+        var (watched, unwatched, starts) = ([Double](), [Double](), [UInt64]())
+        try await withProcessPool(configuration(workers: workers)) { plain in
+            try await withProcessPool(watchedConfiguration) { pool in
+                _ = try await plain.apply(BenchTasks.add, Pair(1, 2))
+                _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
+                _ = try await unwatchedRun(plain, pairs)
+                for watching in watchOrder {
+                    if watching {
+                        starts.append(SocketWatcher.now())
+                        watched.append(try await unwatchedRun(pool, pairs))
+                    } else {
+                        unwatched.append(try await unwatchedRun(plain, pairs))
+                    }
+                }
+            }
         }
-        let (events, caughtUp, dropped) = reader.finish()
-        // caught_up is -1 when the watcher never saw the job's completion (the link gives up on a
+        let (events, completions, dropped) = reader.finish()
+        // The watched pool's jobs complete in turn: its `apply`, then each run's map. A run's
+        // caught_up is -1 when the watcher never saw its completion (the link gives up on a
         // monitor that is more than two seconds behind a finished pool).
-        return result + [("caught_up", caughtUp > 0 ? caughtUp : -1), ("events", Double(events)),
-                         ("dropped", Double(dropped))]
+        let caughtUp = starts.indices.map { run in
+            run + 1 < completions.count ? Double(completions[run + 1] &- starts[run]) / 1e9 : -1
+        }
+        return watchedFields(items: n, watched: watched, unwatched: unwatched, caughtUp: caughtUp, events: events,
+                             dropped: dropped)
     }
 
     /// Mixed fast and slow items through `imapUnordered` (chunk size 1): for each, the time from

@@ -6,18 +6,16 @@ import ProcessPool
 
 /// The monitor's end of one pool's channel, for the `monitored_socket` workload: a thread that
 /// accepts the pool's connection, reads everything it sends, parses each line with
-/// `ChannelMessage(line:)` and folds the events into a `MonitorState`, as `poolmon watch` does.
+/// `ChannelMessage(lineUTF8:)` and folds the events into a `MonitorState`, as `poolmon watch` does.
 final class SocketWatcher: @unchecked Sendable {
     // Safe: the fields below are written by the reader thread and read by `finish()` only after
-    // `done` is signalled (the condition's lock orders them); `startNanoseconds` is set before
-    // the job whose events the thread times, and read under the same lock.
+    // `done` is signalled (the condition's lock orders them).
     private let listener: Int32
     private let workers: Int
     private let condition = NSCondition()
     private var done = false
-    private var startNanoseconds: UInt64 = 0
     private var events = 0
-    private var caughtUp = 0.0
+    private var completions: [UInt64] = []
     private var dropped = 0
 
     init(listener: Int32, workers: Int) {
@@ -31,22 +29,17 @@ final class SocketWatcher: @unchecked Sendable {
         thread.start()
     }
 
-    func markStart() {
-        condition.lock()
-        startNanoseconds = Self.now()
-        condition.unlock()
-    }
-
     /// Waits for the pool's connection to end (the pool is gone), then returns the events folded,
-    /// when (after `markStart`) the second job's completion was folded, and the drops announced.
-    func finish() -> (events: Int, caughtUp: Double, dropped: Int) {
+    /// when (``now()``) each `jobCompleted` was folded, in order, and the drops announced.
+    func finish() -> (events: Int, completions: [UInt64], dropped: Int) {
         condition.lock()
         while !done { condition.wait() }
         defer { condition.unlock() }
-        return (events, caughtUp, dropped)
+        return (events, completions, dropped)
     }
 
-    private static func now() -> UInt64 {
+    /// CLOCK_MONOTONIC in nanoseconds.
+    static func now() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
@@ -67,10 +60,9 @@ final class SocketWatcher: @unchecked Sendable {
         var state = MonitorState(settings: MonitorSettings(workers: workers, chunksize: .fixed(1)))
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         var input: [UInt8] = []
-        var completions = 0
+        var completed: [UInt64] = []
         var count = 0
         var drops = 0
-        var caught = 0.0
         while true {
             var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, 1, 1000)
@@ -83,26 +75,21 @@ final class SocketWatcher: @unchecked Sendable {
             input.append(contentsOf: buffer[0..<got])
             var consumed = 0
             while let newline = input[consumed...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: input[consumed..<newline], as: UTF8.self)
+                let line = input[consumed..<newline]
                 consumed = newline + 1
-                guard let message = try? ChannelMessage(line: line), case .event(let event) = message else { continue }
+                guard let message = try? line.withUnsafeBufferPointer({ try ChannelMessage(lineUTF8: $0) }),
+                      case .event(let event) = message
+                else { continue }
                 count += 1
                 state.apply(event)
                 if case .eventsDropped(count: let n) = event.kind { drops += n }
-                if case .jobCompleted = event.kind {
-                    completions += 1
-                    if completions == 2 {
-                        condition.lock()
-                        caught = Double(Self.now() &- startNanoseconds) / 1e9
-                        condition.unlock()
-                    }
-                }
+                if case .jobCompleted = event.kind { completed.append(Self.now()) }
             }
             input.removeFirst(consumed)
         }
         condition.lock()
         events = count
-        caughtUp = caught
+        completions = completed
         dropped = drops
         condition.unlock()
     }

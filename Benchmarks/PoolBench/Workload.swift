@@ -42,10 +42,14 @@ struct Workload: Sendable {
     let detailFields: [String]
     /// What the pipes allow for this workload, if it has such a bound (throughput rows).
     let limit: Probe?
+    /// When the reference is measured in the same process as ours (`reference` is then the
+    /// same probe, run once a round): the prefix of its fields in that probe's result line
+    /// (`unwatched_value`, `unwatched_seconds`).
+    let referencePrefix: String?
 
     init(_ name: String, _ unit: Unit, items: Int = 1, smoke: Int = 1, ours: Probe, reference: Probe,
          referenceName: String = "CPython", referenceKey: String = "python", field: String = "value",
-         details: [String] = [], limit: Probe? = nil) {
+         details: [String] = [], limit: Probe? = nil, referencePrefix: String? = nil) {
         self.name = name
         self.unit = unit
         fullItems = items
@@ -57,6 +61,7 @@ struct Workload: Sendable {
         self.field = field
         detailFields = details
         self.limit = limit
+        self.referencePrefix = referencePrefix
     }
 
     /// For the ratio, > 1 means we do better: tasks/s ours/reference, seconds and MB reference/ours.
@@ -77,17 +82,19 @@ struct Workload: Sendable {
                  limit: .pipeLimit(chunk: 1)),
         Workload("startup", .seconds, ours: .ours("startup"), reference: .python("startup")),
         Workload("tutorial", .seconds, ours: .poolmonTutorial, reference: .pythonTutorial),
-        // The watched rows run 1,000,000 items against map_chunk1 of the same size: at 200,000
-        // items a run lasted about 35 ms, and a few milliseconds of noise either way decided the
-        // ratio (0.82 to 1.12 in three runs of the same build).
+        // The watched rows: `map_chunk1` of 1,000,000 items watched and unwatched, in one
+        // process, in the order U W W U repeated four times after a warm-up run (see
+        // `OurMeasurements.watchOrder`), medians of each. Watched and unwatched each in a fresh process, one of each a round,
+        // gave ratios from 0.83 to 1.06 for one build within minutes: this machine's speed
+        // drifts by more than the cost being measured.
         Workload("monitored", .tasksPerSecond, items: 1_000_000, smoke: 2_000,
-                 ours: .ours("monitored"), reference: .ours("map_chunk1"),
+                 ours: .ours("monitored"), reference: .ours("monitored"),
                  referenceName: "ours unwatched", referenceKey: "unwatched",
-                 details: ["seconds", "caught_up", "dropped"]),
+                 details: ["seconds", "caught_up", "dropped"], referencePrefix: "unwatched_"),
         Workload("monitored_socket", .tasksPerSecond, items: 1_000_000, smoke: 2_000,
-                 ours: .ours("monitored_socket"), reference: .ours("map_chunk1"),
+                 ours: .ours("monitored_socket"), reference: .ours("monitored_socket"),
                  referenceName: "ours unwatched", referenceKey: "unwatched",
-                 details: ["seconds", "caught_up", "dropped"]),
+                 details: ["seconds", "caught_up", "dropped"], referencePrefix: "unwatched_"),
         // Mixed items (every 25th sleeps 5 ms, the rest are instant), imap_unordered with chunk
         // size 1: the time from an item's end in the worker to its result in the caller.
         Workload("latency", .milliseconds, items: 2_000, smoke: 100,

@@ -195,11 +195,12 @@ final class PoolConnections: Sendable {
             }
             var consumed = 0
             while failure == nil, let newline = input[consumed...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: input[consumed..<newline], as: UTF8.self)
+                let line = input[consumed..<newline]
                 consumed = newline + 1
                 guard !line.isEmpty else { continue }
                 do {
-                    switch try ChannelMessage(line: line) {
+                    // From the bytes: the busiest events are read without a String made of them.
+                    switch try line.withUnsafeBufferPointer({ try ChannelMessage(lineUTF8: $0) }) {
                     case .hello(let hello):
                         state.connections[position].greeted = true
                         post(.poolConnected(run: run, hello))

@@ -202,10 +202,14 @@ struct JSONLineScanner {
     /// every refusal, and its message, still comes from one place.
     static func hotEvent(_ text: String) -> PoolEvent? {
         var copy = text
-        return copy.withUTF8 { bytes in
-            var scanner = JSONLineScanner(bytes)
-            return scanner.hotEvent()
-        }
+        return copy.withUTF8 { hotEvent($0) }
+    }
+
+    /// ``hotEvent(_:)`` of a line's UTF-8 bytes.
+    static func hotEvent(_ bytes: UnsafeBufferPointer<UInt8>) -> PoolEvent? {
+        guard bytes.baseAddress != nil else { return nil }
+        var scanner = JSONLineScanner(bytes)
+        return scanner.hotEvent()
     }
 
     private enum HotKind {

@@ -48,6 +48,12 @@ extension PoolEvent {
     /// Appends ``jsonLine``'s UTF-8 bytes (no newline) to `bytes`: what the monitor link and the
     /// event log write, without a `String` per event.
     func appendJSONLine(to bytes: inout [UInt8]) {
+        if HotJSONLineWriter.append(self, to: &bytes) { return }
+        appendGeneralJSONLine(to: &bytes)
+    }
+
+    /// ``appendJSONLine(to:)`` for every event, without the fast writer of the busiest ones.
+    func appendGeneralJSONLine(to bytes: inout [UInt8]) {
         var line = JSONLineWriter(appendingTo: bytes)
         bytes = []  // `line` holds the only reference while it writes: appends stay in place
         defer { bytes = line.finish() }
@@ -138,6 +144,20 @@ extension PoolEvent {
             return
         }
         try self.init(generalJSONLine: jsonLine)
+    }
+
+    /// Parses one line written by ``jsonLine``, from its UTF-8 bytes (no newline): the busiest
+    /// events (runs and chunks of items) are read without a `String` made of them.
+    /// - Throws: ``EventLogError`` saying what is wrong (not UTF-8 text, or as ``init(jsonLine:)``).
+    public init(jsonLineUTF8 bytes: UnsafeBufferPointer<UInt8>) throws {
+        if let event = JSONLineScanner.hotEvent(bytes) {
+            self = event
+            return
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw EventLogError(line: 0, message: "not UTF-8 text")
+        }
+        try self.init(generalJSONLine: text)
     }
 
     /// ``init(jsonLine:)`` without its path for the busiest events: the reader that has the

@@ -35,6 +35,20 @@ public enum ChannelMessage: Sendable, Equatable {
         }
     }
 
+    /// Reads one line written by ``line``, from its UTF-8 bytes (no newline): the busiest
+    /// events are read without a `String` made of them (see ``PoolEvent/init(jsonLineUTF8:)``).
+    /// - Throws: ``EventLogError`` saying what is wrong with it (not UTF-8 text, or as below).
+    public init(lineUTF8 bytes: UnsafeBufferPointer<UInt8>) throws {
+        if let event = JSONLineScanner.hotEvent(bytes) {
+            self = .event(event)
+            return
+        }
+        guard let line = String(validating: bytes, as: UTF8.self) else {
+            throw EventLogError(line: 0, message: "not UTF-8 text")
+        }
+        try self.init(line: line)
+    }
+
     /// Reads one line written by ``line``.
     /// - Throws: ``EventLogError`` saying what is wrong with it.
     public init(line: String) throws {
