@@ -122,7 +122,10 @@ struct JobResults {
     func decodeAll<A, R>(_ task: PoolTask<A, R>) throws -> [R] {
         let parts = min(ProcessPool.usableCPUCount, table.count / Self.itemsPerPart)
         if task.decodesInParts && parts > 1 { return try decodeInParts(task.decodeResult, parts: parts) }
-        return try task.decodeResults(table.count) { table.resultBytes($0) }
+        let table = table
+        let dense = table.denseResults
+        return try task.decodeResults(EncodedResults(count: table.count, dense: dense?.base, stride: dense?.stride ?? 0,
+                                                     lookup: { table.resultBytes($0) }))
     }
 
     /// Decodes every result in input order, in `parts` ranges on as many threads.

@@ -58,6 +58,12 @@ final class PageArray<Element: BitwiseCopyable> {
         }
     }
 
+    /// Sets elements `range` to `value`.
+    func fill(_ range: Range<Int>, with value: Element) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= state.pointee.count, "PageArray range out of bounds")
+        (state.pointee.base + range.lowerBound).update(repeating: value, count: range.count)
+    }
+
     func append(repeating value: Element, count more: Int) {
         reserve(state.pointee.count + more)
         if !(state.pointee.isMapped && Self.isZero(value)) {
@@ -105,6 +111,13 @@ extension PageArray where Element == UInt8 {
         reserve(state.pointee.count + raw.count)
         UnsafeMutableRawPointer(state.pointee.base + state.pointee.count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
         state.pointee.count += raw.count
+    }
+
+    /// Copies `raw` over the bytes from `offset` on (all within ``count``).
+    func write(_ raw: UnsafeRawBufferPointer, at offset: Int) {
+        precondition(offset >= 0 && raw.count <= state.pointee.count - offset, "PageArray range out of bounds")
+        guard raw.count > 0 else { return }
+        UnsafeMutableRawPointer(state.pointee.base + offset).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
     }
 
     /// Calls `body` with the bytes `start ..< start + length`.

@@ -18,7 +18,7 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
     @usableFromInline let encodeArguments: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void
     /// Decodes `count` results, the `i`th from the bytes `result(i)` returns, into an array: the
     /// end of every `map`, specialized for the result type for the same reason.
-    @usableFromInline let decodeResults: @Sendable (_ count: Int, _ result: (Int) -> UnsafeRawBufferPointer) throws -> [Result]
+    @usableFromInline let decodeResults: @Sendable (EncodedResults) throws -> [Result]
     /// Whether a large job's results are worth decoding in parts on several threads (plain
     /// `Codable`, a few hundred nanoseconds each) rather than by ``decodeResults`` on one.
     @usableFromInline let decodesInParts: Bool
@@ -46,11 +46,11 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
                 }
             }
         }
-        decodeResults = { count, result in
+        decodeResults = { results in
             var values: [Result] = []
-            values.reserveCapacity(count)
-            for index in 0..<count {
-                var reader = WireReader(result(index))
+            values.reserveCapacity(results.count)
+            for index in 0..<results.count {
+                var reader = WireReader(results[index])
                 values.append(try Result(from: &reader))
             }
             return values
@@ -86,7 +86,7 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
         _ encode: @escaping @Sendable (Argument, inout WireWriter) throws -> Void,
         _ decode: @escaping @Sendable (inout WireReader) throws -> Result
     ) -> (@Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void,
-          @Sendable (Int, (Int) -> UnsafeRawBufferPointer) throws -> [Result]) {
+          @Sendable (EncodedResults) throws -> [Result]) {
         let encodeAll: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void = { items, writer, offsets in
             for position in 0..<items.count {
                 let lengthAt = writer.count
@@ -101,11 +101,11 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
                 offsets.append(writer.count)
             }
         }
-        let decodeAll: @Sendable (Int, (Int) -> UnsafeRawBufferPointer) throws -> [Result] = { count, result in
+        let decodeAll: @Sendable (EncodedResults) throws -> [Result] = { results in
             var values: [Result] = []
-            values.reserveCapacity(count)
-            for index in 0..<count {
-                var reader = WireReader(result(index))
+            values.reserveCapacity(results.count)
+            for index in 0..<results.count {
+                var reader = WireReader(results[index])
                 values.append(try decode(&reader))
             }
             return values
