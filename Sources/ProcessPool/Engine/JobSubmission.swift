@@ -116,45 +116,36 @@ struct JobResults {
 
     var count: Int { table.count }
 
-    /// Decodes every result in input order: with the task's batch decoder (specialized for the
-    /// result type: see ``PoolTask/decodeResults``), or, for a large job of plain `Codable`
-    /// results, in parts on several threads (see ``decodeInParts(_:)``).
+    /// Decodes every result in input order with the task's batch decoder (specialized for the
+    /// result type: see ``PoolTask/decodeResults``), a large job's in parts on several threads.
+    ///
+    /// Why threads: this runs when the job ends, on the IO thread, with the workers idle. A
+    /// plain `Codable` result costs a few hundred nanoseconds to decode, so a million of them on
+    /// one thread were a tail of half a second; even a `WireCodable` number, a few nanoseconds,
+    /// made a million-item `map` end with milliseconds of one core working and the other idle.
     func decodeAll<A, R>(_ task: PoolTask<A, R>) throws -> [R] {
-        let parts = min(ProcessPool.usableCPUCount, table.count / Self.itemsPerPart)
-        if task.decodesInParts && parts > 1 { return try decodeInParts(task.decodeResult, parts: parts) }
+        let count = table.count
+        guard count > 0 else { return [] }
+        let perPart = task.decodesInParts ? Self.itemsPerPart : Self.cheapItemsPerPart
+        let parts = max(1, min(ProcessPool.usableCPUCount, count / perPart))
         let table = table
         let dense = table.denseResults
-        return try task.decodeResults(EncodedResults(count: table.count, dense: dense?.base, stride: dense?.stride ?? 0,
-                                                     lookup: { table.resultBytes($0) }))
-    }
-
-    /// Decodes every result in input order, in `parts` ranges on as many threads.
-    ///
-    /// Why threads: this runs when the job ends, on the IO thread, with the workers idle, and a plain `Codable` result costs a few
-    /// hundred nanoseconds to decode, so a million of them decoded on one thread were a tail of
-    /// half a second during which one core idled and the IO thread served nothing else.
-    /// - Parameter parts: how many threads share the work (at least one).
-    func decodeInParts<R>(_ decode: @Sendable (inout WireReader) throws -> R, parts: Int) throws -> [R] {
-        let count = table.count
+        let all = EncodedResults(count: count, dense: dense?.base, stride: dense?.stride ?? 0,
+                                 lookup: { table.resultBytes($0) })
         return try [R](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let slots = DecodeSlots(table: table, base: buffer.baseAddress!, parts: parts)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let range = (count * part / parts)..<(count * (part + 1) / parts)
-                var done = 0
-                do {
-                    for i in range {
-                        (slots.base + i).initialize(to: try Self.result(i, in: slots.table, decode))
-                        done += 1
-                    }
-                    slots.finish(part, done: done, error: nil)
-                } catch {
-                    slots.finish(part, done: done, error: error)
-                }
+            let base = buffer.baseAddress!
+            guard parts > 1 else {
+                try task.decodeResults(all, base)
+                initialized = count
+                return
             }
-            // Each part wrote a prefix of its own range; on any failure, undo them all.
-            if let error = slots.firstError {
-                for part in 0..<parts {
-                    (slots.base + count * part / parts).deinitialize(count: slots.done[part])
+            let outcomes = DecodeParts(results: all, base: base, parts: parts, decode: task.decodeResults)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in outcomes.run(part) }
+            // A part that failed left nothing initialized; undo the others.
+            if let error = outcomes.firstError {
+                for part in 0..<parts where outcomes.succeeded(part) {
+                    let range = (count * part / parts)..<(count * (part + 1) / parts)
+                    (base + range.lowerBound).deinitialize(count: range.count)
                 }
                 throw error
             }
@@ -162,44 +153,52 @@ struct JobResults {
         }
     }
 
-    /// Below this many results per thread, decoding on one thread is as fast.
+    /// Below this many results per thread, decoding plain `Codable` on one thread is as fast.
     static let itemsPerPart = 20_000
-
-    private static func result<R>(_ index: Int, in table: ResultTable, _ decode: (inout WireReader) throws -> R) throws -> R {
-        try table.withResult(index) { raw in
-            var reader = WireReader(raw)
-            return try decode(&reader)
-        }
-    }
+    /// The same for results that decode in nanoseconds (`WireCodable`): a thread's start-up
+    /// costs more than a few thousand of them.
+    static let cheapItemsPerPart = 200_000
 }
 
-/// Where the threads of ``JobResults/decodeAll(_:)`` put their values and outcomes.
-// @unchecked Sendable: `table` is only read, and nothing writes it meanwhile (its job has ended,
-// and the IO thread, its only writer, is inside this call); each part initializes only the slots
-// of its own index range and writes only its own entry of `done`; `errors` is behind a lock;
-// everything is read after `concurrentPerform` returns, which waits for every part.
-private final class DecodeSlots<R>: @unchecked Sendable {
-    let table: ResultTable
-    let base: UnsafeMutablePointer<R>
-    /// Per part, how many values it initialized.
-    let done: UnsafeMutablePointer<Int>
+/// The parts of ``JobResults/decodeAll(_:)``, each decoding a range of results on a thread of
+/// its own, and how each ended.
+// @unchecked Sendable: `results` is only read, and nothing writes the table behind it meanwhile
+// (its job has ended, and the IO thread, its only writer, is inside this call); each part
+// initializes only the values of its own range and writes only its own entry of `failed` (read
+// after `concurrentPerform` returns, which waits for every part); `errors` is behind a lock.
+private final class DecodeParts<R>: @unchecked Sendable {
+    private let results: EncodedResults
+    private let base: UnsafeMutablePointer<R>
     private let parts: Int
+    private let decode: @Sendable (EncodedResults, UnsafeMutablePointer<R>) throws -> Void
+    private let failed: UnsafeMutablePointer<Bool>
     private let errors = Mutex<[(part: Int, error: any Error)]>([])
 
-    init(table: ResultTable, base: UnsafeMutablePointer<R>, parts: Int) {
-        self.table = table
+    init(results: EncodedResults, base: UnsafeMutablePointer<R>, parts: Int,
+         decode: @escaping @Sendable (EncodedResults, UnsafeMutablePointer<R>) throws -> Void) {
+        self.results = results
         self.base = base
         self.parts = parts
-        done = .allocate(capacity: parts)
-        done.initialize(repeating: 0, count: parts)
+        self.decode = decode
+        failed = .allocate(capacity: parts)
+        failed.initialize(repeating: false, count: parts)
     }
 
-    deinit { done.deallocate() }
+    deinit { failed.deallocate() }
 
-    func finish(_ part: Int, done count: Int, error: (any Error)?) {
-        done[part] = count
-        if let error { errors.withLock { $0.append((part, error)) } }
+    /// Decodes part `part`'s range: all of it, or (on a throw, recorded) none.
+    func run(_ part: Int) {
+        let count = results.count
+        let range = (count * part / parts)..<(count * (part + 1) / parts)
+        do {
+            try decode(results.slice(range), base + range.lowerBound)
+        } catch {
+            failed[part] = true
+            errors.withLock { $0.append((part, error)) }
+        }
     }
+
+    func succeeded(_ part: Int) -> Bool { !failed[part] }
 
     /// The error of the earliest part that failed (the first failing item in input order).
     var firstError: (any Error)? { errors.withLock { $0.min { $0.part < $1.part }?.error } }

@@ -21,6 +21,13 @@ struct EncodedResults {
         self.lookup = lookup
     }
 
+    /// The results of items `range`, numbered from 0.
+    func slice(_ range: Range<Int>) -> EncodedResults {
+        let lookup = self.lookup
+        return EncodedResults(count: range.count, dense: dense.map { $0 + range.lowerBound * stride }, stride: stride,
+                              lookup: { lookup($0 + range.lowerBound) })
+    }
+
     /// The encoded result of item `index` (which succeeded).
     @inlinable
     subscript(index: Int) -> UnsafeRawBufferPointer {

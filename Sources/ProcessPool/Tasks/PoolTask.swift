@@ -16,9 +16,11 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
     /// and for slices an allocation, per item.
     /// - Throws: ``ArgumentEncodingFailure`` naming the item that cannot be encoded.
     @usableFromInline let encodeArguments: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void
-    /// Decodes `count` results, the `i`th from the bytes `result(i)` returns, into an array: the
-    /// end of every `map`, specialized for the result type for the same reason.
-    @usableFromInline let decodeResults: @Sendable (EncodedResults) throws -> [Result]
+    /// Decodes a job's results into memory for them (`results.count` values initialized at the
+    /// pointer, in order; on a throw none are left initialized): the end of every `map`,
+    /// specialized for the result type for the same reason, and run in parts on several threads
+    /// for a large job (see `JobResults.decodeAll`).
+    @usableFromInline let decodeResults: @Sendable (EncodedResults, UnsafeMutablePointer<Result>) throws -> Void
     /// Whether a large job's results are worth decoding in parts on several threads (plain
     /// `Codable`, a few hundred nanoseconds each) rather than by ``decodeResults`` on one.
     @usableFromInline let decodesInParts: Bool
@@ -46,14 +48,18 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
                 }
             }
         }
-        decodeResults = { results in
-            var values: [Result] = []
-            values.reserveCapacity(results.count)
-            for index in 0..<results.count {
-                var reader = WireReader(results[index])
-                values.append(try Result(from: &reader))
+        decodeResults = { results, values in
+            var done = 0
+            do {
+                while done < results.count {
+                    var reader = WireReader(results[done])
+                    (values + done).initialize(to: try Result(from: &reader))
+                    done += 1
+                }
+            } catch {
+                values.deinitialize(count: done)
+                throw error
             }
-            return values
         }
     }
 
@@ -86,7 +92,7 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
         _ encode: @escaping @Sendable (Argument, inout WireWriter) throws -> Void,
         _ decode: @escaping @Sendable (inout WireReader) throws -> Result
     ) -> (@Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void,
-          @Sendable (EncodedResults) throws -> [Result]) {
+          @Sendable (EncodedResults, UnsafeMutablePointer<Result>) throws -> Void) {
         let encodeAll: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void = { items, writer, offsets in
             for position in 0..<items.count {
                 let lengthAt = writer.count
@@ -101,14 +107,18 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
                 offsets.append(writer.count)
             }
         }
-        let decodeAll: @Sendable (EncodedResults) throws -> [Result] = { results in
-            var values: [Result] = []
-            values.reserveCapacity(results.count)
-            for index in 0..<results.count {
-                var reader = WireReader(results[index])
-                values.append(try decode(&reader))
+        let decodeAll: @Sendable (EncodedResults, UnsafeMutablePointer<Result>) throws -> Void = { results, values in
+            var done = 0
+            do {
+                while done < results.count {
+                    var reader = WireReader(results[done])
+                    (values + done).initialize(to: try decode(&reader))
+                    done += 1
+                }
+            } catch {
+                values.deinitialize(count: done)
+                throw error
             }
-            return values
         }
         return (encodeAll, decodeAll)
     }
