@@ -5,10 +5,10 @@ import Synchronization
 /// of a chunk are one contiguous slice that goes into the chunk frame with a single copy.
 struct EncodedItems: Sendable {
     var bytes = WireWriter()
-    /// `offsets[i]` is where item `i` starts; one extra entry marks the end.
-    var offsets: [Int] = [0]
+    /// `offsets[i]` is where item `i` starts; `offsets[count]` is the end.
+    var offsets = ItemOffsets()
 
-    var count: Int { offsets.count - 1 }
+    var count: Int { offsets.count }
 
     init() {}
 
@@ -17,9 +17,8 @@ struct EncodedItems: Sendable {
     init<S: Sequence>(_ items: S, task: String, startingAt firstIndex: Int = 0,
                       encode: (S.Element, inout WireWriter) throws -> Void) throws {
         var writer = WireWriter()
-        var offsets = [0]
+        var offsets = ItemOffsets()
         let expected = items.underestimatedCount
-        offsets.reserveCapacity(expected + 1)
         // A plain loop with a counter: `enumerated()` in this unspecialized generic code looked up
         // the metadata of its element tuple on every item, which was most of the encoding time.
         var index = firstIndex
@@ -32,7 +31,7 @@ struct EncodedItems: Sendable {
                 throw PoolError(.encoding, "argument \(index) of task '\(task)' cannot be encoded: \(error)")
             }
             writer.patch(UInt32(writer.count - lengthAt - 4), at: lengthAt)
-            offsets.append(writer.count)
+            offsets.append(end: writer.count)
             if index == firstIndex && writer.count <= 256 && expected > 1 {
                 // Small arguments are usually all the same size: size the buffer for all of them
                 // from the first, rather than doubling (and copying) it a dozen times.
@@ -48,8 +47,7 @@ struct EncodedItems: Sendable {
     /// their type: see ``PoolTask/encodeArguments``).
     /// - Throws: ``PoolError/Code/encoding`` naming the first item that cannot be encoded.
     init<A: Sendable, R: Sendable>(_ items: UnsafeBufferPointer<A>, task: PoolTask<A, R>, startingAt firstIndex: Int = 0) throws {
-        var offsets = [0]
-        offsets.reserveCapacity(items.count + 1)
+        var offsets = ItemOffsets()
         do {
             try task.encodeArguments(items, &bytes, &offsets)
         } catch let failure as ArgumentEncodingFailure {
@@ -79,14 +77,13 @@ struct EncodedItems: Sendable {
             throw PoolError(.encoding, "argument \(index) of task '\(task)' cannot be encoded: \(error)")
         }
         bytes.patch(UInt32(bytes.count - lengthAt - 4), at: lengthAt)
-        offsets.append(bytes.count)
+        offsets.append(end: bytes.count)
     }
 
     /// Drops every item, keeping the storage for the next batch.
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
-        offsets.removeAll(keepingCapacity: true)
-        offsets.append(0)
+        offsets.removeAll()
     }
 
     /// The items from `first` on (a long stream job lets go of the ones it has delivered).
@@ -94,14 +91,14 @@ struct EncodedItems: Sendable {
         var rest = EncodedItems()
         let base = offsets[first]
         bytes.withUnsafeBytes { rest.bytes.writeRaw(UnsafeRawBufferPointer(rebasing: $0[base...])) }
-        rest.offsets = offsets[first...].map { $0 - base }
+        for index in stride(from: first + 1, through: count, by: 1) { rest.offsets.append(end: offsets[index] - base) }
         return rest
     }
 
     mutating func append(contentsOf other: EncodedItems) {
         let base = bytes.count
         bytes.writeRaw(other.bytes)
-        offsets.append(contentsOf: other.offsets.dropFirst().map { $0 + base })
+        for index in 0..<other.count { offsets.append(end: other.offsets[index + 1] + base) }
     }
 
     /// The byte range holding items `start ..< start+count`.

@@ -11,11 +11,11 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
     @usableFromInline let encodeArgument: @Sendable (Argument, inout WireWriter) throws -> Void
     @usableFromInline let decodeResult: @Sendable (inout WireReader) throws -> Result
     /// Encodes a buffer of arguments back to back, each after its `UInt32` length, appending
-    /// where each ends to the offsets. One call per batch, its loop specialized for the
+    /// where each ends to the offsets (``ItemOffsets``). One call per batch, its loop specialized for the
     /// argument type: iterating a caller's collection from generic code cost a metadata lookup,
     /// and for slices an allocation, per item.
     /// - Throws: ``ArgumentEncodingFailure`` naming the item that cannot be encoded.
-    @usableFromInline let encodeArguments: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void
+    @usableFromInline let encodeArguments: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout ItemOffsets) throws -> Void
     /// Decodes a job's results into memory for them (`results.count` values initialized at the
     /// pointer, in order; on a throw none are left initialized): the end of every `map`,
     /// specialized for the result type for the same reason, and run in parts on several threads
@@ -41,7 +41,7 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
                 writer.write(UInt32(0))
                 item.encode(to: &writer)
                 writer.patch(UInt32(truncatingIfNeeded: writer.count - lengthAt - 4), at: lengthAt)
-                offsets.append(writer.count)
+                offsets.append(end: writer.count)
                 if position == 0 && items.count > 1 {
                     // Usually all about the same size: room for all of them at once.
                     writer.reserveCapacity(writer.count + (writer.count - lengthAt) * (items.count - 1))
@@ -91,9 +91,9 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
     static func batchCoders(
         _ encode: @escaping @Sendable (Argument, inout WireWriter) throws -> Void,
         _ decode: @escaping @Sendable (inout WireReader) throws -> Result
-    ) -> (@Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void,
+    ) -> (@Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout ItemOffsets) throws -> Void,
           @Sendable (EncodedResults, UnsafeMutablePointer<Result>) throws -> Void) {
-        let encodeAll: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout [Int]) throws -> Void = { items, writer, offsets in
+        let encodeAll: @Sendable (UnsafeBufferPointer<Argument>, inout WireWriter, inout ItemOffsets) throws -> Void = { items, writer, offsets in
             for position in 0..<items.count {
                 let lengthAt = writer.count
                 writer.write(UInt32(0))
@@ -104,7 +104,7 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
                     throw ArgumentEncodingFailure(position: position, underlying: error)
                 }
                 writer.patch(UInt32(truncatingIfNeeded: writer.count - lengthAt - 4), at: lengthAt)
-                offsets.append(writer.count)
+                offsets.append(end: writer.count)
             }
         }
         let decodeAll: @Sendable (EncodedResults, UnsafeMutablePointer<Result>) throws -> Void = { results, values in
