@@ -66,7 +66,7 @@ let package = Package(
             name: "ProcessPoolTests",
             dependencies: ["ProcessPool", "PoolTestSupport", "PoolTestWorker", "CSystemShims", "TerminalTestSupport"]
         ),
-        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "ProcessPool"], exclude: ["Fixtures", "Golden"]),
+        .testTarget(name: "PoolMonitorTests", dependencies: ["PoolMonitor", "ProcessPool", "PoolTestSupport"], exclude: ["Fixtures", "Golden"]),
         // A small program that draws a canvas and echoes keys, for the terminal tests in tmux.
         .executableTarget(name: "CursesHarness", dependencies: ["CursesUI"], path: "Tests/CursesHarness"),
         // tmux sessions and child processes with clean signal state, for the terminal tests.

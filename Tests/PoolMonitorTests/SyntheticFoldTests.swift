@@ -1,4 +1,5 @@
 import PoolMonitor
+import PoolTestSupport
 import ProcessPool
 import Testing
 
@@ -334,7 +335,7 @@ struct SyntheticFoldTests {
     @Test("recent runs keep what a ring of single values would, for runs of any length, contiguous or not",
           arguments: [1, 3, 4, 7, 64])
     func recentRunsMatchSingleValues(capacity: Int) {
-        var generator = UntrustedLogTests.SeededGenerator(state: UInt64(capacity))
+        var generator = SeededGenerator(state: UInt64(capacity))
         var each = RecentHistory<Int>(capacity: capacity)
         var runs = RecentRuns(capacity: capacity)
         var next = 0

@@ -1,5 +1,6 @@
 import Foundation
 import PoolMonitor
+import PoolTestSupport
 import ProcessPool
 import Testing
 
@@ -8,18 +9,6 @@ import Testing
 /// number of jobs must fold in time linear in its length.
 @Suite("Untrusted logs")
 struct UntrustedLogTests {
-    /// A small, seeded generator (SplitMix64): every run tries the same cases.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let extremes = ["-1", "0", "1", "2147483647", "2147483648", "9223372036854775807", "-9223372036854775808",
                            "1099511627776", "1e30", "1e308", "-0", "0.5", "\"x\"", "null", "true", "[]", "{}",
                            "18446744073709551615", "99999999999999999999999"]

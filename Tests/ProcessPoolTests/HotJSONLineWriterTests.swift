@@ -1,4 +1,5 @@
 @testable import ProcessPool
+import PoolTestSupport
 import Testing
 
 /// The writer of the busiest events' lines (``HotJSONLineWriter``) against the general one.
@@ -6,7 +7,7 @@ import Testing
 struct HotJSONLineWriterTests {
     @Test("the busiest events are written byte for byte as the general writer writes them, at any value")
     func sameBytes() {
-        var generator = SplitMix64(state: 17)
+        var generator = SeededGenerator(state: 17)
         let edges = [0, 1, 9, 10, 99, 100, 1_000_000_007, Int(Int32.max), Int.max, -1, Int.min]
         func number() -> Int {
             Bool.random(using: &generator) ? edges.randomElement(using: &generator)! : Int.random(in: 0...Int.max, using: &generator)

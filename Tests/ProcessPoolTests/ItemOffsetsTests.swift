@@ -1,4 +1,5 @@
 @testable import ProcessPool
+import PoolTestSupport
 import Testing
 
 /// Where a batch's encoded items start (`ItemOffsets`): kept as a size while items are uniform,
@@ -8,7 +9,7 @@ struct ItemOffsetsTests {
     @Test("offsets read back as an array of them would, uniform throughout or not, across removeAll",
           arguments: [0, 1, 5, 300])
     func sameAsArray(uniformFor: Int) {
-        var generator = SplitMix64(state: UInt64(uniformFor + 1))
+        var generator = SeededGenerator(state: UInt64(uniformFor + 1))
         var offsets = ItemOffsets()
         for round in 0..<3 {
             var model = [0]

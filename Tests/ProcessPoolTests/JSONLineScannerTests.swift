@@ -1,4 +1,5 @@
 @testable import ProcessPool
+import PoolTestSupport
 import Testing
 
 /// The fast reader of event lines (``JSONLineScanner``) against what it stands in for: its key
@@ -12,7 +13,7 @@ struct JSONLineScannerTests {
 
     @Test("times read exactly as Double(String) reads them, at every length the fast path takes and past it")
     func times() throws {
-        var generator = SplitMix64(state: 15)
+        var generator = SeededGenerator(state: 15)
         var texts = ["0", "0.0", "1", "0.5", "-0", "12.000345678", "999999.999999999", "9999999.999999999",
                      "123456789012345", "1234567890123456", "0.0000000000000000000001", "0.00000000000000000000001",
                      "4503599627370497.5", "1.7976931348623157"]
@@ -57,7 +58,7 @@ extension JSONLineScannerTests {
             .chunkDispatched(job: 3, chunk: 0, start: 0, count: 2, pid: 42, queue: queue),
         ]
         let edges = ["0", "-1", "2147483647", "2147483648", "9223372036854775807", "1.5", "null", "\"7\"", "true", "01"]
-        var generator = SplitMix64(state: 16)
+        var generator = SeededGenerator(state: 16)
         var lines: [String] = []
         for (i, kind) in kinds.enumerated() {
             let line = PoolEvent(time: UInt64(i) * 1_234_567_891 + 7, kind: kind).jsonLine
@@ -108,17 +109,5 @@ extension JSONLineScannerTests {
         }
         // The path is taken at all (the unchanged lines, at least).
         #expect(taken >= 6)
-    }
-}
-
-/// SplitMix64, seeded: every run tries the same cases.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

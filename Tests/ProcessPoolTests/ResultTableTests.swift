@@ -1,4 +1,5 @@
 @testable import ProcessPool
+import PoolTestSupport
 import Testing
 
 /// A job's result table (`ResultTable`): whatever order, sizes and growth its results come in,
@@ -17,7 +18,7 @@ struct ResultTableTests {
         // Result sizes: one small, one large, small then mixed, several small ones.
         let sizes = [[8], [8], [8, 8, 8, 16], [4, 100], [100], [1, 2, 3]][number]
         let seed = UInt64(number + 1)
-        var generator = SplitMix64(state: seed)
+        var generator = SeededGenerator(state: seed)
         let expected = 600
         // Half the cases know the job's size at once; the others grow as a lazily read input does.
         let table = seed % 2 == 0 ? ResultTable(count: expected, expected: expected) : ResultTable(count: 0, expected: 400)

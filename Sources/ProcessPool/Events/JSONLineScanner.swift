@@ -122,12 +122,7 @@ struct JSONLineScanner {
         skipSpace()
         if take(UInt8(ascii: "}")) { return nil }
         while true {
-            skipSpace()
-            guard let keyBytes = plainKey() else { return nil }
-            skipSpace()
-            guard take(UInt8(ascii: ":")) else { return nil }
-            skipSpace()
-            guard let value = value() else { return nil }
+            guard let keyBytes = fieldKey(), let value = value() else { return nil }
             let key = Key.lookup(UnsafeBufferPointer(rebasing: bytes[keyBytes]))
             if case .null = value {
                 // Null is "absent" for the optional fields; the required ones need JSONDecoder's word.
@@ -237,12 +232,9 @@ struct JSONLineScanner {
         var job: Int?, chunk: Int?, chunks: Int?, start: Int?, count: Int?, index: Int?
         var queuedChunks: Int?, queuedItems: Int?, pid: Int32?, ns: UInt64?
         while true {
-            skipSpace()
-            guard let keyBytes = plainKey() else { return nil }
-            skipSpace()
-            guard take(UInt8(ascii: ":")) else { return nil }
-            skipSpace()
-            guard let key = Key.lookup(UnsafeBufferPointer(rebasing: bytes[keyBytes])) else { return nil }
+            guard let keyBytes = fieldKey(), let key = Key.lookup(UnsafeBufferPointer(rebasing: bytes[keyBytes])) else {
+                return nil
+            }
             if key == .event {
                 guard let name = plainKey(), let named = HotKind.named(UnsafeBufferPointer(rebasing: bytes[name])) else { return nil }
                 kind = named
@@ -410,6 +402,16 @@ struct JSONLineScanner {
 
     private static let powersOfTen: [Double] = (0...22).map { exponent in
         (0..<exponent).reduce(1.0) { value, _ in value * 10 }
+    }
+
+    /// The next field's key (its bytes), up to and past the colon and the spaces after it.
+    private mutating func fieldKey() -> Range<Int>? {
+        skipSpace()
+        guard let key = plainKey() else { return nil }
+        skipSpace()
+        guard take(UInt8(ascii: ":")) else { return nil }
+        skipSpace()
+        return key
     }
 
     /// A key's bytes (a string with no escapes), else nil.
