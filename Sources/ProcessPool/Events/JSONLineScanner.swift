@@ -130,11 +130,7 @@ struct JSONLineScanner {
             } else if let key {
                 switch key {
                 case .v: guard let x = int(value) else { return nil }; v = x
-                case .t:
-                    switch value {
-                    case .integer(let r), .fraction(let r): guard let x = double(r) else { return nil }; t = x
-                    default: return nil
-                    }
+                case .t: guard let x = seconds(value) else { return nil }; t = x
                 case .event: guard case .string(let s) = value else { return nil }; event = s
                 case .slot: guard let x = int(value) else { return nil }; line.slot = x
                 case .job: guard let x = int(value) else { return nil }; line.job = x
@@ -244,11 +240,7 @@ struct JSONLineScanner {
                 func counted() -> Int? { int(value).flatMap { PoolEvent.validRange.contains($0) ? $0 : nil } }
                 switch key {
                 case .v: guard let x = int(value) else { return nil }; v = x
-                case .t:
-                    switch value {
-                    case .integer(let r), .fraction(let r): guard let x = double(r) else { return nil }; t = x
-                    default: return nil
-                    }
+                case .t: guard let x = seconds(value) else { return nil }; t = x
                 case .job: guard let x = counted() else { return nil }; job = x
                 case .chunk: guard let x = counted() else { return nil }; chunk = x
                 case .chunks: guard let x = counted() else { return nil }; chunks = x
@@ -368,6 +360,14 @@ struct JSONLineScanner {
             result = sum
         }
         return result
+    }
+
+    /// A time in seconds: a number, integral or not.
+    private func seconds(_ value: Value) -> Double? {
+        switch value {
+        case .integer(let r), .fraction(let r): double(r)
+        default: nil
+        }
     }
 
     /// A number as a `Double`: decimals such as the writer's times (`12.000345678`) exactly, by
