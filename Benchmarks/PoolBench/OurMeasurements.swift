@@ -133,18 +133,12 @@ enum OurMeasurements {
     /// Eight of each: within one process, runs of one build still vary by ±10%.
     static let watchOrder = Array(repeating: [false, true, true, false], count: 4).flatMap { $0 }
 
-    /// The median of `values` (not empty).
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
-
     /// The fields of a watched row's result line: the watched side's throughput as `value`, the
     /// unwatched side's as `unwatched_value` (medians of their runs).
     private static func watchedFields(items n: Int, watched: [Double], unwatched: [Double], caughtUp: [Double],
                                       events: Int, dropped: Int) -> [(String, Double)] {
-        let (seconds, plain) = (median(watched), median(unwatched))
-        return [("value", Double(n) / seconds), ("seconds", seconds), ("caught_up", median(caughtUp)),
+        let (seconds, plain) = (watched.median ?? .nan, unwatched.median ?? .nan)
+        return [("value", Double(n) / seconds), ("seconds", seconds), ("caught_up", caughtUp.median ?? -1),
                 ("events", Double(events)), ("dropped", Double(dropped)),
                 ("unwatched_value", Double(n) / plain), ("unwatched_seconds", plain)]
     }
@@ -157,7 +151,7 @@ enum OurMeasurements {
         let pairs = BenchTasks.pairs(n)
         return try await withProcessPool(configuration(workers: workers)) { pool in
             _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
-            _ = try await unwatchedRun(pool, pairs)
+            _ = try await timedRun(pool, pairs)
             var (watched, unwatched, caughtUp, events) = ([Double](), [Double](), [Double](), 0)
             for watching in watchOrder {
                 if watching {
@@ -166,7 +160,7 @@ enum OurMeasurements {
                     caughtUp.append(run.caughtUp)
                     events = run.events
                 } else {
-                    unwatched.append(try await unwatchedRun(pool, pairs))
+                    unwatched.append(try await timedRun(pool, pairs))
                 }
             }
             return watchedFields(items: n, watched: watched, unwatched: unwatched, caughtUp: caughtUp, events: events,
@@ -174,8 +168,8 @@ enum OurMeasurements {
         }
     }
 
-    /// One `map_chunk1` of `pairs`, its seconds.
-    private static func unwatchedRun(_ pool: ProcessPool, _ pairs: [Pair<Int, Int>]) async throws -> Double {
+    /// One `map_chunk1` of `pairs` on `pool` (watched or not, as the pool is), its seconds.
+    private static func timedRun(_ pool: ProcessPool, _ pairs: [Pair<Int, Int>]) async throws -> Double {
         let clock = ContinuousClock()
         let start = clock.now
         let total = try await pool.mapAsync(BenchTasks.add, pairs, chunksize: 1).value.reduce(0, +)
@@ -232,13 +226,13 @@ enum OurMeasurements {
             try await withProcessPool(watchedConfiguration) { pool in
                 _ = try await plain.apply(BenchTasks.add, Pair(1, 2))
                 _ = try await pool.apply(BenchTasks.add, Pair(1, 2))
-                _ = try await unwatchedRun(plain, pairs)
+                _ = try await timedRun(plain, pairs)
                 for watching in watchOrder {
                     if watching {
                         starts.append(SocketWatcher.now())
-                        watched.append(try await unwatchedRun(pool, pairs))
+                        watched.append(try await timedRun(pool, pairs))
                     } else {
-                        unwatched.append(try await unwatchedRun(plain, pairs))
+                        unwatched.append(try await timedRun(plain, pairs))
                     }
                 }
             }

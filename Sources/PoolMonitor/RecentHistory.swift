@@ -28,26 +28,6 @@ public struct RecentHistory<Element: Sendable>: Sendable {
         }
     }
 
-    /// Appends `values` in order, as appending each in turn would (only the newest `capacity`
-    /// are kept), without looking at the ones that would be overwritten at once: a watcher of
-    /// tiny items credits thousands of items per result frame.
-    public mutating func append<Values: Collection>(contentsOf values: Values) where Values.Element == Element {
-        var rest = values[...]
-        if rest.count > capacity { rest = rest.suffix(capacity) }
-        while storage.count < capacity, let value = rest.popFirst() { storage.append(value) }
-        guard !rest.isEmpty else { return }
-        // Through the buffer: `storage[head] = value` checked the array's uniqueness per value.
-        var at = head
-        let capacity = self.capacity
-        storage.withUnsafeMutableBufferPointer { buffer in
-            for value in rest {
-                buffer[at] = value
-                at = at + 1 == capacity ? 0 : at + 1
-            }
-        }
-        head = at
-    }
-
     /// The `i`-th oldest element still kept.
     public subscript(i: Int) -> Element {
         storage[(head + i) % storage.count]

@@ -51,9 +51,6 @@ public struct RecentRuns: Sendable, Equatable {
         }
     }
 
-    /// The runs kept, oldest first (the oldest may be the tail of a longer one).
-    public var keptRuns: Deque<Range<Int>> { runs }
-
     /// How many runs hold the values kept (what they cost in memory: 16 bytes each).
     public var runCount: Int { runs.count }
 

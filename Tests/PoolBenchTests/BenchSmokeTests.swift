@@ -19,6 +19,30 @@ import Testing
         return directory.appendingPathComponent("poolmon-bench").path
     }()
 
+    /// `measure watch_cost` waited for as many events as items, and hung once events came in
+    /// runs; it must end and report each of its costs.
+    @Test(.timeLimit(.minutes(2)))
+    func watchCostEnds() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["measure", "watch_cost", "--items", "20000"]
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        let fields = Dictionary(uniqueKeysWithValues: text.split(separator: " ").compactMap { field -> (String, Double)? in
+            let parts = field.split(separator: "=")
+            guard parts.count == 2, let value = Double(parts[1].trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+            return (String(parts[0]), value)
+        })
+        for name in ["fold_ns", "stream_ns", "encode_ns", "parse_ns", "events"] {
+            #expect((fields[name] ?? 0) > 0, "\(name) missing or zero in: \(text)")
+        }
+    }
+
     @Test func smokeRunReportsEveryWorkload() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)

@@ -307,31 +307,6 @@ struct SyntheticFoldTests {
         #expect(history.last == 5)
     }
 
-    @Test("appending a run to a recent history keeps what appending each value would",
-          arguments: [0, 1, 2, 3, 4, 7, 9])
-    func recentHistoryRuns(runLength: Int) {
-        // 0..<20 in runs of this length (0: runs of one, each after an empty run), into
-        // histories already part full.
-        for prefill in 0...5 {
-            var each = RecentHistory<Int>(capacity: 4)
-            var runs = RecentHistory<Int>(capacity: 4)
-            for value in 100..<(100 + prefill) {
-                each.append(value)
-                runs.append(value)
-            }
-            var start = 0
-            while start < 20 {
-                let run = start..<min(20, start + max(runLength, 1))
-                for value in run { each.append(value) }
-                runs.append(contentsOf: runLength == 0 ? 0..<0 : run)
-                if runLength == 0 { runs.append(contentsOf: run) }
-                #expect(runs.elements == each.elements, "prefill \(prefill), run \(run)")
-                #expect(runs.last == each.last)
-                start = run.upperBound
-            }
-        }
-    }
-
     @Test("recent runs keep what a ring of single values would, for runs of any length, contiguous or not",
           arguments: [1, 3, 4, 7, 64])
     func recentRunsMatchSingleValues(capacity: Int) {

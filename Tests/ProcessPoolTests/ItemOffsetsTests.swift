@@ -20,11 +20,18 @@ struct ItemOffsetsTests {
                 #expect(offsets.count == item + 1)
             }
             #expect((0...400).allSatisfy { offsets[$0] == model[$0] }, "round \(round)")
-            #expect(offsets.end == model.last!)
+            #expect(offsets[offsets.count] == model.last!)
+            // The items from 150 on, and those appended after a copy of them.
+            let rest = offsets.suffix(from: 150)
+            #expect((0...250).allSatisfy { rest[$0] == model[150 + $0] - model[150] })
+            var joined = offsets
+            joined.append(contentsOf: rest, at: model.last!)
+            #expect(joined.count == 650)
+            #expect((0...250).allSatisfy { joined[400 + $0] == model.last! + rest[$0] })
             // Uniform throughout: no array was made.
             #expect((offsets.explicit == nil) == (uniformFor >= 400 || model.adjacentDifferencesAreEqual))
             offsets.removeAll()
-            #expect(offsets.count == 0 && offsets.end == 0)
+            #expect(offsets.count == 0 && offsets[0] == 0)
         }
     }
 

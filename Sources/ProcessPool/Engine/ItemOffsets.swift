@@ -16,10 +16,6 @@ struct ItemOffsets: Sendable {
     @usableFromInline
     init() {}
 
-    /// Where the items end (the start of the next one).
-    @inlinable
-    var end: Int { explicit?.last ?? count * stride }
-
     /// Where item `index` starts; `count` gives the end.
     @inlinable
     subscript(index: Int) -> Int {
@@ -47,13 +43,38 @@ struct ItemOffsets: Sendable {
         count += 1
     }
 
+    /// Turns uniform offsets into an array of them.
     @usableFromInline
     mutating func makeExplicit() {
-        guard explicit == nil else { return }
         var offsets: [Int] = []
         offsets.reserveCapacity(2 * count + 2)
         for index in 0...count { offsets.append(index * stride) }
         explicit = offsets
+    }
+
+    /// Appends `other`'s items, which follow these in a buffer where `other`'s start at `base`
+    /// (at least this batch's end): O(1) while both are uniform of one size and adjoin.
+    mutating func append(contentsOf other: ItemOffsets, at base: Int) {
+        if explicit == nil, other.explicit == nil, count == 0 || other.count == 0 || other.stride == stride,
+           base == count * stride {
+            if count == 0 { stride = other.stride }
+            count += other.count
+            return
+        }
+        for index in 0..<other.count { append(end: other[index + 1] + base) }
+    }
+
+    /// The offsets of items `first ..< count`, numbered from 0 and starting at 0.
+    func suffix(from first: Int) -> ItemOffsets {
+        var rest = ItemOffsets()
+        if explicit == nil {
+            rest.count = count - first
+            rest.stride = stride
+            return rest
+        }
+        let base = self[first]
+        for index in (first + 1)..<(count + 1) { rest.append(end: self[index] - base) }
+        return rest
     }
 
     /// No items: uniform again until sizes differ (most batches are).

@@ -91,14 +91,14 @@ struct EncodedItems: Sendable {
         var rest = EncodedItems()
         let base = offsets[first]
         bytes.withUnsafeBytes { rest.bytes.writeRaw(UnsafeRawBufferPointer(rebasing: $0[base...])) }
-        for index in stride(from: first + 1, through: count, by: 1) { rest.offsets.append(end: offsets[index] - base) }
+        rest.offsets = offsets.suffix(from: first)
         return rest
     }
 
     mutating func append(contentsOf other: EncodedItems) {
         let base = bytes.count
         bytes.writeRaw(other.bytes)
-        for index in 0..<other.count { offsets.append(end: other.offsets[index + 1] + base) }
+        offsets.append(contentsOf: other.offsets, at: base)
     }
 
     /// The byte range holding items `start ..< start+count`.

@@ -176,8 +176,4 @@ struct ResultTable {
         return arena.withUnsafeBytes(start: 0, length: count * length) { (UnsafeRawPointer($0.baseAddress!), length) }
     }
 
-    /// Calls `body` with the encoded result of a succeeded item.
-    func withResult<T>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        try body(resultBytes(index))
-    }
 }

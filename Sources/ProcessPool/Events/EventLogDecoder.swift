@@ -71,15 +71,15 @@ public struct EventLogDecoder: Sendable {
 
     private static func decodeLine(_ line: some Collection<UInt8>, number: Int, into events: inout [PoolEvent]) throws(EventLogError) {
         if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
-        // The busiest events straight from the bytes, when they lie in one buffer.
-        if let event = line.withContiguousStorageIfAvailable({ JSONLineScanner.hotEvent($0) }) ?? nil {
-            events.append(event)
-            return
-        }
-        guard let text = String(validating: line, as: UTF8.self) else {
-            throw EventLogError(line: number, message: "not UTF-8 text")
-        }
         do {
+            // From the bytes when they lie in one buffer (the busiest events make no String).
+            if let event = try line.withContiguousStorageIfAvailable({ try PoolEvent(jsonLineUTF8: $0) }) {
+                events.append(event)
+                return
+            }
+            guard let text = String(validating: line, as: UTF8.self) else {
+                throw EventLogError(line: number, message: "not UTF-8 text")
+            }
             events.append(try PoolEvent(jsonLine: text))
         } catch var error as EventLogError {
             error.line = number

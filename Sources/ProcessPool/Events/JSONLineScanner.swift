@@ -236,7 +236,7 @@ struct JSONLineScanner {
                 kind = named
             } else {
                 guard let value = value() else { return nil }
-                /// A count as the general reader checks it (``JSONLine/validate()``).
+                // A count as the general reader checks it (`JSONLine.validate()`).
                 func counted() -> Int? { int(value).flatMap { PoolEvent.validRange.contains($0) ? $0 : nil } }
                 switch key {
                 case .v: guard let x = int(value) else { return nil }; v = x

@@ -196,7 +196,6 @@ extension PoolEvent {
         try line.validate()
         let time = UInt64((line.t * 1e9).rounded())
         let kind: Kind
-        // The events a busy pool sends most come first: a `switch` on a `String` tries its cases in order.
         // The events a busy pool sends most come first: a `switch` over strings tries its cases in order.
         switch line.event {
         case "poolCreated":

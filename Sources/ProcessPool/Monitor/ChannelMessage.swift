@@ -36,23 +36,31 @@ public enum ChannelMessage: Sendable, Equatable {
     }
 
     /// Reads one line written by ``line``, from its UTF-8 bytes (no newline): the busiest
-    /// events are read without a `String` made of them (see ``PoolEvent/init(jsonLineUTF8:)``).
-    /// - Throws: ``EventLogError`` saying what is wrong with it (not UTF-8 text, or as below).
+    /// events are read without a `String` made of them. Other lines read as ``init(line:)``
+    /// reads their text (invalid UTF-8 repaired, as a `String` made of the bytes has it).
+    /// - Throws: ``EventLogError`` saying what is wrong with it.
     public init(lineUTF8 bytes: UnsafeBufferPointer<UInt8>) throws {
         if let event = JSONLineScanner.hotEvent(bytes) {
             self = .event(event)
             return
         }
-        guard let line = String(validating: bytes, as: UTF8.self) else {
-            throw EventLogError(line: 0, message: "not UTF-8 text")
+        let line = String(decoding: bytes, as: UTF8.self)
+        // An event line the fast path did not take: straight to the general reader (the fast
+        // path has had its go).
+        if line.hasPrefix(Self.channelPrefix) {
+            try self.init(line: line)
+        } else {
+            self = .event(try PoolEvent(generalJSONLine: line))
         }
-        try self.init(line: line)
     }
+
+    /// How a line that is not an event begins.
+    private static let channelPrefix = "{\"channel\""
 
     /// Reads one line written by ``line``.
     /// - Throws: ``EventLogError`` saying what is wrong with it.
     public init(line: String) throws {
-        guard line.hasPrefix("{\"channel\"") else {
+        guard line.hasPrefix(Self.channelPrefix) else {
             self = .event(try PoolEvent(jsonLine: line))
             return
         }

@@ -48,19 +48,7 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
                 }
             }
         }
-        decodeResults = { results, values in
-            var done = 0
-            do {
-                while done < results.count {
-                    var reader = WireReader(results[done])
-                    (values + done).initialize(to: try Result(from: &reader))
-                    done += 1
-                }
-            } catch {
-                values.deinitialize(count: done)
-                throw error
-            }
-        }
+        decodeResults = { results, values in try Self.decode(results, into: values) { try Result(from: &$0) } }
     }
 
     /// A handle for a task registered elsewhere, for any `Codable` argument and result: they
@@ -83,6 +71,25 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
         }
         (encodeArguments, decodeResults) = Self.batchCoders(encodeArgument, decodeResult)
         decodesInParts = true
+    }
+
+    /// Initializes `results.count` values at `values`, each decoded by `decode` from its result;
+    /// on a throw, none are left initialized. Inlined into each task's batch decoder, so that
+    /// `decode` is the result type's own `init(from:)` where it is known.
+    @inlinable
+    static func decode(_ results: EncodedResults, into values: UnsafeMutablePointer<Result>,
+                       _ decode: (inout WireReader) throws -> Result) throws {
+        var done = 0
+        do {
+            while done < results.count {
+                var reader = WireReader(results[done])
+                (values + done).initialize(to: try decode(&reader))
+                done += 1
+            }
+        } catch {
+            values.deinitialize(count: done)
+            throw error
+        }
     }
 
     /// Batch coders made of per-item ones (for `Codable` types, whose per-item coding costs far
@@ -108,17 +115,7 @@ public struct PoolTask<Argument: Sendable, Result: Sendable>: Sendable {
             }
         }
         let decodeAll: @Sendable (EncodedResults, UnsafeMutablePointer<Result>) throws -> Void = { results, values in
-            var done = 0
-            do {
-                while done < results.count {
-                    var reader = WireReader(results[done])
-                    (values + done).initialize(to: try decode(&reader))
-                    done += 1
-                }
-            } catch {
-                values.deinitialize(count: done)
-                throw error
-            }
+            try Self.decode(results, into: values, decode)
         }
         return (encodeAll, decodeAll)
     }
