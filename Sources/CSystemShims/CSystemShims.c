@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -45,8 +46,31 @@ int cshim_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
+int cshim_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
 int cshim_set_parent_death_signal(int sig) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0, 0, 0);
+}
+
+int cshim_timerfd_create(void) {
+    return cshim_above_standard_streams(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+}
+
+int cshim_timerfd_sleep_until(int timerfd, uint64_t deadline) {
+    struct itimerspec when = {0};
+    when.it_value.tv_sec = (time_t)(deadline / 1000000000u);
+    when.it_value.tv_nsec = (long)(deadline % 1000000000u);
+    if (when.it_value.tv_sec == 0 && when.it_value.tv_nsec == 0) when.it_value.tv_nsec = 1;
+    if (timerfd_settime(timerfd, TFD_TIMER_ABSTIME, &when, NULL) != 0) return -1;
+    uint64_t expirations;
+    for (;;) {
+        ssize_t got = read(timerfd, &expirations, sizeof expirations);
+        if (got == (ssize_t)sizeof expirations) return 0;
+        if (got < 0 && errno == EINTR) continue;
+        return -1;
+    }
 }
 
 int cshim_epoll_create(void) {

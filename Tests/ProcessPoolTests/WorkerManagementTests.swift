@@ -19,6 +19,26 @@ struct WorkerManagementTests {
         #expect(try await pool.mapAsync(TestTasks.square, Array(0..<50), chunksize: 3).value == (0..<50).map { $0 * $0 })
     }
 
+    @Test("the pool's own threads are named for top -H, perf and gdb: the IO thread, and each worker's result flusher")
+    func threadNames() async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        defer { pool.terminate() }
+        _ = try await pool.mapAsync(TestTasks.square, Array(0..<10), chunksize: 1).value
+        func threadNames(of pid: pid_t) -> [String] {
+            let tasks = "/proc/\(pid)/task"
+            let ids = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+            return ids.compactMap { try? String(contentsOfFile: "\(tasks)/\($0)/comm", encoding: .utf8) }
+                .map { $0.trimmingCharacters(in: .newlines) }
+        }
+        #expect(threadNames(of: getpid()).contains("ProcessPool IO"))
+        let workers = pool.workerPIDs
+        #expect(workers.count == 2)
+        for pid in workers {
+            #expect(TestEnvironment.eventually { threadNames(of: pid).contains("result flusher") },
+                    "worker \(pid)'s threads: \(threadNames(of: pid))")
+        }
+    }
+
     @Test("never more than N tasks run at once on N workers", arguments: [1, 2, 3])
     func concurrencyLimit(workers: Int) async throws {
         let pool = try TestEnvironment.pool(workers: workers)

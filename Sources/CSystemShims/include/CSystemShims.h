@@ -18,8 +18,19 @@ int cshim_pidfd_open(pid_t pid);
 /// pidfd_send_signal(2).
 int cshim_pidfd_send_signal(int pidfd, int sig);
 
+/// prctl(PR_SET_NAME, name): names the calling thread (the kernel keeps its first 15 bytes) for
+/// `top -H`, `perf` and gdb.
+int cshim_set_thread_name(const char *name);
+
 /// prctl(PR_SET_PDEATHSIG, sig): deliver `sig` to this process when its parent thread exits.
 int cshim_set_parent_death_signal(int sig);
+
+/// timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC), moved above the standard streams.
+int cshim_timerfd_create(void);
+
+/// Blocks until CLOCK_MONOTONIC reaches `deadline` (nanoseconds) by arming the timer
+/// `timerfd` at that absolute time and reading it. Returns 0, or -1 with errno.
+int cshim_timerfd_sleep_until(int timerfd, uint64_t deadline);
 
 /// epoll_create1(EPOLL_CLOEXEC).
 int cshim_epoll_create(void);

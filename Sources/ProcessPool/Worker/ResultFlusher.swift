@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 import Synchronization
 
@@ -36,6 +37,8 @@ final class ResultFlusher: @unchecked Sendable {
     private let seal: UnsafeMutablePointer<BatchSeal?>
     private let wakeUp: UnsafeMutablePointer<sem_t>
     private let descriptor: Int32
+    /// The watch's timer (a timerfd), or -1 when none could be had (then `clock_nanosleep`).
+    private let timer: Int32
 
     private static let idle: UInt64 = 0
     private static let claimed: UInt64 = 1
@@ -43,9 +46,17 @@ final class ResultFlusher: @unchecked Sendable {
     /// Results older than this are written while the worker is still inside an item. Tiny
     /// items never wait for it (the worker writes every 50 µs itself); items that take longer
     /// cost one more `write` each, negligible beside them.
-    static let maximumWait: UInt64 = 500_000
-    /// How often a watch with nothing armed looks, until it parks (microseconds).
-    private static let idleTick: UInt32 = 250
+    ///
+    /// Why 150 µs and not 0.5 ms: a result waiting here is exposed to the machine's stalls (a
+    /// kernel thread taking the CPU its reader was woken on, a virtual CPU descheduled by the
+    /// host: 1–4 ms each, a few a second on this project's 2-CPU machines), and results of
+    /// fast items wait here together, so one stall makes a whole run of them late. At 0.5 ms,
+    /// `poolmon-bench measure latency` had p99 over 2 ms in about half its runs; at 150 µs in
+    /// one of twelve (p50 0.6 → 0.25 ms). The watch then wakes every 150 µs while items are
+    /// tiny, which measured within noise in `map_chunk1` and `map_default`.
+    static let maximumWait: UInt64 = 150_000
+    /// How often a watch with nothing armed looks, until it parks (nanoseconds).
+    private static let idleTick: UInt64 = 250_000
     /// How long a watch with nothing armed keeps looking before it parks (nanoseconds).
     private static let idleBeforeParking: UInt64 = 50_000_000
     /// A parked watch looks again after this long (nanoseconds) even if no wake-up came.
@@ -53,6 +64,7 @@ final class ResultFlusher: @unchecked Sendable {
 
     private init(descriptor: Int32) {
         self.descriptor = descriptor
+        timer = cshim_timerfd_create()
         seal = .allocate(capacity: 1)
         seal.initialize(to: nil)
         wakeUp = .allocate(capacity: 1)
@@ -117,7 +129,7 @@ final class ResultFlusher: @unchecked Sendable {
                     idleSince = nil
                 } else {
                     if idleSince == nil { idleSince = now }
-                    usleep(Self.idleTick)
+                    sleep(until: now &+ Self.idleTick)
                 }
                 continue
             }
@@ -125,7 +137,7 @@ final class ResultFlusher: @unchecked Sendable {
             let deadline = current &+ Self.maximumWait
             if MonotonicClock.nanoseconds() < deadline {
                 // Then look again: the worker may have disarmed, or armed a newer buffer.
-                Self.sleep(until: deadline)
+                sleep(until: deadline)
                 continue
             }
             guard state.compareExchange(expected: current, desired: Self.claimed, ordering: .acquiringAndReleasing).exchanged
@@ -157,7 +169,16 @@ final class ResultFlusher: @unchecked Sendable {
     }
 
     /// Sleeps until `deadline` on the monotonic clock (``MonotonicClock``'s nanoseconds).
-    private static func sleep(until deadline: UInt64) {
+    ///
+    /// On the timerfd, not `clock_nanosleep`: a thread that `clock_nanosleep` wakes on another
+    /// CPU than its timer's must wait, spinning in the kernel, until that CPU has finished the
+    /// timer's interrupt (`hrtimer_cancel`). In a virtual machine whose other CPU the host has
+    /// just descheduled, that spin lasts until the host runs it again: a `perf` trace on this
+    /// project's 2-CPU KVM machines caught a flusher spinning there 3.9 ms while the parent's IO
+    /// thread sat on the stalled CPU, and a run of results arrived 4 ms late. A timerfd's reader
+    /// only takes a lock, which a paravirtual spinlock waits on by yielding to the host.
+    private func sleep(until deadline: UInt64) {
+        if timer >= 0, cshim_timerfd_sleep_until(timer, deadline) == 0 { return }
         var when = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nil) == EINTR {}
     }
