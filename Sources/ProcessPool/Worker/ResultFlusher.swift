@@ -51,10 +51,16 @@ final class ResultFlusher: @unchecked Sendable {
     /// kernel thread taking the CPU its reader was woken on, a virtual CPU descheduled by the
     /// host: 1–4 ms each, a few a second on this project's 2-CPU machines), and results of
     /// fast items wait here together, so one stall makes a whole run of them late. At 0.5 ms,
-    /// `poolmon-bench measure latency` had p99 over 2 ms in about half its runs; at 150 µs in
-    /// one of twelve (p50 0.6 → 0.25 ms). The watch then wakes every 150 µs while items are
-    /// tiny, which measured within noise in `map_chunk1` and `map_default`.
+    /// `poolmon-bench measure latency` had p99 over 2 ms in 14 runs of 30; at 150 µs in 12 of
+    /// 30, and in 5 of 30 once the watch slept on a timerfd (see ``sleep(until:)``); p50
+    /// 0.6 → 0.3 ms.
     static let maximumWait: UInt64 = 150_000
+    /// The wait while the worker streams tiny items (two wake-ups in a row found it had written
+    /// on its own): a watch at ``maximumWait`` would wake about every 150 µs for nothing (the
+    /// watch's share of `map_default`'s CPU samples: 3.5% at 150 µs, 2.5% with this). A slow
+    /// item right after such a stream has its results waited on this long, still well under a
+    /// millisecond.
+    static let streamingWait: UInt64 = 4 * maximumWait
     /// How often a watch with nothing armed looks, until it parks (nanoseconds).
     private static let idleTick: UInt64 = 250_000
     /// How long a watch with nothing armed keeps looking before it parks (nanoseconds).
@@ -120,6 +126,9 @@ final class ResultFlusher: @unchecked Sendable {
 
     private func watch() {
         var idleSince: UInt64?
+        // Wake-ups in a row that found the worker further along (it wrote, so its oldest waiting
+        // result is newer): it is streaming tiny items, and the watch looks less often.
+        var movedOn = 0
         while true {
             let current = state.load(ordering: .acquiring)
             guard current > Self.written else {
@@ -134,12 +143,14 @@ final class ResultFlusher: @unchecked Sendable {
                 continue
             }
             idleSince = nil
-            let deadline = current &+ Self.maximumWait
+            let deadline = current &+ (movedOn >= 2 ? Self.streamingWait : Self.maximumWait)
             if MonotonicClock.nanoseconds() < deadline {
                 // Then look again: the worker may have disarmed, or armed a newer buffer.
                 sleep(until: deadline)
+                movedOn = state.load(ordering: .relaxed) != current ? movedOn &+ 1 : 0
                 continue
             }
+            movedOn = 0
             guard state.compareExchange(expected: current, desired: Self.claimed, ordering: .acquiringAndReleasing).exchanged
             else { continue }
             let base = UnsafeMutableRawPointer(bitPattern: bufferBase.load(ordering: .relaxed))
