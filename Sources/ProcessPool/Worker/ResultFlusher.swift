@@ -55,12 +55,12 @@ final class ResultFlusher: @unchecked Sendable {
     /// 30, and in 5 of 30 once the watch slept on a timerfd (see ``sleep(until:)``); p50
     /// 0.6 → 0.3 ms.
     static let maximumWait: UInt64 = 150_000
-    /// The wait while the worker streams tiny items (two wake-ups in a row found it had written
-    /// on its own): a watch at ``maximumWait`` would wake about every 150 µs for nothing (the
-    /// watch's share of `map_default`'s CPU samples: 3.5% at 150 µs, 2.5% with this). A slow
-    /// item right after such a stream has its results waited on this long, still well under a
+    /// The wait while the worker streams tiny items (two wake-ups in a row found it further
+    /// along): a watch at ``maximumWait`` would wake about every 150 µs for nothing (the
+    /// watch's share of `map_default`'s CPU samples: 3.5% at 150 µs, 2.5% at 600 µs). A slow
+    /// item right after such a stream has its results waited on this long, still under a
     /// millisecond.
-    static let streamingWait: UInt64 = 4 * maximumWait
+    static let streamingWait: UInt64 = 800_000
     /// How often a watch with nothing armed looks, until it parks (nanoseconds).
     private static let idleTick: UInt64 = 250_000
     /// How long a watch with nothing armed keeps looking before it parks (nanoseconds).
@@ -127,7 +127,8 @@ final class ResultFlusher: @unchecked Sendable {
     private func watch() {
         var idleSince: UInt64?
         // Wake-ups in a row that found the worker further along (it wrote, so its oldest waiting
-        // result is newer): it is streaming tiny items, and the watch looks less often.
+        // result is newer, or it was between items): it is streaming tiny items, and the watch
+        // looks less often.
         var movedOn = 0
         while true {
             let current = state.load(ordering: .acquiring)
@@ -136,9 +137,14 @@ final class ResultFlusher: @unchecked Sendable {
                 if let since = idleSince, now &- since >= Self.idleBeforeParking {
                     park()
                     idleSince = nil
+                    movedOn = 0
                 } else {
                     if idleSince == nil { idleSince = now }
-                    sleep(until: now &+ Self.idleTick)
+                    sleep(until: now &+ (movedOn >= 2 ? Self.streamingWait : Self.idleTick))
+                    // Between two tiny items the worker has nothing armed for a moment; if it
+                    // is still idle now, it waits for work (or runs an item with nothing
+                    // waiting), and the watch looks often again.
+                    movedOn = state.load(ordering: .relaxed) != current ? movedOn &+ 1 : 0
                 }
                 continue
             }
