@@ -197,6 +197,26 @@ struct EventStreamTests {
         #expect(id == pool.id && pid == getpid() && workers == 2)
     }
 
+    @Test("a worker of tiny items reports a start only after a long item (or 10 ms without a write), not after every write")
+    func fewStartsForTinyItems() async throws {
+        let pool = try TestEnvironment.pool(workers: 2)
+        let events = pool.eventBatches(bufferingLimit: 1 << 20)
+        let collector = Task { var all: [PoolEvent] = []; for await batch in events { all += batch }; return all }
+        let values = try await pool.mapAsync(TestTasks.square, Array(0..<200_000), chunksize: 1).value
+        #expect(values.count == 200_000)
+        pool.close()
+        try await pool.join()
+        let all = await collector.value
+        let starts = all.filter { if case .itemStarted = $0.kind { true } else { false } }.count
+        let runs = all.filter { $0.kind.finishedItemCount > 0 }.count
+        // Each write of results is a run (runs of one worker join while nothing comes between
+        // them). A start is reported after an item of 0.2 ms or more (a preempted one, here) or
+        // 10 ms without a write: a few. Until a time went back by a write, every write was
+        // followed by one, so there were about as many starts as runs.
+        #expect(runs >= 20, "\(runs) runs")
+        #expect(starts * 10 <= runs + 20, "\(starts) start reports for \(runs) runs of results")
+    }
+
     @Test("a late subscriber's snapshot carries each running job's progress, not just its existence", .timeLimit(.minutes(2)))
     func lateSnapshot() async throws {
         let pool = try TestEnvironment.pool(workers: 2)
