@@ -50,8 +50,10 @@ public struct PoolEvent: Sendable, Equatable {
         /// job's chunksize but the last; a single chunk, and a re-queued chunk's remainder, always
         /// come as ``chunkDispatched``. `queue` is the depth after the whole run left it.
         case chunksDispatched(job: Int, firstChunk: Int, chunks: Int, start: Int, count: Int, pid: Int32, queue: QueueDepth)
-        /// A worker began an item. Workers running very short items (under ~0.2 ms) report starts
-        /// only now and then; every item still gets ``itemFinished``.
+        /// A worker began an item. A worker reports starts after two items of ~0.2 ms or more in
+        /// a row, or one of 5 ms or more (one such item among tiny ones was most often only
+        /// preempted), and otherwise only after 10 ms without writing; every item still gets
+        /// ``itemFinished`` or a place in an ``itemsFinished`` run.
         case itemStarted(job: Int, index: Int, pid: Int32)
         /// A worker finished an item; `error` is the failure's description, `nil` on success.
         case itemFinished(job: Int, index: Int, pid: Int32, error: String?, nanoseconds: UInt64)
