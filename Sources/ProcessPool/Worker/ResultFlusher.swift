@@ -44,7 +44,7 @@ final class ResultFlusher: @unchecked Sendable {
     private static let claimed: UInt64 = 1
     private static let written: UInt64 = 2
     /// Results older than this are written while the worker is still inside an item. Tiny
-    /// items never wait for it (the worker writes every 50 µs itself); items that take longer
+    /// items never wait for it (the worker writes every 100 µs itself); items that take longer
     /// cost one more `write` each, negligible beside them.
     ///
     /// Why 150 µs and not 0.5 ms: a result waiting here is exposed to the machine's stalls (a
