@@ -130,8 +130,9 @@ enum OurMeasurements {
     /// The order of the watched (`true`) and unwatched runs of the watched rows, after one
     /// unwatched warm-up run: each side holds positions that add up to the same, so a steady
     /// drift in the machine's speed weighs on both alike.
-    /// Eight of each: within one process, runs of one build still vary by ±10%.
-    static let watchOrder = Array(repeating: [false, true, true, false], count: 4).flatMap { $0 }
+    /// Twelve of each: within one process, runs of one build still vary by ±10%, and with eight
+    /// of each the ratio of one process still ranged 0.88–1.05 over twelve processes of one build.
+    static let watchOrder = Array(repeating: [false, true, true, false], count: 6).flatMap { $0 }
 
     /// The fields of a watched row's result line: the watched side's throughput as `value`, the
     /// unwatched side's as `unwatched_value` (medians of their runs).
