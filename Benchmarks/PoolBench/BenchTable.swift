@@ -17,7 +17,12 @@ struct BenchTable {
             return ours / limit
         }
 
+        /// For a row whose two sides come from one process each round (``Workload/referencePrefix``):
+        /// the median of each round's own ratio.
+        let pairedRatio: Double?
+
         var ratio: Double? {
+            if let pairedRatio { return pairedRatio }
             guard let ours, let reference, ours > 0, reference > 0 else { return nil }
             return workload.ratio(ours: ours, reference: reference)
         }
@@ -37,8 +42,18 @@ struct BenchTable {
                 oursDetails: ours?.fields.compactMapValues(\.median) ?? [:],
                 referenceDetails: reference?.fields.compactMapValues(\.median) ?? [:],
                 failure: samples.failures[workload.name]?.first, skipped: samples.skipped[workload.name],
-                limit: samples.limit[workload.name]?.values.median)
+                limit: samples.limit[workload.name]?.values.median,
+                pairedRatio: workload.referencePrefix == nil ? nil : Self.pairedRatio(workload, ours?.values, reference?.values))
         }
+    }
+
+    /// The median of the rounds' own ratios, when each round measured both sides in one process.
+    /// Rounds drift (this machine's speed moves by ±10% from minute to minute), and a ratio of
+    /// the two sides' medians can pair one round's watched runs with another's unwatched ones;
+    /// a round's own ratio cannot.
+    static func pairedRatio(_ workload: Workload, _ ours: [Double]?, _ reference: [Double]?) -> Double? {
+        guard let ours, let reference, ours.count == reference.count, !ours.isEmpty else { return nil }
+        return zip(ours, reference).compactMap { $0 > 0 && $1 > 0 ? workload.ratio(ours: $0, reference: $1) : nil }.median
     }
 
     func rendered() -> String {
@@ -62,6 +77,7 @@ struct BenchTable {
                     notes.append("p99 shown; p50: ours \(String(decimals: p50, 3)) ms, CPython \(String(decimals: p50b, 3)) ms")
                 }
             case "monitored", "monitored_socket":
+                notes.append("ratio: the median of each round's own")
                 if let seconds = row.oursDetails["seconds"], let caughtUp = row.oursDetails["caught_up"] {
                     notes.append("results at \(String(decimals: seconds, 3)) s, the watcher had folded every event at \(String(decimals: caughtUp, 3)) s")
                 }

@@ -83,7 +83,7 @@ struct Workload: Sendable {
         Workload("startup", .seconds, ours: .ours("startup"), reference: .python("startup")),
         Workload("tutorial", .seconds, ours: .poolmonTutorial, reference: .pythonTutorial),
         // The watched rows: `map_chunk1` of 1,000,000 items watched and unwatched, in one
-        // process, in the order U W W U repeated six times after a warm-up run (see
+        // process, in the order U W W U repeated six times after a warm-up run of each side (see
         // `OurMeasurements.watchOrder`), medians of each. Watched and unwatched each in a fresh process, one of each a round,
         // gave ratios from 0.83 to 1.06 for one build within minutes: this machine's speed
         // drifts by more than the cost being measured.
