@@ -77,7 +77,7 @@ struct BenchTable {
                     notes.append("p99 shown; p50: ours \(String(decimals: p50, 3)) ms, CPython \(String(decimals: p50b, 3)) ms")
                 }
             case "monitored", "monitored_socket":
-                notes.append("ratio: the median of each round's own")
+                if row.pairedRatio != nil { notes.append("ratio: the median of each round's own") }
                 if let seconds = row.oursDetails["seconds"], let caughtUp = row.oursDetails["caught_up"] {
                     notes.append("results at \(String(decimals: seconds, 3)) s, the watcher had folded every event at \(String(decimals: caughtUp, 3)) s")
                 }

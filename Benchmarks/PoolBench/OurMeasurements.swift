@@ -127,8 +127,8 @@ enum OurMeasurements {
         }
     }
 
-    /// The order of the watched (`true`) and unwatched runs of the watched rows, after one
-    /// unwatched warm-up run: each side holds positions that add up to the same, so a steady
+    /// The order of the watched (`true`) and unwatched runs of the watched rows, after a
+    /// warm-up run of each side: each side holds positions that add up to the same, so a steady
     /// drift in the machine's speed weighs on both alike.
     /// Twelve of each: within one process, runs of one build still vary by ±10%, and with eight
     /// of each the ratio of one process still ranged 0.88–1.05 over twelve processes of one build.
