@@ -174,16 +174,22 @@ struct EventStreamTests {
         #expect(event == PoolEvent(time: 1_500_000_000, kind: .itemFinished(job: 1, index: 3, pid: 7, error: nil, nanoseconds: 10)))
     }
 
-    @Test("tiny items are reported in runs, slow ones one by one, and every item exactly once")
-    func coarseRuns() async throws {
+    /// Squares `0..<count` on a fresh pool of two workers, closes and joins it, and returns
+    /// the pool, the results and every event of the pool's life.
+    private func squaresWithEvents(_ count: Int, chunksize: Int) async throws -> (ProcessPool, [Int], [PoolEvent]) {
         let pool = try TestEnvironment.pool(workers: 2)
         let events = pool.eventBatches(bufferingLimit: 1 << 20)
         let collector = Task { var all: [PoolEvent] = []; for await batch in events { all += batch }; return all }
-        let values = try await pool.mapAsync(TestTasks.square, Array(0..<20_000), chunksize: 1000).value
-        #expect(values == (0..<20_000).map { $0 * $0 })
+        let values = try await pool.mapAsync(TestTasks.square, Array(0..<count), chunksize: chunksize).value
         pool.close()
         try await pool.join()
-        let all = await collector.value
+        return (pool, values, await collector.value)
+    }
+
+    @Test("tiny items are reported in runs, slow ones one by one, and every item exactly once")
+    func coarseRuns() async throws {
+        let (pool, values, all) = try await squaresWithEvents(20_000, chunksize: 1000)
+        #expect(values == (0..<20_000).map { $0 * $0 })
         let runs = all.filter { if case .itemsFinished = $0.kind { true } else { false } }
         let singles = all.filter { if case .itemFinished = $0.kind { true } else { false } }
         var seen = [Int](repeating: 0, count: 20_000)
@@ -199,20 +205,14 @@ struct EventStreamTests {
 
     @Test("a worker of tiny items reports a start only after a long item (or 10 ms without a write), not after every write")
     func fewStartsForTinyItems() async throws {
-        let pool = try TestEnvironment.pool(workers: 2)
-        let events = pool.eventBatches(bufferingLimit: 1 << 20)
-        let collector = Task { var all: [PoolEvent] = []; for await batch in events { all += batch }; return all }
-        let values = try await pool.mapAsync(TestTasks.square, Array(0..<200_000), chunksize: 1).value
+        let (_, values, all) = try await squaresWithEvents(200_000, chunksize: 1)
         #expect(values.count == 200_000)
-        pool.close()
-        try await pool.join()
-        let all = await collector.value
         let starts = all.filter { if case .itemStarted = $0.kind { true } else { false } }.count
         let runs = all.filter { $0.kind.finishedItemCount > 0 }.count
         // Each write of results is a run (runs of one worker join while nothing comes between
-        // them). A start is reported after an item of 0.2 ms or more (a preempted one, here) or
-        // 10 ms without a write: a few. Until a time went back by a write, every write was
-        // followed by one, so there were about as many starts as runs.
+        // them). A start is reported after two items of 0.2 ms or more in a row, one of 5 ms
+        // (preempted ones, here) or 10 ms without a write: a few. Until a time went back by a
+        // write, every write was followed by one, so there were about as many starts as runs.
         #expect(runs >= 20, "\(runs) runs")
         #expect(starts * 10 <= runs + 20, "\(starts) start reports for \(runs) runs of results")
     }
