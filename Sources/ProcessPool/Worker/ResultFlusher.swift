@@ -53,7 +53,10 @@ final class ResultFlusher: @unchecked Sendable {
     /// fast items wait here together, so one stall makes a whole run of them late. At 0.5 ms,
     /// `poolmon-bench measure latency` had p99 over 2 ms in 14 runs of 30; at 150 µs in 12 of
     /// 30, and in 5 of 30 once the watch slept on a timerfd (see ``sleep(until:)``); p50
-    /// 0.6 → 0.3 ms.
+    /// 0.6 → 0.3 ms. It must stay above the worker's own `WorkerLoop.flushInterval` (100 µs),
+    /// or the watch, not the worker, writes every batch of tiny items (tried at 75 µs: p99
+    /// under 1.5 ms a little more often, but the watch's share of `map_chunk1`'s CPU rose by
+    /// a third).
     static let maximumWait: UInt64 = 150_000
     /// The wait while the worker streams tiny items (two wake-ups in a row found it further
     /// along): a watch at ``maximumWait`` would wake about every 150 µs for nothing (the
