@@ -211,10 +211,12 @@ struct EventStreamTests {
         let runs = all.filter { $0.kind.finishedItemCount > 0 }.count
         // Each write of results is a run (runs of one worker join while nothing comes between
         // them). A start is reported after two items of 0.2 ms or more in a row, one of 5 ms
-        // (preempted ones, here) or 10 ms without a write: a few. Until a time went back by a
-        // write, every write was followed by one, so there were about as many starts as runs.
+        // (preempted ones, here) or 10 ms without a write: a few in a quiet run, about one run
+        // in four with the whole suite running in parallel on two CPUs (workers then wait
+        // 10 ms for a CPU). Until a time went back by a write, every write was followed by one:
+        // about nine runs in ten.
         #expect(runs >= 20, "\(runs) runs")
-        #expect(starts * 10 <= runs + 20, "\(starts) start reports for \(runs) runs of results")
+        #expect(starts * 2 <= runs + 20, "\(starts) start reports for \(runs) runs of results")
     }
 
     @Test("a late subscriber's snapshot carries each running job's progress, not just its existence", .timeLimit(.minutes(2)))
