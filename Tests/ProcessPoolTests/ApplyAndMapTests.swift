@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// Checklist 3–10 and 15: apply, map, starmap, chunking, empty input, callbacks, failures.
-@Suite("apply and map")
+@Suite("apply and map", .timeLimit(.minutes(4)))
 struct ApplyAndMapTests {
     @Test("applyAsync returns an async result; apply is applyAsync(...).get()")
     func apply() async throws {

@@ -4,7 +4,7 @@ import ProcessPool
 import Testing
 
 /// Checklist 16 and 17: timeouts, readiness, and what cannot be encoded.
-@Suite("Async results and encoding")
+@Suite("Async results and encoding", .timeLimit(.minutes(4)))
 struct AsyncResultTests {
     @Test("get(timeout:) throws a timeout; wait(timeout:) does not; successful() before ready is an error")
     func timeoutsAndReadiness() throws {

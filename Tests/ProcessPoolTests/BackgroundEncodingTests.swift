@@ -6,7 +6,7 @@ import Testing
 /// Big map inputs are encoded off the caller's thread: the job exists at once, and a job
 /// submitted right after it is not held up by the first one's encoding (issue 13: with three
 /// million items, `product` was submitted only after `sum` had been encoded, about 10 s).
-@Suite("mapAsync of a big input encodes in the background")
+@Suite("mapAsync of a big input encodes in the background", .timeLimit(.minutes(4)))
 struct BackgroundEncodingTests {
     @Test("two big jobs: both submitted before the first's input is all queued; results exact and in order; chunks queue job by job")
     func twoBigJobs() async throws {

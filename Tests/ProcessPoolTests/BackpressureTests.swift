@@ -7,7 +7,7 @@ import Testing
 /// `imap`/`imapUnordered` keep a bounded window: items read from the input and not yet taken by
 /// the consumer. Every assertion is an invariant (reads never exceed consumed + window + the
 /// one item looked ahead), checked at moments the test controls, never a rate or a duration.
-@Suite("Backpressure")
+@Suite("Backpressure", .timeLimit(.minutes(4)))
 struct BackpressureTests {
     @Test("a lazy Sequence is read only as the consumer takes results, and reading stops when the stream is left")
     func lazySequenceWindow() async throws {

@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// Plain `Codable` values travel in ``BinaryEncoder``'s compact form.
-@Suite("Binary Codable")
+@Suite("Binary Codable", .timeLimit(.minutes(4)))
 struct BinaryCodingTests {
     struct Inner: Codable, Equatable {
         var name: String

@@ -6,7 +6,7 @@ import Testing
 
 /// Cancelling the task that awaits a result or iterates a stream cancels that job, and only it:
 /// its queued chunks are dropped, it ends with `CancellationError`, the monitor sees it cancelled.
-@Suite("Cancellation")
+@Suite("Cancellation", .timeLimit(.minutes(4)))
 struct CancellationTests {
     /// A job of six gated items on one worker: item 0 runs (held by `gate`), 1–5 wait in the queue.
     private static func heldItems(_ gate: String) -> [GatedValue] {

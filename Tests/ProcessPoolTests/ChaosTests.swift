@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// Workers SIGKILLed at random while big jobs run: every result correct, exactly once, in order.
-@Suite("Chaos", .serialized)
+@Suite("Chaos", .timeLimit(.minutes(4)), .serialized)
 struct ChaosTests {
     /// SIGKILLs a random worker of `pool` about every 100 ms until stopped, on a thread of its own
     /// (not a task: the test's own tasks may hold every cooperative thread).

@@ -5,7 +5,7 @@ import ProcessPool
 import Testing
 
 /// Checklist 22: a worker killed mid-task never hangs the pool.
-@Suite("Crash recovery")
+@Suite("Crash recovery", .timeLimit(.minutes(4)))
 struct CrashRecoveryTests {
     @Test("a worker killed while holding a run of chunks (one command) gets each unfinished chunk requeued on its own", .timeLimit(.minutes(2)))
     func killedWorkerHoldingRun() async throws {

@@ -5,7 +5,7 @@ import ProcessPool
 import Testing
 
 /// Issue 12: a dead worker's `workerExited` carries its death report (schema 3).
-@Suite("Death reports")
+@Suite("Death reports", .timeLimit(.minutes(4)))
 struct DeathReportTests {
     @Test("a worker SIGKILLed mid-chunk: lifetime, peak RSS from wait4, the item it was on, the chunk requeued", .timeLimit(.minutes(2)))
     func killedWorkerReport() async throws {

@@ -2,7 +2,7 @@ import ProcessPool
 import Testing
 
 /// Reading a log as it grows, and cutting a log into its runs.
-@Suite("Event log decoder")
+@Suite("Event log decoder", .timeLimit(.minutes(4)))
 struct EventLogDecoderTests {
     let events = [
         PoolEvent(time: 1, kind: .poolResized(from: 0, to: 2)),

@@ -4,7 +4,7 @@ import ProcessPool
 import Testing
 
 /// The event stream: what it reports, its JSON Lines form, and bounded buffering.
-@Suite("Events")
+@Suite("Events", .timeLimit(.minutes(4)))
 struct EventStreamTests {
     @Test("a run reports workers, jobs, chunks, items, deliveries and exits, in a consistent order")
     func lifecycleEvents() async throws {
@@ -291,7 +291,7 @@ struct EventStreamTests {
 }
 
 /// Reading recorded logs back for replay.
-@Suite("Event log reader")
+@Suite("Event log reader", .timeLimit(.minutes(4)))
 struct EventLogReaderTests {
     func write(_ text: String) -> String {
         let path = TestEnvironment.temporaryDirectory().appendingPathComponent("log.jsonl").path

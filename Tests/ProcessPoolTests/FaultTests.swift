@@ -5,7 +5,7 @@ import ProcessPool
 import Testing
 
 /// Workers that misbehave, and pools that come and go: nothing hangs, nothing leaks.
-@Suite("Faults")
+@Suite("Faults", .timeLimit(.minutes(4)))
 struct FaultTests {
     @Test("a worker that writes a malformed or oversized frame is killed and replaced; the parent carries on",
           arguments: [0, 1, 2])

@@ -4,7 +4,7 @@ import Testing
 /// A job's arguments kept as the batches they arrived in (`HeldArguments`): any run of items
 /// reads back exactly as if every batch had been copied into one buffer, whether it lies in one
 /// batch (borrowed) or straddles several (joined), and after the delivered items are dropped.
-@Suite("Held arguments")
+@Suite("Held arguments", .timeLimit(.minutes(4)))
 struct HeldArgumentsTests {
     /// Items 0..<n encoded the way a job's input is (a length, then the value), in batches of
     /// the given sizes, and all of them in one batch for comparison.

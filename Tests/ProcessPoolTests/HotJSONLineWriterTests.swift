@@ -3,7 +3,7 @@ import PoolTestSupport
 import Testing
 
 /// The writer of the busiest events' lines (``HotJSONLineWriter``) against the general one.
-@Suite("Event line writer")
+@Suite("Event line writer", .timeLimit(.minutes(4)))
 struct HotJSONLineWriterTests {
     @Test("the busiest events are written byte for byte as the general writer writes them, at any value")
     func sameBytes() {

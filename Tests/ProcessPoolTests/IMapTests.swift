@@ -4,7 +4,7 @@ import ProcessPool
 import Testing
 
 /// Checklist 11–14: imap order and incrementality, timeouts, imap_unordered, failing input.
-@Suite("imap and imapUnordered")
+@Suite("imap and imapUnordered", .timeLimit(.minutes(4)))
 struct IMapTests {
     @Test("imap yields in input order, and the first result comes before the last task ends")
     func imapIncremental() async throws {

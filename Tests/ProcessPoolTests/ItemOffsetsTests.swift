@@ -4,7 +4,7 @@ import Testing
 
 /// Where a batch's encoded items start (`ItemOffsets`): kept as a size while items are uniform,
 /// as an array once they are not, and the same answers either way.
-@Suite("Item offsets")
+@Suite("Item offsets", .timeLimit(.minutes(4)))
 struct ItemOffsetsTests {
     @Test("offsets read back as an array of them would, uniform throughout or not, across removeAll",
           arguments: [0, 1, 5, 300])

@@ -4,7 +4,7 @@ import Testing
 
 /// The fast reader of event lines (``JSONLineScanner``) against what it stands in for: its key
 /// look-up and its reading of times must never differ from JSONDecoder's and `Double(String)`'s.
-@Suite("Event line reader")
+@Suite("Event line reader", .timeLimit(.minutes(4)))
 struct JSONLineScannerTests {
     @Test("no two known keys look alike to the key look-up")
     func keyTags() {

@@ -6,7 +6,7 @@ import Testing
 
 /// The launcher plumbing that needs no daemon: host lists, and workers started over standard
 /// input and output by a plain command (`.command`), here `sh -c`.
-@Suite("Launcher command lines")
+@Suite("Launcher command lines", .timeLimit(.minutes(4)))
 struct LauncherCommandTests {
     @Test("host lists parse with counts, and bad ones are refused with the reason")
     func hostLists() throws {

@@ -8,7 +8,7 @@ import Testing
 /// What a real program depending on the library needs beyond Python's semantics: waiting without
 /// blocking the cooperative pool, its own error types back, per-item outcomes, and misuse
 /// reported at once in words that say what to do.
-@Suite("Library contract")
+@Suite("Library contract", .timeLimit(.minutes(4)))
 struct LibraryContractTests {
     private static func pool(workers: Int = 2) throws -> ProcessPool {
         try TestEnvironment.pool(workers: workers) { $0.registry = TestTasks.registry }

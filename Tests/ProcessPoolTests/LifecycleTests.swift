@@ -5,7 +5,7 @@ import ProcessPool
 import Testing
 
 /// Checklist 18 and 19, the scoped pool, and cleanup: no orphans, no leaked descriptors.
-@Suite("Life cycle")
+@Suite("Life cycle", .timeLimit(.minutes(4)))
 struct LifecycleTests {
     @Test("after close(), submitting is an error, queued work finishes, and join() returns")
     func closeThenJoin() async throws {

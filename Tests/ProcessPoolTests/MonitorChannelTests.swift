@@ -6,7 +6,7 @@ import ProcessPool
 import Testing
 
 /// The pool's end of the monitor channel, with a real socket and a monitor played by the test.
-@Suite("Monitor channel", .serialized)
+@Suite("Monitor channel", .timeLimit(.minutes(4)), .serialized)
 struct MonitorChannelTests {
     /// A monitor's end of one connection: reads JSON lines with a deadline, writes commands.
     final class MonitorEnd {

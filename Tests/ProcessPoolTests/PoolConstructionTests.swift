@@ -4,7 +4,7 @@ import ProcessPool
 import Testing
 
 /// Checklist 1 and 2: worker count, maxTasksPerChild, initializer.
-@Suite("Pool construction")
+@Suite("Pool construction", .timeLimit(.minutes(4)))
 struct PoolConstructionTests {
     @Test("the default worker count is the usable CPU count, each worker its own process")
     func defaultWorkerCount() async throws {

@@ -5,7 +5,7 @@ import Testing
 /// A job's result table (`ResultTable`): whatever order, sizes and growth its results come in,
 /// each item reads back exactly what was recorded for it, in the dense layout of small
 /// same-sized results or after leaving it.
-@Suite("Result table")
+@Suite("Result table", .timeLimit(.minutes(4)))
 struct ResultTableTests {
     /// The bytes of item `index`'s result, `length` long (different for every item).
     private static func result(_ index: Int, length: Int) -> [UInt8] {

@@ -7,7 +7,7 @@ import Testing
 
 /// Workers started through ssh, against an sshd of the test's own on a loopback port (started and
 /// stopped by each test, in a temporary directory).
-@Suite("ssh launcher", .serialized,
+@Suite("ssh launcher", .timeLimit(.minutes(4)), .serialized,
        .enabled(if: LoopbackSSHD.shouldRun, "skipped: \(LoopbackSSHD.unavailableReason ?? "") (under CI=true this fails instead)"))
 struct SSHLauncherTests {
     static func launcher(_ sshd: LoopbackSSHD, hosts: [RemoteHost] = [RemoteHost("127.0.0.1", workers: 2)]) -> WorkerLauncher {

@@ -2,7 +2,7 @@ import ProcessPool
 import Testing
 
 /// The binary wire encoding of the hot types.
-@Suite("Wire encoding")
+@Suite("Wire encoding", .timeLimit(.minutes(4)))
 struct WireCodableTests {
     func roundTrip<T: WireCodable & Equatable>(_ value: T) throws -> T {
         var writer = WireWriter()

@@ -3,7 +3,7 @@ import Testing
 
 /// `workerStarted` with the host of a worker started through ssh or srun: written, read back,
 /// absent in older logs, and checked like every other field of an untrusted log.
-@Suite("workerStarted host in the event log")
+@Suite("workerStarted host in the event log", .timeLimit(.minutes(4)))
 struct WorkerHostEventTests {
     @Test("a host survives the round trip; a line without one reads as a local worker")
     func roundTrip() throws {

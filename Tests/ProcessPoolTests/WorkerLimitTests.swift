@@ -7,7 +7,7 @@ import Testing
 
 /// A pool that cannot start more workers (descriptors or processes run out) keeps the workers it
 /// has, says why, and finishes its jobs; kills the caller asks for are not held against items.
-@Suite("Worker limits and requested kills")
+@Suite("Worker limits and requested kills", .timeLimit(.minutes(4)))
 struct WorkerLimitTests {
     @Test("past the descriptor limit the pool stays at the size it has, says why, and the job completes")
     func growPastDescriptorLimit() throws {

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 /// Checklist 20 and 21, and live resizing.
-@Suite("Workers")
+@Suite("Workers", .timeLimit(.minutes(4)))
 struct WorkerManagementTests {
     @Test("with maxTasksPerChild, worker PIDs rotate and results stay correct")
     func maxTasksPerChild() async throws {

@@ -7,7 +7,7 @@ import Testing
 
 /// Issue 11, point 5: a crash's error carries the signal and the worker's last words, and crashed
 /// workers' backtraces no longer flood the program's standard error.
-@Suite("Worker standard error")
+@Suite("Worker standard error", .timeLimit(.minutes(4)))
 struct WorkerStderrTests {
     @Test("a fatalError's crash: the error has the signal and the message, and so does the workerExited event",
           .timeLimit(.minutes(2)), arguments: [false, true])
