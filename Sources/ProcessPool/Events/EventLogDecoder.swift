@@ -72,15 +72,10 @@ public struct EventLogDecoder: Sendable {
     private static func decodeLine(_ line: some Collection<UInt8>, number: Int, into events: inout [PoolEvent]) throws(EventLogError) {
         if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") }) { return }
         do {
-            // From the bytes when they lie in one buffer (the busiest events make no String).
-            if let event = try line.withContiguousStorageIfAvailable({ try PoolEvent(jsonLineUTF8: $0) }) {
-                events.append(event)
-                return
-            }
-            guard let text = String(validating: line, as: UTF8.self) else {
-                throw EventLogError(line: number, message: "not UTF-8 text")
-            }
-            events.append(try PoolEvent(jsonLine: text))
+            // From the bytes (the busiest events make no String); a line not in one buffer is
+            // copied into one first.
+            let read = { (bytes: UnsafeBufferPointer<UInt8>) in try PoolEvent(jsonLineUTF8: bytes) }
+            events.append(try line.withContiguousStorageIfAvailable(read) ?? Array(line).withUnsafeBufferPointer(read))
         } catch var error as EventLogError {
             error.line = number
             throw error

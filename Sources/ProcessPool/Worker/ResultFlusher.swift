@@ -133,6 +133,10 @@ final class ResultFlusher: @unchecked Sendable {
         // result is newer, or it was between items): it is streaming tiny items, and the watch
         // looks less often.
         var movedOn = 0
+        /// Counts a wake-up that found the state changed since `current`, or starts again.
+        func lookedAgain(since current: UInt64) {
+            movedOn = state.load(ordering: .relaxed) != current ? movedOn &+ 1 : 0
+        }
         while true {
             let current = state.load(ordering: .acquiring)
             guard current > Self.written else {
@@ -147,7 +151,7 @@ final class ResultFlusher: @unchecked Sendable {
                     // Between two tiny items the worker has nothing armed for a moment; if it
                     // is still idle now, it waits for work (or runs an item with nothing
                     // waiting), and the watch looks often again.
-                    movedOn = state.load(ordering: .relaxed) != current ? movedOn &+ 1 : 0
+                    lookedAgain(since: current)
                 }
                 continue
             }
@@ -156,7 +160,7 @@ final class ResultFlusher: @unchecked Sendable {
             if MonotonicClock.nanoseconds() < deadline {
                 // Then look again: the worker may have disarmed, or armed a newer buffer.
                 sleep(until: deadline)
-                movedOn = state.load(ordering: .relaxed) != current ? movedOn &+ 1 : 0
+                lookedAgain(since: current)
                 continue
             }
             movedOn = 0
