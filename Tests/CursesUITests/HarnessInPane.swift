@@ -35,7 +35,23 @@ struct HarnessInPane {
             + "echo SANE=$([ \"$s\" = \"$(stty -g)\" ] && echo yes || echo no)"
         try session.type(command)
         if waitForScreen {
-            try await session.waitFor("harness \(width)x\(height)")
+            try await waitForFrame("harness \(width)x\(height)") { $0.contains("harness \(width)x\(height)") }
+        }
+    }
+
+    /// The harness's footer, the last line ncurses draws in a frame.
+    static let footer = "q quit  ctrl-l redraw"
+
+    /// Polls until a whole frame on the pane satisfies `condition`.
+    ///
+    /// A full repaint (the first frame, a resize, Ctrl-L) clears the screen and draws it top to
+    /// bottom, and tmux can be read halfway through: the top lines new, the rest still blank. The
+    /// footer is drawn last, so a screen that has it (and satisfies `condition`) is a whole frame.
+    /// - Returns: that screen.
+    @discardableResult
+    func waitForFrame(_ what: String, _ condition: @escaping (String) -> Bool) async throws -> String {
+        try await session.waitUntil("a whole frame with \(what)") { screen in
+            condition(screen) && screen.contains(Self.footer)
         }
     }
 

@@ -79,11 +79,11 @@ struct HarnessInTmuxTests {
             let harness = try HarnessInPane(session: session)
             try await harness.start()
             try session.resize(width: 40, height: 10)
-            let small = try await session.waitFor("harness 40x10")
+            let small = try await harness.waitForFrame("harness 40x10") { $0.contains("harness 40x10") }
             #expect(small.contains("last key: resize"))
             #expect(small.contains("┌"))
             try session.resize(width: 100, height: 30)
-            let large = try await session.waitFor("harness 100x30")
+            let large = try await harness.waitForFrame("harness 100x30") { $0.contains("harness 100x30") }
             #expect(large.contains("blocks █▁▂▃▄▅▆▇"))
             #expect(!large.contains("harness 40x10"))
 
@@ -106,7 +106,7 @@ struct HarnessInTmuxTests {
             try await session.waitFor("GARBAGE-XYZ")
 
             try session.press("C-l")
-            let screen = try await session.waitUntil("Ctrl-L to repaint without the garbage") { screen in
+            let screen = try await harness.waitForFrame("the last key Ctrl-L and no garbage") { screen in
                 screen.contains(#"last key: control("l")"#) && !screen.contains("GARBAGE")
             }
             #expect(screen.contains("harness 100x30"))

@@ -175,9 +175,11 @@ struct MonitorTmuxTests {
             try launch(session, "--workers 2 --delay 0.5", scratch: scratch)
             try await session.waitFor("completion order")
             try session.resize(width: 40, height: 10)
-            try await session.waitFor("too small")
-            let small = try session.capture()
-            #expect(small.contains("40×10") || small.contains("40x10"))
+            // One condition, not a wait and then a second look: a resize repaints the whole
+            // screen, and a capture can land halfway through it.
+            try await session.waitUntil("the too-small screen naming 40×10") { small in
+                small.contains("too small") && (small.contains("40×10") || small.contains("40x10"))
+            }
             try session.resize(width: 100, height: 30)
             try await session.waitFor("completion order")
             try await expectQuitCleanly(session, scratch: scratch)
