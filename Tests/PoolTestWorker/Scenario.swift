@@ -112,6 +112,9 @@ enum Scenario {
             try pool.resize(workers: 40)
             let deadline = Date().addingTimeInterval(60)
             while faults.withLock({ $0.isEmpty }) && Date() < deadline { usleep(10_000) }
+            // The last workers it started may not have said ready yet (a loaded machine): wait
+            // for them. A count that includes workers it never got stays unequal.
+            while pool.workerPIDs.count != pool.workerCount && Date() < deadline { usleep(10_000) }
             print("WORKERS \(pool.workerCount) \(pool.workerPIDs.count)")
             rename(closedGate, gate)
             let values = try result.get(timeout: .seconds(60))
