@@ -111,25 +111,4 @@ struct EventLineBytesTests {
             #expect(event.jsonLine == line)
         }
     }
-
-    @Test("a line longer than the writer's stack buffer comes out whole, in order")
-    func longerThanTheStagingBuffer() {
-        // 40 numbers of 20 characters, then strings and arrays between numbers: the buffer
-        // (256 bytes) fills and is sent many times over.
-        let text = JSONLineWriter.text { line in
-            for _ in 0..<40 { line.field("n", Int.min) }
-            line.field("s", "a \"b\"")
-            line.array("xs") { array in
-                for i in 0..<30 { array.objectElement { $0.field("i", i); $0.time("t", UInt64(i) * 1_000_000_001) } }
-                array.element("end")
-            }
-            line.field("kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", true)  // longer than any key of ours: written around the buffer
-        }
-        let numbers = Array(repeating: #""n":-9223372036854775808"#, count: 40).joined(separator: ",")
-        let objects = (0..<30).map { i in
-            let t = UInt64(i) * 1_000_000_001
-            return #"{"i":\#(i),"t":\#(t / 1_000_000_000).\#(String(t % 1_000_000_000).leftPadded(to: 9))}"#
-        }.joined(separator: ",")
-        #expect(text == "{" + numbers + #","s":"a \"b\"","xs":["# + objects + #","end"],"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk":true}"#)
-    }
 }

@@ -48,31 +48,36 @@ extension PoolEvent {
     /// Appends ``jsonLine``'s UTF-8 bytes (no newline) to `bytes`: what the monitor link and the
     /// event log write, without a `String` per event.
     func appendJSONLine(to bytes: inout [UInt8]) {
-        JSONLineWriter.append(to: &bytes) { line in writeFields(to: &line) }
+        if HotJSONLineWriter.append(self, to: &bytes) { return }
+        appendGeneralJSONLine(to: &bytes)
     }
 
-    private func writeFields(to line: inout JSONLineWriter) {
+    /// ``appendJSONLine(to:)`` for every event, without the fast writer of the busiest ones.
+    func appendGeneralJSONLine(to bytes: inout [UInt8]) {
+        var line = JSONLineWriter(appendingTo: bytes)
+        bytes = []  // `line` holds the only reference while it writes: appends stay in place
+        defer { bytes = line.finish() }
         line.field("v", Self.jsonSchemaVersion)
         line.time("t", time)
         switch kind {
         case .poolCreated(let pool, let pid, let workers):
-            line.field("event", plain: "poolCreated"); line.field("pool", pool); line.field("pid", pid); line.field("workers", workers)
+            line.field("event", "poolCreated"); line.field("pool", pool); line.field("pid", pid); line.field("workers", workers)
         case .itemsFinished(let job, let start, let count, let pid, let nanoseconds):
-            line.field("event", plain: "itemsFinished"); line.field("job", job); line.field("start", start)
+            line.field("event", "itemsFinished"); line.field("job", job); line.field("start", start)
             line.field("count", count); line.field("pid", pid); line.field("ns", nanoseconds)
         case .jobProgress(let job, let finished, let failed, let delivered, let chunksDone):
-            line.field("event", plain: "jobProgress"); line.field("job", job); line.field("finished", finished)
+            line.field("event", "jobProgress"); line.field("job", job); line.field("finished", finished)
             line.field("failed", failed); line.field("delivered", delivered); line.field("chunks_done", chunksDone)
         case .settingsChanged(let chunksize):
-            line.field("event", plain: "settingsChanged")
+            line.field("event", "settingsChanged")
             if let chunksize { line.field("chunksize", chunksize) }
         case .workerStarted(let slot, let pid, let host):
-            line.field("event", plain: "workerStarted"); line.field("slot", slot); line.field("pid", pid)
+            line.field("event", "workerStarted"); line.field("slot", slot); line.field("pid", pid)
             if let host { line.field("host", host) }
         case .workerReady(let slot, let pid):
-            line.field("event", plain: "workerReady"); line.field("slot", slot); line.field("pid", pid)
+            line.field("event", "workerReady"); line.field("slot", slot); line.field("pid", pid)
         case .workerExited(let slot, let pid, let termination, let reason, let details):
-            line.field("event", plain: "workerExited"); line.field("slot", slot); line.field("pid", pid)
+            line.field("event", "workerExited"); line.field("slot", slot); line.field("pid", pid)
             switch termination {
             case .exited(let code): line.field("exit", code)
             case .signaled(let signal): line.field("signal", signal)
@@ -80,53 +85,53 @@ extension PoolEvent {
             line.field("reason", reason.rawValue)
             if let details { line.details(details) }
         case .jobSubmitted(let job):
-            line.field("event", plain: "jobSubmitted"); line.field("job", job.id); line.field("label", job.label)
+            line.field("event", "jobSubmitted"); line.field("job", job.id); line.field("label", job.label)
             line.field("function", job.function); line.field("items", job.itemCount)
             line.field("chunksize", job.chunksize); line.field("auto", job.chunksizeIsAutomatic)
             line.field("mode", job.mode.rawValue)
         case .chunksQueued(let job, let firstChunk, let chunks, let start, let count, let queue):
-            line.field("event", plain: "chunksQueued"); line.field("job", job); line.field("chunk", firstChunk)
+            line.field("event", "chunksQueued"); line.field("job", job); line.field("chunk", firstChunk)
             line.field("chunks", chunks); line.field("start", start); line.field("count", count); line.queue(queue)
         case .chunksRecut(let job, let chunksize, let firstChunk, let chunks, let start, let count, let queue):
-            line.field("event", plain: "chunksRecut"); line.field("job", job); line.field("chunksize", chunksize)
+            line.field("event", "chunksRecut"); line.field("job", job); line.field("chunksize", chunksize)
             line.field("chunk", firstChunk); line.field("chunks", chunks); line.field("start", start)
             line.field("count", count); line.queue(queue)
         case .chunkRequeued(let job, let chunk, let start, let count, let queue):
-            line.field("event", plain: "chunkRequeued"); line.field("job", job); line.field("chunk", chunk)
+            line.field("event", "chunkRequeued"); line.field("job", job); line.field("chunk", chunk)
             line.field("start", start); line.field("count", count); line.queue(queue)
         case .chunkDispatched(let job, let chunk, let start, let count, let pid, let queue):
-            line.field("event", plain: "chunkDispatched"); line.field("job", job); line.field("chunk", chunk)
+            line.field("event", "chunkDispatched"); line.field("job", job); line.field("chunk", chunk)
             line.field("start", start); line.field("count", count); line.field("pid", pid); line.queue(queue)
         case .chunksDispatched(let job, let firstChunk, let chunks, let start, let count, let pid, let queue):
-            line.field("event", plain: "chunksDispatched"); line.field("job", job); line.field("chunk", firstChunk)
+            line.field("event", "chunksDispatched"); line.field("job", job); line.field("chunk", firstChunk)
             line.field("chunks", chunks); line.field("start", start); line.field("count", count); line.field("pid", pid)
             line.queue(queue)
         case .itemStarted(let job, let index, let pid):
-            line.field("event", plain: "itemStarted"); line.field("job", job); line.field("index", index); line.field("pid", pid)
+            line.field("event", "itemStarted"); line.field("job", job); line.field("index", index); line.field("pid", pid)
         case .itemFinished(let job, let index, let pid, let error, let nanoseconds):
-            line.field("event", plain: "itemFinished"); line.field("job", job); line.field("index", index)
+            line.field("event", "itemFinished"); line.field("job", job); line.field("index", index)
             line.field("pid", pid); line.field("ns", nanoseconds)
             if let error { line.field("error", error) }
         case .itemRetried(let job, let index, let attempt, let deadPID):
-            line.field("event", plain: "itemRetried"); line.field("job", job); line.field("index", index)
+            line.field("event", "itemRetried"); line.field("job", job); line.field("index", index)
             line.field("attempt", attempt); line.field("dead_pid", deadPID)
         case .resultsDelivered(let job, let start, let count):
-            line.field("event", plain: "resultsDelivered"); line.field("job", job); line.field("start", start); line.field("count", count)
+            line.field("event", "resultsDelivered"); line.field("job", job); line.field("start", start); line.field("count", count)
         case .jobCompleted(let job, let error):
-            line.field("event", plain: "jobCompleted"); line.field("job", job)
+            line.field("event", "jobCompleted"); line.field("job", job)
             if let error { line.field("error", error) }
         case .jobCancelled(let job):
-            line.field("event", plain: "jobCancelled"); line.field("job", job)
+            line.field("event", "jobCancelled"); line.field("job", job)
         case .poolResized(let from, let to):
-            line.field("event", plain: "poolResized"); line.field("from", from); line.field("to", to)
+            line.field("event", "poolResized"); line.field("from", from); line.field("to", to)
         case .poolStateChanged(let state):
-            line.field("event", plain: "poolState"); line.field("state", state.rawValue)
+            line.field("event", "poolState"); line.field("state", state.rawValue)
         case .workerOutput(let pid, let text):
-            line.field("event", plain: "workerOutput"); line.field("pid", pid); line.field("line", text)
+            line.field("event", "workerOutput"); line.field("pid", pid); line.field("line", text)
         case .workerFault(let pid, let message):
-            line.field("event", plain: "workerFault"); line.field("pid", pid); line.field("message", message)
+            line.field("event", "workerFault"); line.field("pid", pid); line.field("message", message)
         case .eventsDropped(let count):
-            line.field("event", plain: "eventsDropped"); line.field("count", count)
+            line.field("event", "eventsDropped"); line.field("count", count)
         }
     }
 
@@ -407,8 +412,57 @@ public struct EventLogError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String { "line \(line): \(message)" }
 }
 
-/// The parts of event lines that several events share.
-extension JSONLineWriter {
+/// Builds one JSON object with fields in a fixed order, as UTF-8 bytes, without `JSONEncoder`'s
+/// per-line cost (and without a `String` per field).
+struct JSONLineWriter {
+    private var bytes: [UInt8]
+    private var first = true
+
+    /// Starts an object at the end of `existing`.
+    init(appendingTo existing: [UInt8] = []) {
+        bytes = existing
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    private mutating func key(_ key: StaticString) {
+        if first { first = false } else { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    mutating func field(_ name: StaticString, _ value: some BinaryInteger) {
+        key(name)
+        appendDecimal(value)
+    }
+
+    mutating func field(_ name: StaticString, _ value: Bool) {
+        key(name)
+        bytes.append(contentsOf: value ? Array("true".utf8) : Array("false".utf8))
+    }
+
+    mutating func field(_ name: StaticString, _ value: String) {
+        key(name)
+        Self.appendQuoted(value, to: &bytes)
+    }
+
+    /// Nanoseconds as seconds with nine decimals (`12.000345678`), exact.
+    mutating func time(_ name: StaticString, _ nanoseconds: UInt64) {
+        key(name)
+        appendDecimal(nanoseconds / 1_000_000_000)
+        bytes.append(UInt8(ascii: "."))
+        var fraction = nanoseconds % 1_000_000_000
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            for position in stride(from: 8, through: 0, by: -1) {
+                raw[position] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                fraction /= 10
+            }
+            bytes.append(contentsOf: raw)
+        }
+    }
+
     /// A worker's death report: the schema 3 fields of `workerExited`.
     mutating func details(_ details: WorkerExitDetails) {
         field("lifetime_ns", details.lifetime)
@@ -419,25 +473,102 @@ extension JSONLineWriter {
             field("item_index", index)
         }
         if !details.lastOutput.isEmpty {
-            array("output") { array in
-                for line in details.lastOutput { array.element(line) }
+            key("output")
+            bytes.append(UInt8(ascii: "["))
+            for (position, line) in details.lastOutput.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                Self.appendQuoted(line, to: &bytes)
             }
+            bytes.append(UInt8(ascii: "]"))
         }
         if !details.requeued.isEmpty {
-            array("requeued") { array in
-                for chunk in details.requeued {
-                    array.objectElement { object in
-                        object.field("job", chunk.job); object.field("chunk", chunk.chunk)
-                        object.field("start", chunk.start); object.field("count", chunk.count)
-                    }
-                }
+            key("requeued")
+            bytes.append(UInt8(ascii: "["))
+            for (position, chunk) in details.requeued.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                var object = JSONLineWriter()
+                object.field("job", chunk.job); object.field("chunk", chunk.chunk)
+                object.field("start", chunk.start); object.field("count", chunk.count)
+                bytes.append(contentsOf: object.finish())
             }
+            bytes.append(UInt8(ascii: "]"))
         }
     }
 
     mutating func queue(_ depth: QueueDepth) {
         field("queued_chunks", depth.chunks)
         field("queued_items", depth.items)
+    }
+
+    /// The object closed, after whatever the writer started from.
+    mutating func finish() -> [UInt8] {
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+
+    private mutating func appendDecimal(_ value: some BinaryInteger) {
+        if let small = Int64(exactly: value) {
+            if small < 0 {
+                bytes.append(UInt8(ascii: "-"))
+                appendUnsigned(small.magnitude)
+            } else {
+                appendUnsigned(UInt64(small))
+            }
+        } else if let large = UInt64(exactly: value) {
+            appendUnsigned(large)
+        } else {
+            bytes.append(contentsOf: Array("\(value)".utf8))
+        }
+    }
+
+    private mutating func appendUnsigned(_ value: UInt64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var position = raw.count
+            repeat {
+                position -= 1
+                raw[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: UnsafeMutableRawBufferPointer(rebasing: raw[position...]))
+        }
+    }
+
+    /// The object closed, as text.
+    mutating func finishedText() -> String { String(decoding: finish(), as: UTF8.self) }
+
+    static func quote(_ value: String) -> String {
+        var out: [UInt8] = []
+        appendQuoted(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendQuoted(_ value: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var copy = value
+        copy.withUTF8 { utf8 in
+            var plainStart = 0
+            for index in 0..<utf8.count {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<index]))
+                plainStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+                case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                            hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<utf8.count]))
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -22,17 +22,17 @@ public struct ChannelCommand: Sendable, Equatable {
 
     /// This command as one JSON line (no newline).
     public var line: String {
-        JSONLineWriter.text { line in
-            switch action {
-            case .resize(let workers):
-                line.field("command", "resize"); line.field("id", id); line.field("workers", workers)
-            case .signal(let pid, let signal):
-                line.field("command", "signal"); line.field("id", id); line.field("pid", pid); line.field("signal", signal)
-            case .chunksize(let size):
-                line.field("command", "chunksize"); line.field("id", id)
-                if let size { line.field("chunksize", size) }
-            }
+        var line = JSONLineWriter()
+        switch action {
+        case .resize(let workers):
+            line.field("command", "resize"); line.field("id", id); line.field("workers", workers)
+        case .signal(let pid, let signal):
+            line.field("command", "signal"); line.field("id", id); line.field("pid", pid); line.field("signal", signal)
+        case .chunksize(let size):
+            line.field("command", "chunksize"); line.field("id", id)
+            if let size { line.field("chunksize", size) }
         }
+        return line.finishedText()
     }
 
     /// Reads one line written by ``line``.

@@ -17,21 +17,21 @@ public enum ChannelMessage: Sendable, Equatable {
         case .event(let event):
             return event.jsonLine
         case .hello(let hello):
-            return JSONLineWriter.text { line in
-                line.field("channel", "hello"); line.field("protocol", hello.protocolVersion)
-                line.field("schema", hello.schemaVersion); line.field("pid", hello.pid); line.field("pool", hello.pool)
-                line.field("program", hello.program); line.field("workers", hello.workers)
-                line.field("jobs_running", hello.jobsRunning); line.field("engine", hello.engine)
-            }
+            var line = JSONLineWriter()
+            line.field("channel", "hello"); line.field("protocol", hello.protocolVersion)
+            line.field("schema", hello.schemaVersion); line.field("pid", hello.pid); line.field("pool", hello.pool)
+            line.field("program", hello.program); line.field("workers", hello.workers)
+            line.field("jobs_running", hello.jobsRunning); line.field("engine", hello.engine)
+            return line.finishedText()
         case .reply(let reply):
-            return JSONLineWriter.text { line in
-                line.field("channel", "reply"); line.field("id", reply.id); line.field("ok", reply.accepted)
-                if let message = reply.message { line.field("message", message) }
-            }
+            var line = JSONLineWriter()
+            line.field("channel", "reply"); line.field("id", reply.id); line.field("ok", reply.accepted)
+            if let message = reply.message { line.field("message", message) }
+            return line.finishedText()
         case .refused(let why):
-            return JSONLineWriter.text { line in
-                line.field("channel", "refused"); line.field("message", why)
-            }
+            var line = JSONLineWriter()
+            line.field("channel", "refused"); line.field("message", why)
+            return line.finishedText()
         }
     }
 
