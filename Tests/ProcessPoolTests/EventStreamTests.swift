@@ -70,32 +70,8 @@ struct EventStreamTests {
 
     @Test("every event survives a JSON Lines round trip")
     func jsonRoundTrip() throws {
-        let job = JobDescriptor(id: 3, label: "sum \"quoted\"\n", function: "sum", itemCount: 10, chunksize: 2,
-                                chunksizeIsAutomatic: true, mode: .imapUnordered)
-        let queue = QueueDepth(chunks: 4, items: 9)
-        let kinds: [PoolEvent.Kind] = [
-            .workerStarted(slot: 1, pid: 42), .workerReady(slot: 1, pid: 42),
-            .workerExited(slot: 1, pid: 42, termination: .signaled(signal: 9), reason: .crashed),
-            .workerExited(slot: 0, pid: 41, termination: .exited(code: 0), reason: .poolClosed),
-            .jobSubmitted(job),
-            .chunksQueued(job: 3, firstChunk: 0, chunks: 5, start: 0, count: 10, queue: queue),
-            .chunkRequeued(job: 3, chunk: 2, start: 5, count: 1, queue: queue),
-            .chunkDispatched(job: 3, chunk: 0, start: 0, count: 2, pid: 42, queue: queue),
-            .chunksDispatched(job: 3, firstChunk: 1, chunks: 3, start: 2, count: 5, pid: 42, queue: queue),
-            .itemStarted(job: 3, index: 1, pid: 42),
-            .itemFinished(job: 3, index: 1, pid: 42, error: nil, nanoseconds: 1_000_000_123),
-            .itemFinished(job: 3, index: 2, pid: 42, error: "boom \u{1}", nanoseconds: 5),
-            .itemRetried(job: 3, index: 2, attempt: 2, deadPID: 40),
-            .resultsDelivered(job: 3, start: 0, count: 4), .jobCompleted(job: 3, error: nil),
-            .jobCompleted(job: 4, error: "failed"), .poolResized(from: 2, to: 3),
-            .poolStateChanged(.closed), .workerOutput(pid: 42, line: "Worker 42 is processing sum(1,11)"),
-            .workerFault(pid: 0, message: "bad"), .eventsDropped(count: 17),
-            .poolCreated(pool: 2, pid: 4242, workers: 3),
-            .itemsFinished(job: 3, start: 4, count: 512, pid: 42, nanoseconds: 98_765),
-            .jobProgress(job: 3, finished: 7, failed: 1, delivered: 4, chunksDone: 3),
-            .settingsChanged(chunksize: 8), .settingsChanged(chunksize: nil),
-            .jobCancelled(job: 6),
-        ]
+        // Every kind (the list whose bytes EventLineBytesTests pins), at other times.
+        let kinds = EventLineBytesTests.kinds
         for (i, kind) in kinds.enumerated() {
             let event = PoolEvent(time: UInt64(i) * 1_234_567_891 + 7, kind: kind)
             let line = event.jsonLine
