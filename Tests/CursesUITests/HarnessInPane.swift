@@ -49,7 +49,7 @@ struct HarnessInPane {
     /// footer is drawn last, so a screen that has it (and satisfies `condition`) is a whole frame.
     /// - Returns: that screen.
     @discardableResult
-    func waitForFrame(_ what: String, _ condition: @escaping (String) -> Bool) async throws -> String {
+    func waitForFrame(_ what: String, _ condition: (String) -> Bool) async throws -> String {
         try await session.waitUntil("a whole frame with \(what)") { screen in
             condition(screen) && screen.contains(Self.footer)
         }
