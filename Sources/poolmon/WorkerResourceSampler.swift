@@ -49,7 +49,7 @@ struct WorkerResourceSampler {
     }
 
     /// A small file read whole (at most 4 KiB: a stat line is far shorter), or nil.
-    private static func read(_ path: String) -> String? {
+    static func read(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -367,8 +367,11 @@ final class PoolCore: @unchecked Sendable {
             return
         }
         worker.requestedSignals.insert(signal)
-        if cshim_pidfd_send_signal(worker.pidfd, signal) != 0 && errno != ESRCH {
-            // ESRCH: it has exited and waits to be reaped; nothing more to do.
+        // ESRCH: it has exited and waits to be reaped; nothing more to do. Another failure of
+        // the pidfd falls back to the PID, as `terminate` does: safe here, on the IO thread,
+        // which alone reaps workers, so the PID is still this unreaped child's.
+        if cshim_pidfd_send_signal(worker.pidfd, signal) != 0 && errno != ESRCH
+            && kill(worker.localPID, signal) != 0 && errno != ESRCH {
             reply.report(PoolError(.invalidArgument, "cannot signal worker \(pid): \(errnoDescription())"))
             return
         }
