@@ -73,30 +73,34 @@ final class LiveRunSource: MonitorSource {
         guard let pool = state.withLock({ $0.pool }) else { return }
         let pids = pool.workerPIDs
         for pid in pids { try? pool.signalWorker(pid: pid, signal: signal) }
-        if signal == SIGSTOP { confirmStopped(pids, of: pool) }
+        if signal == SIGSTOP || signal == SIGCONT { confirm(signal, reached: pids, of: pool) }
     }
 
-    /// Ctrl-Z: waits (at most a second) until every worker shows as stopped in `/proc`, sending
-    /// SIGSTOP again every 50 ms to any that does not, before the monitor stops itself.
+    /// Ctrl-Z and `fg`: waits (at most a second) until every worker shows as stopped (SIGSTOP)
+    /// or running again (SIGCONT) in `/proc`, sending the signal again every 50 ms to any that
+    /// does not, before the monitor stops itself or goes on.
     ///
     /// Why: in a few of many runs (CI, sessions 4, 8 and 9) one of two workers was still
     /// running 20 s after the monitor stopped, the other stopped. The cause was not found (the
     /// signal goes through the worker's pidfd, on the IO thread, with a reply); a worker left
-    /// running under a stopped monitor is what a user must never see, so the stop is checked
-    /// rather than assumed. A worker that exits meanwhile is done with.
-    private func confirmStopped(_ pids: [Int32], of pool: ProcessPool) {
+    /// running under a stopped monitor, or stopped under a running one, is what a user must
+    /// never see, so the signal's effect is checked rather than assumed. A worker that exits
+    /// meanwhile is done with.
+    private func confirm(_ signal: Int32, reached pids: [Int32], of pool: ProcessPool) {
         let deadline = EventClock.now() &+ 1_000_000_000
         var waiting = pids
         while !waiting.isEmpty {
             waiting.removeAll { pid in
                 guard let text = WorkerResourceSampler.read("/proc/\(pid)/stat"),
-                      let stat = WorkerResourceSampler.parseStat(text) else { return true }
-                return stat.state == "T" || stat.state == "t" || stat.state == "Z" || stat.state == "X"
+                      let state = WorkerResourceSampler.parseStat(text)?.state,
+                      state != "Z" && state != "X" else { return true }
+                let stopped = state == "T" || state == "t"
+                return signal == SIGSTOP ? stopped : !stopped
             }
             guard !waiting.isEmpty, EventClock.now() < deadline else { return }
             var pause = timespec(tv_sec: 0, tv_nsec: 50_000_000)
             nanosleep(&pause, nil)
-            for pid in waiting { try? pool.signalWorker(pid: pid, signal: SIGSTOP) }
+            for pid in waiting { try? pool.signalWorker(pid: pid, signal: signal) }
         }
     }
 
