@@ -91,11 +91,8 @@ final class LiveRunSource: MonitorSource {
         var waiting = pids
         while !waiting.isEmpty {
             waiting.removeAll { pid in
-                guard let text = WorkerResourceSampler.read("/proc/\(pid)/stat"),
-                      let state = WorkerResourceSampler.parseStat(text)?.state,
-                      state != "Z" && state != "X" else { return true }
-                let stopped = state == "T" || state == "t"
-                return signal == SIGSTOP ? stopped : !stopped
+                guard let state = WorkerResourceSampler.state(of: pid), state != "Z" && state != "X" else { return true }
+                return WorkerResourceSampler.isStopped(state) == (signal == SIGSTOP)
             }
             guard !waiting.isEmpty, EventClock.now() < deadline else { return }
             var pause = timespec(tv_sec: 0, tv_nsec: 50_000_000)

@@ -29,7 +29,7 @@ struct WorkerResourceSampler {
             }
             next[pid] = (stat.ticks, now)
             samples.append(ResourceTable.Sample(pid: pid, cpuPercent: cpu, residentBytes: stat.residentPages * Self.pageSize,
-                                                stopped: stat.state == "T" || stat.state == "t"))
+                                                stopped: Self.isStopped(stat.state)))
         }
         previous = next
         return samples
@@ -48,8 +48,19 @@ struct WorkerResourceSampler {
         return (state, overflow ? .max : ticks, max(0, rss))
     }
 
+    /// A process's state letter from `/proc/PID/stat` (`R`, `S`, `T`, `Z`, …); nil once it is
+    /// gone or unreadable.
+    static func state(of pid: Int32) -> Character? {
+        read("/proc/\(pid)/stat").flatMap(parseStat)?.state
+    }
+
+    /// Whether a state letter is a stop: `T` (a stop signal) or `t` (a tracer's).
+    static func isStopped(_ state: Character) -> Bool {
+        state == "T" || state == "t"
+    }
+
     /// A small file read whole (at most 4 KiB: a stat line is far shorter), or nil.
-    static func read(_ path: String) -> String? {
+    private static func read(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
