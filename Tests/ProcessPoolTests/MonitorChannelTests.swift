@@ -132,9 +132,10 @@ struct MonitorChannelTests {
         defer { close(listener) }
         let pool = try TestEnvironment.pool(workers: 2) { $0.monitorSocket = path }
         let monitor = try accept(listener)
-        // 100,000 failing items, an event each (a failure is never part of a run): far more than
-        // the socket, the link's buffer and its queue hold.
-        let failing = (0..<100_000).map { Pair($0, 0) }
+        // 300,000 failing items, an event each (a failure is never part of a run): far more than
+        // the socket, the link's 1 MiB buffer and its 65,536-event queue hold. With 100,000 (some
+        // 11 MB of lines) the margin was thin: 2 of 6 runs alone dropped nothing (session 9).
+        let failing = (0..<300_000).map { Pair($0, 0) }
         await #expect(throws: TaskError.self) { try await pool.mapAsync(TestTasks.failAfter, failing, chunksize: 1).value }
         pool.close()
         try await pool.join()  // gives the stuck monitor a moment, then returns
